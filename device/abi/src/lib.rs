@@ -4,4 +4,5 @@
 //! `crate::` paths) so the kernel module can include it with `#[path]`.
 #![no_std]
 
+pub mod record;
 pub mod regs;
