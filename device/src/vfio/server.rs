@@ -1,0 +1,430 @@
+//! The server loop: one connection at a time, one message at a time.
+//! Framing problems that leave the stream unparseable end the connection;
+//! everything else gets an error reply with an errno and the loop goes on.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+
+use cardless_abi::regs;
+use vfio_bindings::bindings::vfio::{
+    VFIO_DEVICE_FLAGS_PCI, VFIO_DEVICE_FLAGS_RESET, VFIO_REGION_INFO_FLAG_CAPS,
+};
+
+use super::backend::CardBackend;
+use super::config_space::ConfigSpace;
+use super::dma_map;
+use super::error::{ConnectionError, ProtocolError};
+use super::irq::{IrqTable, SetIrqs, NUM_IRQ_INDICES};
+use super::regions::{sparse_mmap_capability, BadBar2Size, RegionKind, RegionTable, NUM_REGIONS};
+use super::socket::{AdaptiveSocket, PollPolicy, StopSignal};
+use super::version;
+use super::wire::{
+    command, flags, BodyReader, BodyWriter, Header, HEADER_SIZE, MAX_DATA_XFER,
+    MAX_MESSAGE_SIZE, MAX_MSG_FDS,
+};
+
+/// Size of `struct vfio_region_info`, the fixed part of a region info reply.
+const REGION_INFO_SIZE: u32 = 32;
+
+/// A vfio-user server for one card.
+pub struct Server<C: CardBackend> {
+    card: Arc<C>,
+    irqs: Arc<IrqTable>,
+    regions: RegionTable,
+    config: ConfigSpace,
+    policy: PollPolicy,
+    stop: Option<Arc<StopSignal>>,
+    /// Whether the last connection got past VERSION.
+    last_negotiated: bool,
+}
+
+/// Per-connection state.
+struct Session {
+    negotiated: bool,
+}
+
+impl<C: CardBackend> Server<C> {
+    /// `irqs` must be the table the card raises its interrupts through.
+    pub fn new(card: Arc<C>, irqs: Arc<IrqTable>, policy: PollPolicy) -> Result<Self, BadBar2Size> {
+        let regions = RegionTable::new(card.bar2_size())?;
+        let config = ConfigSpace::new(regions.bar_sizes());
+        Ok(Server {
+            card,
+            irqs,
+            regions,
+            config,
+            policy,
+            stop: None,
+            last_negotiated: false,
+        })
+    }
+
+    /// Lets `stop` end [`Server::serve`] from another thread or a signal.
+    pub fn with_stop(mut self, stop: Arc<StopSignal>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    pub fn card(&self) -> &Arc<C> {
+        &self.card
+    }
+
+    /// Serves one client until it disconnects (`Ok`), the stop signal fires
+    /// (`Err(Stopped)`), or the stream can no longer be trusted. Whatever
+    /// the ending, the client's DMA mappings and eventfds are dropped.
+    pub fn serve(&mut self, stream: UnixStream) -> Result<(), ConnectionError> {
+        let mut session = Session { negotiated: false };
+        let result = self.serve_messages(stream, &mut session);
+        self.last_negotiated = session.negotiated;
+        self.card.dma_unmap_all();
+        self.irqs.release_all();
+        match &result {
+            Ok(()) => log::info!("client disconnected"),
+            Err(ConnectionError::Stopped) => log::info!("stopping: connection closed"),
+            Err(error) => log::warn!("connection dropped: {error}"),
+        }
+        result
+    }
+
+    /// Whether the client of the last [`Server::serve`] negotiated a
+    /// version, i.e. was a real client rather than a probe.
+    pub fn negotiated(&self) -> bool {
+        self.last_negotiated
+    }
+
+    fn serve_messages(
+        &mut self,
+        stream: UnixStream,
+        session: &mut Session,
+    ) -> Result<(), ConnectionError> {
+        let mut socket = AdaptiveSocket::new(stream, self.policy, self.stop.clone())?;
+        let mut body = Vec::new();
+        let mut out = Vec::with_capacity(4096);
+        loop {
+            let mut header_bytes = [0u8; HEADER_SIZE];
+            let mut fds = Vec::new();
+            if !socket.recv_exact(&mut header_bytes, &mut fds)? {
+                return Ok(());
+            }
+            let header = Header::decode(&header_bytes);
+            self.check_size(&mut socket, &header)?;
+            body.resize(header.message_size as usize - HEADER_SIZE, 0);
+            if !body.is_empty() && !socket.recv_exact(&mut body, &mut fds)? {
+                return Err(ConnectionError::Truncated);
+            }
+            let fds_truncated = socket.take_fds_truncated();
+            if !header.is_command() {
+                // We send no commands, so no reply can be expected by us.
+                log::warn!(
+                    "ignoring a non-command message ({} #{}, flags {:#x})",
+                    command::name(header.command),
+                    header.message_id,
+                    header.flags
+                );
+                socket.message_done();
+                continue;
+            }
+            out.clear();
+            out.extend_from_slice(&[0; HEADER_SIZE]);
+            let result = if fds_truncated || fds.len() > MAX_MSG_FDS {
+                Err(ProtocolError::FdsTruncated)
+            } else {
+                self.dispatch(session, &header, &body, fds, &mut out)
+            };
+            match result {
+                Ok(fd) if !header.no_reply() => {
+                    let reply = reply_header(&header, out.len() as u32, 0);
+                    out[..HEADER_SIZE].copy_from_slice(&reply.encode());
+                    socket.send(&out, fd.as_ref().map(|fd| fd.as_fd()))?;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    log::warn!(
+                        "{} #{} refused: {error}",
+                        command::name(header.command),
+                        header.message_id
+                    );
+                    // A NO_REPLY sender does not read replies: QEMU would
+                    // take one as a stray message.
+                    if !header.no_reply() {
+                        let reply = reply_header(&header, HEADER_SIZE as u32, error.errno());
+                        socket.send(&reply.encode(), None)?;
+                    }
+                }
+            }
+            socket.message_done();
+        }
+    }
+
+    /// A size we cannot frame or will not buffer ends the connection: the
+    /// rest of the stream cannot be parsed. Too large gets an E2BIG reply first.
+    fn check_size(
+        &self,
+        socket: &mut AdaptiveSocket,
+        header: &Header,
+    ) -> Result<(), ConnectionError> {
+        if (header.message_size as usize) < HEADER_SIZE {
+            return Err(ConnectionError::MessageTooSmall(header.message_size));
+        }
+        if header.message_size > MAX_MESSAGE_SIZE {
+            if header.is_command() && !header.no_reply() {
+                let reply = reply_header(header, HEADER_SIZE as u32, libc::E2BIG);
+                socket.send(&reply.encode(), None)?;
+            }
+            return Err(ConnectionError::MessageTooLarge {
+                size: header.message_size,
+                max: MAX_MESSAGE_SIZE,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs one command. The reply body is appended to `out` (which holds a
+    /// header placeholder); the returned fd, if any, travels with the reply.
+    fn dispatch(
+        &mut self,
+        session: &mut Session,
+        header: &Header,
+        body: &[u8],
+        fds: Vec<OwnedFd>,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<OwnedFd>, ProtocolError> {
+        let name = command::name(header.command);
+        log::trace!("{name} #{} size {}", header.message_id, header.message_size);
+        let takes_fds = matches!(header.command, command::DMA_MAP | command::DEVICE_SET_IRQS);
+        if !takes_fds && !fds.is_empty() {
+            // Dropping `fds` closes them.
+            return Err(ProtocolError::UnexpectedFds {
+                command: name,
+                count: fds.len(),
+            });
+        }
+        if header.command == command::VERSION {
+            if session.negotiated {
+                return Err(ProtocolError::AlreadyNegotiated);
+            }
+            let caps = version::parse(body)?;
+            log::info!(
+                "client speaks vfio-user {}.{} (max_msg_fds {}, max_data_xfer_size {})",
+                caps.major,
+                caps.minor,
+                caps.max_msg_fds,
+                caps.max_data_xfer_size
+            );
+            out.extend_from_slice(&version::reply_body());
+            session.negotiated = true;
+            return Ok(None);
+        }
+        if !session.negotiated {
+            return Err(ProtocolError::NotNegotiated(name));
+        }
+        match header.command {
+            command::DEVICE_GET_INFO => self.device_info(body, out).map(|()| None),
+            command::DEVICE_GET_REGION_INFO => self.region_info(body, out),
+            command::DEVICE_GET_IRQ_INFO => self.irq_info(body, out).map(|()| None),
+            command::DEVICE_SET_IRQS => self.set_irqs(body, fds).map(|()| None),
+            command::REGION_READ => self.region_read(body, out).map(|()| None),
+            command::REGION_WRITE => self.region_write(body, out).map(|()| None),
+            command::DMA_MAP => dma_map::map(&*self.card, body, fds).map(|()| None),
+            command::DMA_UNMAP => {
+                out.extend_from_slice(&dma_map::unmap(&*self.card, body)?);
+                Ok(None)
+            }
+            command::DEVICE_RESET => {
+                log::info!("device reset");
+                self.card.reset();
+                self.config.reset();
+                Ok(None)
+            }
+            command::DEVICE_GET_REGION_IO_FDS
+            | command::DMA_READ
+            | command::DMA_WRITE
+            | command::DIRTY_PAGES
+            | command::REGION_WRITE_MULTI => Err(ProtocolError::Unsupported(name)),
+            other => Err(ProtocolError::UnknownCommand(other)),
+        }
+    }
+
+    fn device_info(&self, body: &[u8], out: &mut Vec<u8>) -> Result<(), ProtocolError> {
+        let mut reader = BodyReader::new(command::DEVICE_GET_INFO, body);
+        let argsz = reader.u32()?;
+        if argsz < 16 {
+            return Err(ProtocolError::ArgszTooSmall { argsz, need: 16 });
+        }
+        let mut reply = BodyWriter::with_capacity(16);
+        reply
+            .u32(16)
+            .u32(VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET)
+            .u32(NUM_REGIONS)
+            .u32(NUM_IRQ_INDICES);
+        out.extend_from_slice(&reply.0);
+        Ok(())
+    }
+
+    /// Region info; BAR2 also gets its sparse-mmap capability and memfd, but
+    /// only once the client's argsz has room for the capability (the first
+    /// reply tells it how much room to ask for).
+    fn region_info(&self, body: &[u8], out: &mut Vec<u8>) -> Result<Option<OwnedFd>, ProtocolError> {
+        let mut reader = BodyReader::new(command::DEVICE_GET_REGION_INFO, body);
+        reader.require(REGION_INFO_SIZE as usize)?;
+        let argsz = reader.u32()?;
+        let _flags = reader.u32()?;
+        let index = reader.u32()?;
+        if argsz < REGION_INFO_SIZE {
+            return Err(ProtocolError::ArgszTooSmall {
+                argsz,
+                need: REGION_INFO_SIZE,
+            });
+        }
+        let info = self.regions.info(index)?;
+        let caps = info
+            .mmap_area
+            .map(|(offset, size)| sparse_mmap_capability(offset, size))
+            .unwrap_or_default();
+        let full_argsz = REGION_INFO_SIZE + caps.len() as u32;
+        let send_caps = !caps.is_empty() && argsz >= full_argsz;
+        let mut reply = BodyWriter::with_capacity(full_argsz as usize);
+        reply
+            .u32(full_argsz)
+            .u32(info.flags | if send_caps { VFIO_REGION_INFO_FLAG_CAPS } else { 0 })
+            .u32(index)
+            .u32(if send_caps { REGION_INFO_SIZE } else { 0 })
+            .u64(info.size)
+            .u64(0); // offset into the fd: BAR2 starts at the memfd's start
+        let mut fd = None;
+        if send_caps {
+            reply.bytes(&caps);
+            let dup = self.card.bar2_fd().try_clone_to_owned();
+            fd = Some(dup.map_err(|error| ProtocolError::DmaFd(error.to_string()))?);
+        }
+        out.extend_from_slice(&reply.0);
+        Ok(fd)
+    }
+
+    fn irq_info(&self, body: &[u8], out: &mut Vec<u8>) -> Result<(), ProtocolError> {
+        let mut reader = BodyReader::new(command::DEVICE_GET_IRQ_INFO, body);
+        reader.require(16)?;
+        let argsz = reader.u32()?;
+        let _flags = reader.u32()?;
+        let index = reader.u32()?;
+        if argsz < 16 {
+            return Err(ProtocolError::ArgszTooSmall { argsz, need: 16 });
+        }
+        let (flags, count) = self.irqs.info(index)?;
+        let mut reply = BodyWriter::with_capacity(16);
+        reply.u32(16).u32(flags).u32(index).u32(count);
+        out.extend_from_slice(&reply.0);
+        Ok(())
+    }
+
+    fn set_irqs(&self, body: &[u8], fds: Vec<OwnedFd>) -> Result<(), ProtocolError> {
+        let mut reader = BodyReader::new(command::DEVICE_SET_IRQS, body);
+        reader.require(20)?;
+        let argsz = reader.u32()?;
+        if argsz < 20 {
+            return Err(ProtocolError::ArgszTooSmall { argsz, need: 20 });
+        }
+        let request = SetIrqs {
+            flags: reader.u32()?,
+            index: reader.u32()?,
+            start: reader.u32()?,
+            count: reader.u32()?,
+            bools: reader.rest(),
+        };
+        log::debug!(
+            "SET_IRQS index {} start {} count {} flags {:#x} fds {}",
+            request.index,
+            request.start,
+            request.count,
+            request.flags,
+            fds.len()
+        );
+        let card = &self.card;
+        self.irqs.set(&request, fds, || card.irq_pending())
+    }
+
+    /// Decodes offset, region, count of a region access and checks them.
+    fn region_access(
+        &self,
+        reader: &mut BodyReader<'_>,
+    ) -> Result<(u64, u32, u32, RegionKind), ProtocolError> {
+        let offset = reader.u64()?;
+        let region = reader.u32()?;
+        let count = reader.u32()?;
+        if count > MAX_DATA_XFER {
+            return Err(ProtocolError::TransferTooLarge(count));
+        }
+        let kind = self.regions.check_access(region, offset, count)?;
+        Ok((offset, region, count, kind))
+    }
+
+    fn region_read(&self, body: &[u8], out: &mut Vec<u8>) -> Result<(), ProtocolError> {
+        let mut reader = BodyReader::new(command::REGION_READ, body);
+        if body.len() != 16 {
+            return Err(ProtocolError::BodyLength {
+                command: "REGION_READ",
+                got: body.len(),
+                expected: 16,
+            });
+        }
+        let (offset, region, count, kind) = self.region_access(&mut reader)?;
+        let mut reply = BodyWriter::with_capacity(16);
+        reply.u64(offset).u32(region).u32(count);
+        out.extend_from_slice(&reply.0);
+        let start = out.len();
+        out.resize(start + count as usize, 0);
+        let data = &mut out[start..];
+        match kind {
+            RegionKind::Registers => self.card.bar_read(regs::BAR_REGS, offset, data),
+            RegionKind::Memory => self.card.bar_read(regs::BAR_MEM, offset, data),
+            // QEMU emulates the MSI-X table and asks us only for the PBA;
+            // no vector is ever held pending here, so both read as zero.
+            RegionKind::Msix => data.fill(0),
+            RegionKind::Config => {
+                self.config.read(offset, data);
+            }
+        }
+        Ok(())
+    }
+
+    fn region_write(&mut self, body: &[u8], out: &mut Vec<u8>) -> Result<(), ProtocolError> {
+        let mut reader = BodyReader::new(command::REGION_WRITE, body);
+        reader.require(16)?;
+        let (offset, region, count, kind) = self.region_access(&mut reader)?;
+        let data = reader.rest();
+        if data.len() != count as usize {
+            return Err(ProtocolError::BodyLength {
+                command: "REGION_WRITE",
+                got: body.len(),
+                expected: 16 + count as usize,
+            });
+        }
+        match kind {
+            RegionKind::Registers => self.card.bar_write(regs::BAR_REGS, offset, data),
+            RegionKind::Memory => self.card.bar_write(regs::BAR_MEM, offset, data),
+            RegionKind::Msix => {}
+            RegionKind::Config => {
+                self.config.write(offset, data);
+            }
+        }
+        let mut reply = BodyWriter::with_capacity(16);
+        reply.u64(offset).u32(region).u32(count);
+        out.extend_from_slice(&reply.0);
+        Ok(())
+    }
+}
+
+fn reply_header(request: &Header, message_size: u32, errno: i32) -> Header {
+    let mut reply_flags = flags::REPLY;
+    if errno != 0 {
+        reply_flags |= flags::ERROR;
+    }
+    Header {
+        message_id: request.message_id,
+        command: request.command,
+        message_size,
+        flags: reply_flags,
+        error: errno as u32,
+    }
+}
