@@ -1,0 +1,54 @@
+# cardless: an emulated PCIe streaming card (vfio-user server) and its Rust
+# guest driver. The two commands a user needs:
+#
+#   make qemu-run      boot a guest with the card and the driver (a shell;
+#                      CMD='...' runs one command and exits with its status)
+#   make qemu-test     build what is stale, boot, run the driver's suite, judge
+#
+# Both do the whole set-up on first use (as root, on Debian 12). Variables:
+#   KERNEL=debug|fast  guest kernel flavour (debug: KASAN, lockdep, ...; default debug)
+#   ACCEL=auto|tcg|kvm accelerator (auto: KVM only if a probe boot works)
+#   CARDS=N            number of cards attached (qemu-test: 2, qemu-run: 1)
+#   CARDLESS_CACHE     cache directory (default ~/.cache/cardless)
+
+SCRIPTS := qemu-scripts
+export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS
+
+.PHONY: qemu-test qemu-run setup kernel build harness-selftest test check fmt clippy clean
+
+qemu-test:
+	@$(SCRIPTS)/qemu-test.sh
+
+qemu-run:
+	@$(SCRIPTS)/qemu-run.sh
+
+# The pieces, for when you want only one.
+setup:
+	@$(SCRIPTS)/setup.sh
+
+kernel: setup
+	@$(SCRIPTS)/build-kernel.sh
+
+build:
+	@$(SCRIPTS)/build.sh
+
+# The harness checks itself: failures and kernel splats turn it red, Ctrl-C leaves nothing.
+harness-selftest:
+	@$(SCRIPTS)/harness-selftest.sh
+
+# Host-side tests of the workspace (device model, protocol, verdict parser).
+test:
+	cargo test --workspace
+
+fmt:
+	cargo fmt --all
+	rustfmt --edition 2021 guest-driver/module/cardless_main.rs
+
+check:
+	cargo fmt --all -- --check
+	rustfmt --edition 2021 --check guest-driver/module/cardless_main.rs
+	cargo clippy --workspace --all-targets -- -D warnings
+
+clean:
+	rm -rf build
+	cargo clean

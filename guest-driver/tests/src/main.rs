@@ -1,0 +1,32 @@
+//! `cardless-tests [SUITE...]`: the driver's test suite, run inside the guest.
+//! Prints KTAP on stdout; exits 1 when a case failed.
+//! `--harness-selftest` runs a suite that must fail, so the host harness can
+//! prove it notices failures.
+
+mod ktap;
+mod pci;
+mod suite_enumeration;
+
+use ktap::{Case, CaseResult, Suite};
+
+fn deliberate_failure() -> CaseResult {
+    Err("this case fails on purpose: the harness must report it".into())
+}
+
+const HARNESS_SELFTEST: Suite = Suite {
+    name: "harness_selftest",
+    cases: &[Case {
+        name: "deliberate_failure",
+        run: deliberate_failure,
+    }],
+};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let ok = if args.iter().any(|a| a == "--harness-selftest") {
+        ktap::run(&[HARNESS_SELFTEST], &[])
+    } else {
+        ktap::run(&[suite_enumeration::SUITE], &args)
+    };
+    std::process::exit(if ok { 0 } else { 1 });
+}

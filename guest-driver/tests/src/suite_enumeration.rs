@@ -1,0 +1,60 @@
+//! The card enumerates with the spec's identity and the driver binds to it (SPEC §1).
+
+use crate::ktap::{Case, CaseResult, Suite};
+use crate::{check, check_eq, pci};
+use cardless_abi::regs;
+
+fn card_is_present() -> CaseResult {
+    check!(
+        !pci::cards().is_empty(),
+        "no PCI function {:04x}:{:04x} in /sys/bus/pci/devices",
+        regs::PCI_VENDOR_ID,
+        regs::PCI_DEVICE_ID
+    );
+    Ok(())
+}
+
+fn class_matches_spec() -> CaseResult {
+    for card in pci::cards() {
+        check_eq!(
+            card.read_hex("class"),
+            Some(regs::PCI_CLASS_CODE),
+            format!("class of {}", card.sysfs.display())
+        );
+        check_eq!(
+            card.read_hex("subsystem_vendor"),
+            Some(regs::PCI_SUBSYSTEM_VENDOR_ID as u32),
+            "subsystem vendor"
+        );
+    }
+    Ok(())
+}
+
+fn driver_is_bound() -> CaseResult {
+    for card in pci::cards() {
+        check_eq!(
+            card.driver().as_deref(),
+            Some("cardless"),
+            format!("driver of {}", card.sysfs.display())
+        );
+    }
+    Ok(())
+}
+
+pub const SUITE: Suite = Suite {
+    name: "enumeration",
+    cases: &[
+        Case {
+            name: "card_is_present",
+            run: card_is_present,
+        },
+        Case {
+            name: "class_matches_spec",
+            run: class_matches_spec,
+        },
+        Case {
+            name: "driver_is_bound",
+            run: driver_is_bound,
+        },
+    ],
+};

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Packs the guest's initramfs: busybox-static, the driver module, the guest
+# test programs and /init. Usage: build-initramfs.sh OUT.cpio MODULE.ko TESTS_DIR
+source "$(dirname "$0")/lib.sh"
+
+out=$1 module=$2 tests_dir=$3
+busybox=/bin/busybox
+file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || busybox=$(command -v busybox)
+ldd "$busybox" >/dev/null 2>&1 && die "$busybox is not static; install busybox-static (make setup)"
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage"/{bin,sbin,etc,proc,sys,dev,tmp,root,lib/modules}
+cp "$busybox" "$stage/bin/busybox"
+cp "$SCRIPTS_DIR/initramfs/init" "$stage/init"
+chmod 755 "$stage/init"
+cp "$module" "$stage/lib/modules/cardless.ko"
+for prog in "$tests_dir"/cardless-*; do
+    [ -x "$prog" ] && cp "$prog" "$stage/bin/"
+done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$stage/etc/passwd"
+(cd "$stage" && find . -print0 | cpio --null -o -H newc --quiet) >"$out.tmp"
+mv "$out.tmp" "$out"

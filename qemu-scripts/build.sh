@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds everything a guest run needs, each step only when stale:
+# set-up (first run), the guest kernel, the device server, the kernel module,
+# the guest programs and the initramfs. Writes build/paths.env.
+source "$(dirname "$0")/lib.sh"
+
+"$SCRIPTS_DIR/setup.sh"
+kdir=$("$SCRIPTS_DIR/build-kernel.sh")
+src=$(kernel_src_dir)
+
+step "building the device server (release)"
+(cd "$REPO_DIR" && cargo build --release --quiet -p cardless-device --bin cardless-device) ||
+    die "the device server did not build (see the errors above)"
+
+step "building the kernel module against $(basename "$kdir")"
+mkdir -p "$BUILD_DIR/module"
+kernel_make "$src" O="$kdir" M="$REPO_DIR/guest-driver/module" MO="$BUILD_DIR/module" modules \
+    >"$BUILD_DIR/module.log" 2>&1 || { cat "$BUILD_DIR/module.log" >&2; die "the kernel module did not build (log: $BUILD_DIR/module.log)"; }
+grep -E 'warning|error' "$BUILD_DIR/module.log" >&2 || true
+
+step "building the guest programs (static)"
+target=x86_64-unknown-linux-gnu
+(cd "$REPO_DIR" && RUSTFLAGS="-C target-feature=+crt-static" \
+    cargo build --release --quiet --target "$target" -p cardless-guest-tests) ||
+    die "the guest programs did not build (see the errors above)"
+guest_bin=$REPO_DIR/target/$target/release
+
+step "packing the initramfs"
+"$SCRIPTS_DIR/build-initramfs.sh" "$BUILD_DIR/initramfs.cpio" "$BUILD_DIR/module/cardless.ko" "$guest_bin"
+
+cat >"$BUILD_DIR/paths.env" <<PATHS
+KERNEL_IMAGE=$kdir/arch/x86/boot/bzImage
+INITRAMFS=$BUILD_DIR/initramfs.cpio
+DEVICE_BIN=$REPO_DIR/target/release/cardless-device
+PATHS

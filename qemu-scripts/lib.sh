@@ -1,0 +1,111 @@
+# Shared by every qemu-scripts step: paths, versions, progress output.
+# Source it; do not run it.
+
+set -euo pipefail
+
+SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$SCRIPTS_DIR/.." && pwd)
+
+# Everything downloaded or built outside the repo lives here.
+CACHE_DIR=${CARDLESS_CACHE:-$HOME/.cache/cardless}
+# Per-checkout build outputs (module, initramfs, logs).
+BUILD_DIR=${CARDLESS_BUILD:-$REPO_DIR/build}
+
+# Pinned inputs. Changing one rebuilds what depends on it.
+KERNEL_SERIES=7.2
+KERNEL_PKG=linux-source-$KERNEL_SERIES
+BINDGEN_VERSION=0.72.1
+LLVM_VERSION=19
+QEMU_SUITE=trixie
+# Bump when build-kernel.sh changes how the kernel is built.
+KERNEL_RECIPE=1
+# flavour of the guest kernel: debug (KASAN, lockdep, ...) or fast
+KERNEL=${KERNEL:-debug}
+
+QEMU_ROOT=$CACHE_DIR/qemu-root
+TOOLS_DIR=$CACHE_DIR/tools
+BINDGEN=$TOOLS_DIR/bin/bindgen
+export PATH="$TOOLS_DIR/bin:$HOME/.cargo/bin:$PATH"
+export LIBCLANG_PATH=/usr/lib/llvm-$LLVM_VERSION/lib
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+note() { printf '    %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run a long command, showing a progress line per N lines of its output,
+# and the tail of its log if it fails.
+run_logged() {
+    local log=$1; shift
+    mkdir -p "$(dirname "$log")"
+    local start=$SECONDS
+    if ! "$@" >"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        die "'$*' failed after $((SECONDS - start)) s; full log: $log"
+    fi
+    note "done in $((SECONDS - start)) s (log: $log)"
+}
+
+# The mirror the host already uses (never hard-code another).
+debian_mirror() {
+    local uri
+    uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+    [ -n "$uri" ] || uri=$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+    [ -n "$uri" ] || die "cannot find the host's Debian mirror in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list"
+    echo "${uri%/}"
+}
+
+# A private apt configuration that sees the newer suites without touching the
+# host's own sources: used only to download packages, never to install them.
+APT_PRIVATE=$CACHE_DIR/apt
+apt_private() {
+    apt-get -o Dir::Etc::SourceList="$APT_PRIVATE/sources.list" \
+        -o Dir::Etc::SourceParts=/dev/null \
+        -o Dir::State::Lists="$APT_PRIVATE/lists" \
+        -o Dir::Cache::Archives="$APT_PRIVATE/archives" \
+        -o Dir::Cache="$APT_PRIVATE/cache" \
+        -o Debug::NoLocking=1 -o APT::Sandbox::User=root "$@"
+}
+
+sha_of() { sha256sum | cut -c1-16; }
+
+apt_cache_private() {
+    apt-cache -o Dir::Etc::SourceList="$APT_PRIVATE/sources.list" \
+        -o Dir::Etc::SourceParts=/dev/null \
+        -o Dir::State::Lists="$APT_PRIVATE/lists" \
+        -o Dir::Cache="$APT_PRIVATE/cache" "$@"
+}
+
+# Download one package version with the private apt view into $2 and unpack it there.
+fetch_deb() {
+    local pkgver=$1 dest=$2 tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt_private download "$pkgver" >/dev/null) ||
+        { rm -rf "$tmp"; die "could not download $pkgver from the Debian archive; check the network or pick another version in qemu-scripts/lib.sh"; }
+    mkdir -p "$dest"
+    dpkg-deb -x "$tmp"/*.deb "$dest"
+    rm -rf "$tmp"
+}
+
+rustc_version() { rustc --version | awk '{print $2}'; }
+
+# The guest kernel's identity: every input that changes the build.
+kernel_src_dir() { cat "$CACHE_DIR/src/current" 2>/dev/null || die "no kernel source yet; run 'make setup'"; }
+kernel_key() {
+    {
+        basename "$(kernel_src_dir)"
+        echo "$KERNEL"
+        echo "recipe $KERNEL_RECIPE"
+        cat "$SCRIPTS_DIR/kconfig/base.config" "$SCRIPTS_DIR/kconfig/$KERNEL.config"
+        rustc --version
+        "clang-$LLVM_VERSION" --version | head -1
+        "$BINDGEN" --version
+    } | sha_of
+}
+kernel_dir() { echo "$CACHE_DIR/kernel/$KERNEL-$(kernel_key)"; }
+# Options every kernel and module build passes (clang for both flavours:
+# KASAN with Rust needs it, and one compiler keeps the flavours comparable).
+kernel_make() {
+    local src=$1; shift
+    make -C "$src" LLVM=-$LLVM_VERSION RUSTC=rustc BINDGEN="$BINDGEN" \
+        RUST_LIB_SRC="$CACHE_DIR/src/rust-src-$(rustc_version)/usr/lib/rustlib/src/rust/library" "$@"
+}

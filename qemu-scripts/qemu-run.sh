@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# make qemu-run: the test guest with the card(s) and the driver loaded, and an
+# interactive shell on the console. With CMD='...', runs that one command in
+# the guest instead, prints its output and exits with its status.
+source "$(dirname "$0")/lib.sh"
+
+"$SCRIPTS_DIR/build.sh"
+source "$BUILD_DIR/paths.env"
+run_dir=$BUILD_DIR/qemu-run
+rm -rf "$run_dir"; mkdir -p "$run_dir"
+
+if [ -z "${CMD:-}" ]; then
+    exec "$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" --initrd "$INITRAMFS" --device "$DEVICE_BIN" \
+        --log-dir "$run_dir" --mode run --cards "${CARDS:-1}" --device-args "${DEVICE_ARGS:-}"
+fi
+
+# The command travels as a file in a second cpio appended to the initramfs.
+extra=$(mktemp -d); mkdir -p "$extra/etc"; printf '%s\n' "$CMD" >"$extra/etc/cardless-cmd"
+(cd "$extra" && find . | cpio -o -H newc --quiet) | cat "$INITRAMFS" - >"$run_dir/initramfs.cpio"
+rm -rf "$extra"
+set +e
+"$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" --initrd "$run_dir/initramfs.cpio" --device "$DEVICE_BIN" \
+    --log-dir "$run_dir" --mode cmd --cards "${CARDS:-1}" --timeout "${TIMEOUT:-600}" --device-args "${DEVICE_ARGS:-}"
+boot_rc=$?
+set -e
+status=$(sed -n 's/^cardless-guest-exit: *//p' "$run_dir/results.log" | tail -1)
+[ -n "$status" ] || die "the guest did not finish the command (status $boot_rc; console: $run_dir/console.log)"
+exit "$status"

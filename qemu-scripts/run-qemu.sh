@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Boots the guest with emulated cards attached.
+#
+#   run-qemu.sh --kernel BZIMAGE --initrd CPIO --device BIN --log-dir DIR
+#               [--mode test|cmd|run] [--cards N] [--timeout SECONDS]
+#               [--accel auto|tcg|kvm] [--device-args "ARGS"]
+#
+# Each card is a cardless-device process on a socket in a private 0700
+# directory. Both processes and the directory are cleaned up on every exit
+# path (success, failure, timeout, Ctrl-C). Exit status: 0 when the guest
+# powered off by itself, 124 on timeout, 1 when something failed to start.
+source "$(dirname "$0")/lib.sh"
+
+mode=test cards=1 timeout=600 accel=${ACCEL:-auto} device_args="" kernel="" initrd="" device="" log_dir=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --kernel) kernel=$2; shift 2 ;;
+        --initrd) initrd=$2; shift 2 ;;
+        --device) device=$2; shift 2 ;;
+        --log-dir) log_dir=$2; shift 2 ;;
+        --mode) mode=$2; shift 2 ;;
+        --cards) cards=$2; shift 2 ;;
+        --timeout) timeout=$2; shift 2 ;;
+        --accel) accel=$2; shift 2 ;;
+        --device-args) device_args=$2; shift 2 ;;
+        *) die "run-qemu.sh: unknown argument '$1'" ;;
+    esac
+done
+for f in "$kernel" "$initrd" "$device"; do [ -f "$f" ] || die "run-qemu.sh: missing file '$f' (build first: make qemu-test)"; done
+mkdir -p "$log_dir"
+
+sock_dir=$(mktemp -d "${TMPDIR:-/tmp}/cardless.XXXXXX")
+chmod 700 "$sock_dir"
+pids=()
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$sock_dir"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'note "interrupted"; exit 130' INT TERM
+
+# --- the cards
+card_args=()
+for i in $(seq 0 $((cards - 1))); do
+    sock=$sock_dir/card$i.sock
+    # shellcheck disable=SC2086
+    "$device" --socket "$sock" $device_args >"$log_dir/device$i.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do [ -S "$sock" ] && break; kill -0 "${pids[-1]}" 2>/dev/null || break; sleep 0.05; done
+    [ -S "$sock" ] || { tail -n 20 "$log_dir/device$i.log" >&2; die "cardless-device $i did not open $sock (log: $log_dir/device$i.log)"; }
+    card_args+=(-device "{\"driver\":\"vfio-user-pci\",\"id\":\"card$i\",\"bus\":\"rp$i\",\"socket\":{\"path\":\"$sock\",\"type\":\"unix\"}}")
+done
+
+# --- the accelerator: KVM only where a probe boot succeeded (cached per kernel)
+if [ "$accel" = auto ]; then
+    accel=tcg
+    if [ -w /dev/kvm ]; then
+        probe=$CACHE_DIR/kvm-probe-$(sha256sum "$kernel" | cut -c1-16)
+        if [ ! -e "$probe" ]; then
+            note "probing KVM with a short boot (once per kernel)"
+            if timeout 30 "$SCRIPTS_DIR/qemu.sh" -accel kvm -cpu host -m 256 -nodefaults -display none -no-reboot \
+                -serial stdio -kernel "$kernel" -append "console=ttyS0 panic=-1 rdinit=/bin/none" 2>&1 |
+                grep -q "Kernel panic"; then
+                echo kvm >"$probe"
+            else
+                echo tcg >"$probe"
+            fi
+        fi
+        accel=$(cat "$probe")
+    fi
+fi
+case "$accel" in
+    kvm) accel_args=(-accel kvm -cpu host) ;;
+    tcg) accel_args=(-accel tcg -cpu max) ;;
+    *) die "ACCEL must be auto, tcg or kvm (got '$accel')" ;;
+esac
+echo "$accel" >"$log_dir/accel"
+
+append="console=ttyS0 panic=-1 cardless.mode=$mode page_poison=1 debug_pagealloc=on ${GUEST_APPEND:-}"
+qemu_args=(
+    "${accel_args[@]}" -smp 2 -nodefaults -no-reboot -display none
+    -object memory-backend-memfd,id=mem,size=${GUEST_MEM:-512M},share=on
+    -machine q35,memory-backend=mem
+    -kernel "$kernel" -initrd "$initrd" -append "$append"
+)
+# one PCIe root port per card, so each can be hot-unplugged
+for i in $(seq 0 $((cards - 1))); do
+    qemu_args+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))")
+done
+qemu_args+=("${card_args[@]}" ${QEMU_EXTRA:-})
+
+if [ "$mode" = run ]; then
+    note "guest console follows; Ctrl-A X quits QEMU"
+    "$SCRIPTS_DIR/qemu.sh" "${qemu_args[@]}" -serial mon:stdio -serial null
+    exit $?
+fi
+
+"$SCRIPTS_DIR/qemu.sh" "${qemu_args[@]}" \
+    -serial "file:$log_dir/console.log" -serial "file:$log_dir/results.log" \
+    -qmp "unix:$sock_dir/qmp.sock,server=on,wait=off" \
+    >"$log_dir/qemu.log" 2>&1 &
+qemu=$!
+pids+=("$qemu")
+# Show the results as they arrive: the suite's progress, or the command's output.
+if [ "$mode" = cmd ]; then
+    tail --pid="$qemu" -n +1 -F "$log_dir/results.log" 2>/dev/null | grep --line-buffered -v '^cardless-guest-exit:' &
+else
+    tail --pid="$qemu" -n +1 -F "$log_dir/results.log" 2>/dev/null | sed -u 's/^/    guest: /' >&2 &
+fi
+start=$SECONDS
+while kill -0 "$qemu" 2>/dev/null; do
+    if [ $((SECONDS - start)) -ge "$timeout" ]; then
+        note "guest did not finish within $timeout s; stopping it (console: $log_dir/console.log)"
+        exit 124
+    fi
+    sleep 0.2
+done
+wait "$qemu"; rc=$?
+[ $rc -eq 0 ] || { tail -n 20 "$log_dir/qemu.log" >&2; die "QEMU exited with status $rc (log: $log_dir/qemu.log)"; }
+exit 0

@@ -1,0 +1,106 @@
+//! Finds kernel reports in a console log: any of them fails a run, even
+//! when every test passed, because a splat means the kernel caught a bug.
+
+/// One kernel report: the line that opened it and a few lines after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Splat {
+    pub kind: &'static str,
+    pub line_no: usize,
+    pub excerpt: Vec<String>,
+}
+
+/// (pattern, kind). Matched against each line with the printk timestamp removed.
+const PATTERNS: &[(&str, &str)] = &[
+    ("WARNING:", "WARNING"),
+    ("------------[ cut here ]------------", "WARNING"),
+    ("BUG:", "BUG"),
+    ("kernel BUG at", "BUG"),
+    ("Oops", "Oops"),
+    ("general protection fault", "Oops"),
+    ("KASAN:", "KASAN"),
+    ("UBSAN:", "UBSAN"),
+    ("possible circular locking dependency", "lockdep"),
+    ("possible recursive locking", "lockdep"),
+    ("inconsistent lock state", "lockdep"),
+    ("suspicious RCU usage", "lockdep"),
+    ("INFO: lockdep", "lockdep"),
+    ("Call Trace:", "Call Trace"),
+    ("unreferenced object", "kmemleak"),
+    ("DMA-API:", "DMA-API"),
+    ("Kernel panic", "panic"),
+    ("rust_panic", "Rust panic"),
+    ("blocked for more than", "hung task"),
+    ("soft lockup", "soft lockup"),
+    ("rcu_sched self-detected stall", "RCU stall"),
+    ("rcu: INFO:", "RCU stall"),
+];
+
+fn strip_timestamp(line: &str) -> &str {
+    let t = line.trim_start();
+    if let Some(rest) = t.strip_prefix('[') {
+        if let Some((stamp, after)) = rest.split_once(']') {
+            if stamp.trim().chars().all(|c| c.is_ascii_digit() || c == '.') {
+                return after.trim_start();
+            }
+        }
+    }
+    t
+}
+
+/// Every report in `log`. A report's follow-on lines (the call trace of a
+/// WARNING) are folded into the report that opened it.
+pub fn find(log: &str) -> Vec<Splat> {
+    let lines: Vec<&str> = log.lines().collect();
+    let mut found: Vec<Splat> = Vec::new();
+    let mut skip_until = 0;
+    for (i, raw) in lines.iter().enumerate() {
+        if i < skip_until {
+            continue;
+        }
+        let line = strip_timestamp(raw);
+        if let Some((_, kind)) = PATTERNS.iter().find(|(p, _)| line.contains(p)) {
+            let end = (i + 12).min(lines.len());
+            found.push(Splat {
+                kind,
+                line_no: i + 1,
+                excerpt: lines[i..end].iter().map(|l| l.to_string()).collect(),
+            });
+            // The rest of this report (its trace) is not a new report.
+            skip_until = lines[i + 1..]
+                .iter()
+                .position(|l| strip_timestamp(l).starts_with("---[ end trace"))
+                .map_or(end, |p| i + 1 + p + 1);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clean_boot_has_no_splat() {
+        let log = "[    0.000000] Linux version 7.2.13\n[    0.5] cardless 0000:01:00.0: card v1 bound\n[    0.9] reboot: Power down\n";
+        assert!(find(log).is_empty());
+    }
+
+    #[test]
+    fn a_warning_with_its_trace_is_one_report() {
+        let log = "[ 1.0] ------------[ cut here ]------------\n[ 1.0] WARNING: CPU: 0 PID: 1 at drivers/misc/lkdtm/bugs.c:1 lkdtm_WARNING+0x1\n[ 1.0] Call Trace:\n[ 1.0]  <TASK>\n[ 1.0] ---[ end trace 0000000000000000 ]---\n[ 2.0] BUG: KASAN: slab-use-after-free in x\n";
+        let s = find(log);
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[0].kind, "WARNING");
+        assert!(s[0].excerpt.iter().any(|l| l.contains("lkdtm_WARNING")));
+        assert_eq!(s[1].kind, "BUG");
+    }
+
+    #[test]
+    fn each_kind_is_recognised() {
+        for (pattern, kind) in PATTERNS {
+            let s = find(&format!("[ 3.25] {pattern} something\n"));
+            assert_eq!(s.len(), 1, "{pattern}");
+            assert_eq!(&s[0].kind, kind);
+        }
+    }
+}
