@@ -1,6 +1,6 @@
 //! The card's PCI configuration space (vfio region 7): identity from
 //! `cardless_abi::regs`, BARs with real sizing semantics, a PCI Express
-//! endpoint capability and an MSI-X capability, INTx pin A.
+//! endpoint capability, MSI-X and MSI capabilities, INTx pin A (SPEC §1-§3).
 //!
 //! The space is 4 KiB (PCIe extended config) because QEMU treats a 256-byte
 //! config region as conventional PCI and hides the Express capability. The
@@ -19,6 +19,8 @@ pub const PCIE_CAP_OFFSET: usize = 0x40;
 pub const PCIE_CAP_SIZE: usize = 0x3c;
 /// Offset of the MSI-X capability.
 pub const MSIX_CAP_OFFSET: usize = 0x80;
+/// Offset of the MSI capability (64-bit, one message).
+pub const MSI_CAP_OFFSET: usize = 0x90;
 
 // Standard header offsets and values (PCI Local Bus spec, PCIe spec §7).
 const VENDOR_ID: usize = 0x00;
@@ -47,6 +49,7 @@ const BAR_MEM_PREFETCH: u32 = 1 << 3;
 
 const CAP_ID_PCIE: u8 = 0x10;
 const CAP_ID_MSIX: u8 = 0x11;
+const CAP_ID_MSI: u8 = 0x05;
 
 /// Sizes of the card's memory BARs, as the region table reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +78,7 @@ impl ConfigSpace {
         space.build_header(bars);
         space.build_pcie_capability();
         space.build_msix_capability();
+        space.build_msi_capability();
         *space.reset_image = *space.bytes;
         space
     }
@@ -140,7 +144,7 @@ impl ConfigSpace {
     fn build_msix_capability(&mut self) {
         let cap = MSIX_CAP_OFFSET;
         self.set8(cap, CAP_ID_MSIX, 0);
-        self.set8(cap + 1, 0, 0);
+        self.set8(cap + 1, MSI_CAP_OFFSET as u8, 0);
         // Message control: table size N-1 (RO); function mask and enable (RW).
         self.set16(cap + 0x02, regs::MSIX_VECTORS - 1, 0xc000);
         self.set32(
@@ -149,6 +153,20 @@ impl ConfigSpace {
             0,
         );
         self.set32(cap + 0x08, regs::MSIX_PBA_OFFSET | regs::BAR_MSIX as u32, 0);
+    }
+
+    /// MSI capability: 64-bit address, one message (SPEC §2), no
+    /// per-vector masking.
+    fn build_msi_capability(&mut self) {
+        let cap = MSI_CAP_OFFSET;
+        self.set8(cap, CAP_ID_MSI, 0);
+        self.set8(cap + 1, 0, 0);
+        // Message control: 64-bit capable (RO), one message requested (RO);
+        // enable and multiple-message-enable (RW).
+        self.set16(cap + 0x02, 1 << 7, 0x0071);
+        self.set32(cap + 0x04, 0, 0xffff_fffc);
+        self.set32(cap + 0x08, 0, 0xffff_ffff);
+        self.set16(cap + 0x0c, 0, 0xffff);
     }
 
     fn set8(&mut self, at: usize, value: u8, writable: u8) {

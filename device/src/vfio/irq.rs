@@ -2,8 +2,9 @@
 //! per vfio IRQ index, and the INTx level/mask state.
 //!
 //! The card raises a vector number (its MSI-X vector). With MSI-X enabled
-//! (any MSI-X trigger eventfd set) that vector's eventfd is signalled;
-//! otherwise all vectors share INTx, which follows vfio's level semantics:
+//! (any MSI-X trigger eventfd set) that vector's eventfd is signalled; with
+//! MSI enabled, the one MSI message; otherwise all vectors share INTx, which
+//! follows vfio's level semantics (SPEC §7, §13):
 //! signalling auto-masks the line, the client unmasks it at EOI, and an
 //! unmask while the card still has a cause pending signals again.
 
@@ -67,6 +68,7 @@ struct IrqState {
     /// INTx is masked: set by delivery (auto-mask) and ACTION_MASK.
     intx_masked: bool,
     msix: Vec<Option<EventFd>>,
+    msi: Option<EventFd>,
     err: Option<EventFd>,
     req: Option<EventFd>,
 }
@@ -120,8 +122,29 @@ impl IrqTable {
                 Some(fd) => fd.signal(),
                 None => log::debug!("MSI-X vector {vector} has no eventfd; dropped"),
             }
+        } else if let Some(fd) = &state.msi {
+            fd.signal();
         } else {
             state.fire_intx();
+        }
+    }
+
+    /// Whether interrupts go out on INTx (no MSI-X or MSI eventfd set, an
+    /// INTx one set).
+    pub fn intx_active(&self) -> bool {
+        let state = self.state();
+        !state.msix_enabled() && state.msi.is_none() && state.intx.is_some()
+    }
+
+    /// Re-evaluates the INTx level after a register write: signals (and
+    /// auto-masks) if the line is unmasked and the card has a cause pending.
+    /// `card_pending` runs without the table locked.
+    pub fn reevaluate_intx(&self, card_pending: impl FnOnce() -> bool) {
+        if self.intx_active() && !self.state().intx_masked && card_pending() {
+            let mut state = self.state();
+            if !state.msix_enabled() && state.msi.is_none() {
+                state.fire_intx();
+            }
         }
     }
 
@@ -132,8 +155,8 @@ impl IrqTable {
                 VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE | VFIO_IRQ_INFO_AUTOMASKED,
                 1,
             ),
-            // No MSI capability: MSI-X or INTx only.
-            VFIO_PCI_MSI_IRQ_INDEX => (VFIO_IRQ_INFO_EVENTFD, 0),
+            // One MSI message (SPEC §2).
+            VFIO_PCI_MSI_IRQ_INDEX => (VFIO_IRQ_INFO_EVENTFD, 1),
             VFIO_PCI_MSIX_IRQ_INDEX => (VFIO_IRQ_INFO_EVENTFD, u32::from(self.msix_vectors)),
             VFIO_PCI_ERR_IRQ_INDEX | VFIO_PCI_REQ_IRQ_INDEX => (VFIO_IRQ_INFO_EVENTFD, 1),
             _ => return Err(ProtocolError::NoSuchIrqIndex(index)),
@@ -279,6 +302,7 @@ impl IrqTable {
         match index {
             VFIO_PCI_INTX_IRQ_INDEX => &mut state.intx,
             VFIO_PCI_MSIX_IRQ_INDEX => &mut state.msix[slot],
+            VFIO_PCI_MSI_IRQ_INDEX => &mut state.msi,
             VFIO_PCI_ERR_IRQ_INDEX => &mut state.err,
             _ => &mut state.req,
         }
@@ -291,6 +315,7 @@ impl IrqTable {
                 state.intx_masked = false;
             }
             VFIO_PCI_MSIX_IRQ_INDEX => state.msix.iter_mut().for_each(|slot| *slot = None),
+            VFIO_PCI_MSI_IRQ_INDEX => state.msi = None,
             VFIO_PCI_ERR_IRQ_INDEX => state.err = None,
             VFIO_PCI_REQ_IRQ_INDEX => state.req = None,
             _ => {}

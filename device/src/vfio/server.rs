@@ -401,7 +401,13 @@ impl<C: CardBackend> Server<C> {
             });
         }
         match kind {
-            RegionKind::Registers => self.card.bar_write(regs::BAR_REGS, offset, data),
+            RegionKind::Registers => {
+                self.card.bar_write(regs::BAR_REGS, offset, data);
+                // SPEC §13: with INTx the level follows every register write
+                // (an INT_MASK write can assert it without a new event).
+                let card = &self.card;
+                self.irqs.reevaluate_intx(|| card.irq_pending());
+            }
             RegionKind::Memory => self.card.bar_write(regs::BAR_MEM, offset, data),
             RegionKind::Msix => {}
             RegionKind::Config => {
