@@ -1,0 +1,341 @@
+//! Host memory as the card sees it: the regions the VMM hands over with
+//! DMA_MAP (an fd + offset each), mapped with `vm-memory`.
+//!
+//! Every access is checked against the mappings *as a whole* before a byte
+//! moves, so a faulting DMA never writes partial data (SPEC §10). An access
+//! may span adjacent mappings (QEMU splits guest RAM into several). Accesses
+//! hold a read lock; `map`/`unmap` take the write lock, so once `unmap`
+//! returns no access to the range is in flight or can start.
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::{RwLock, RwLockReadGuard};
+
+use vm_memory::{FileOffset, MmapRegion, VolatileMemory, VolatileSlice};
+
+/// Granularity of DMA mappings (addresses, sizes and file offsets).
+pub const DMA_PAGE_SIZE: u64 = 4096;
+
+/// What a DMA mapping change or access did wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum DmaError {
+    /// A mapping of zero bytes was requested.
+    #[error("DMA mapping of size 0 at {iova:#x}")]
+    ZeroSize {
+        /// Requested IOVA.
+        iova: u64,
+    },
+    /// Address + length (or file offset + length) does not fit in 64 bits / the address space.
+    #[error("DMA range {iova:#x}+{len:#x} overflows")]
+    Overflow {
+        /// Start of the range.
+        iova: u64,
+        /// Its length.
+        len: u64,
+    },
+    /// A mapping parameter is not a multiple of the page size.
+    #[error("DMA mapping {what} {value:#x} is not {DMA_PAGE_SIZE}-byte aligned")]
+    Unaligned {
+        /// Which parameter.
+        what: &'static str,
+        /// Its value.
+        value: u64,
+    },
+    /// The new mapping overlaps an existing one.
+    #[error("DMA mapping {iova:#x}+{size:#x} overlaps an existing mapping")]
+    Overlap {
+        /// Requested IOVA.
+        iova: u64,
+        /// Requested size.
+        size: u64,
+    },
+    /// The fd is too small for offset + size (mapping it could SIGBUS later).
+    #[error("DMA fd holds {have:#x} bytes, mapping needs {need:#x}")]
+    FdTooSmall {
+        /// Bytes needed (file offset + size).
+        need: u64,
+        /// Bytes in the file.
+        have: u64,
+    },
+    /// The fd is not a regular file (its size cannot be checked).
+    #[error("DMA fd is not a regular file")]
+    NotRegularFile,
+    /// `fstat` failed.
+    #[error("fstat of DMA fd failed: {0}")]
+    Fstat(std::io::Error),
+    /// `mmap` failed.
+    #[error("mmap of DMA region failed: {0}")]
+    Mmap(String),
+    /// The access touches an address no mapping covers.
+    #[error("DMA to unmapped address {iova:#x}")]
+    Unmapped {
+        /// First address not covered.
+        iova: u64,
+    },
+    /// The access writes into a read-only mapping.
+    #[error("DMA write to read-only mapping at {iova:#x}")]
+    ReadOnly {
+        /// First read-only address written.
+        iova: u64,
+    },
+    /// `unmap` would cut a mapping in two (only whole mappings can be removed).
+    #[error("DMA unmap {iova:#x}+{size:#x} cuts the mapping at {cut:#x}")]
+    PartialUnmap {
+        /// Requested IOVA.
+        iova: u64,
+        /// Requested size.
+        size: u64,
+        /// Start of the mapping it would cut.
+        cut: u64,
+    },
+    /// `unmap` found nothing to remove.
+    #[error("DMA unmap {iova:#x}+{size:#x}: nothing mapped there")]
+    NothingMapped {
+        /// Requested IOVA.
+        iova: u64,
+        /// Requested size.
+        size: u64,
+    },
+}
+
+impl DmaError {
+    /// The card's error code (`cardless_abi::regs::ERR_*`) and ERROR_ADDR for
+    /// a failed access (SPEC §10).
+    pub fn fault(&self) -> (u32, u64) {
+        use cardless_abi::regs::*;
+        match *self {
+            DmaError::ReadOnly { iova } => (ERR_DMA_READONLY, iova),
+            DmaError::Overflow { iova, .. } => (ERR_DMA_OVERFLOW, iova),
+            DmaError::Unmapped { iova } => (ERR_DMA_UNMAPPED, iova),
+            DmaError::ZeroSize { iova }
+            | DmaError::Overlap { iova, .. }
+            | DmaError::PartialUnmap { iova, .. }
+            | DmaError::NothingMapped { iova, .. } => (ERR_DMA_UNMAPPED, iova),
+            _ => (ERR_DMA_UNMAPPED, 0),
+        }
+    }
+}
+
+/// One DMA_MAP region.
+struct Mapping {
+    iova: u64,
+    /// Bytes; `iova + size` does not overflow.
+    size: u64,
+    writable: bool,
+    mem: MmapRegion,
+}
+
+impl Mapping {
+    fn end(&self) -> u64 {
+        self.iova + self.size
+    }
+}
+
+/// Host memory the card may DMA to, as mapped by the VMM.
+#[derive(Default)]
+pub struct DmaSpace {
+    /// Sorted by `iova`, non-overlapping.
+    maps: RwLock<Vec<Mapping>>,
+}
+
+impl DmaSpace {
+    /// An empty space: every access faults until something is mapped.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Maps `size` bytes of `fd` from `file_offset` at `iova`. Validates
+    /// everything (size, overflow, alignment, overlap, fd size) first.
+    pub fn map(
+        &self,
+        iova: u64,
+        size: u64,
+        fd: OwnedFd,
+        file_offset: u64,
+        writable: bool,
+    ) -> Result<(), DmaError> {
+        if size == 0 {
+            return Err(DmaError::ZeroSize { iova });
+        }
+        let end = iova
+            .checked_add(size)
+            .ok_or(DmaError::Overflow { iova, len: size })?;
+        let need = file_offset.checked_add(size).ok_or(DmaError::Overflow {
+            iova: file_offset,
+            len: size,
+        })?;
+        let len = usize::try_from(size).map_err(|_| DmaError::Overflow { iova, len: size })?;
+        for (what, value) in [("iova", iova), ("size", size), ("file offset", file_offset)] {
+            if value % DMA_PAGE_SIZE != 0 {
+                return Err(DmaError::Unaligned { what, value });
+            }
+        }
+        let have = fd_size(&fd)?;
+        if have < need {
+            return Err(DmaError::FdTooSmall { need, have });
+        }
+        let mut maps = write_lock(&self.maps);
+        if maps.iter().any(|m| m.iova < end && iova < m.end()) {
+            return Err(DmaError::Overlap { iova, size });
+        }
+        let prot = if writable {
+            libc::PROT_READ | libc::PROT_WRITE
+        } else {
+            libc::PROT_READ
+        };
+        let file = FileOffset::new(File::from(fd), file_offset);
+        let mem = MmapRegion::build(Some(file), len, prot, libc::MAP_SHARED)
+            .map_err(|e| DmaError::Mmap(e.to_string()))?;
+        let at = maps.partition_point(|m| m.iova < iova);
+        maps.insert(
+            at,
+            Mapping {
+                iova,
+                size,
+                writable,
+                mem,
+            },
+        );
+        Ok(())
+    }
+
+    /// Removes every mapping inside `[iova, iova + size)`. A mapping only
+    /// partly inside is an error and nothing is removed. Takes effect at once.
+    pub fn unmap(&self, iova: u64, size: u64) -> Result<(), DmaError> {
+        let end = iova
+            .checked_add(size)
+            .ok_or(DmaError::Overflow { iova, len: size })?;
+        let mut maps = write_lock(&self.maps);
+        if let Some(m) = maps
+            .iter()
+            .find(|m| m.iova < end && iova < m.end() && (m.iova < iova || m.end() > end))
+        {
+            return Err(DmaError::PartialUnmap {
+                iova,
+                size,
+                cut: m.iova,
+            });
+        }
+        let before = maps.len();
+        maps.retain(|m| !(m.iova >= iova && m.end() <= end));
+        if maps.len() == before {
+            return Err(DmaError::NothingMapped { iova, size });
+        }
+        Ok(())
+    }
+
+    /// Removes every mapping (VMM disconnect).
+    pub fn unmap_all(&self) {
+        write_lock(&self.maps).clear();
+    }
+
+    /// Reads `buf.len()` bytes at `iova`; nothing is read unless all are mapped.
+    pub fn read(&self, iova: u64, buf: &mut [u8]) -> Result<(), DmaError> {
+        let view = self.view();
+        view.for_each(iova, buf.len() as u64, false, |pos, s| {
+            s.copy_to(&mut buf[pos..pos + s.len()]);
+        })
+    }
+
+    /// Writes `buf` at `iova`; nothing is written unless all of it is mapped writable.
+    pub fn write(&self, iova: u64, buf: &[u8]) -> Result<(), DmaError> {
+        let view = self.view();
+        view.for_each(iova, buf.len() as u64, true, |pos, s| {
+            s.copy_from(&buf[pos..pos + s.len()]);
+        })
+    }
+
+    /// Locks the mappings for a batch of accesses (the engine writes many
+    /// records under one view). `unmap` waits until the view is dropped.
+    pub fn view(&self) -> DmaView<'_> {
+        DmaView {
+            maps: self.maps.read().unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+}
+
+/// A consistent snapshot of the mappings; see [`DmaSpace::view`].
+pub struct DmaView<'a> {
+    maps: RwLockReadGuard<'a, Vec<Mapping>>,
+}
+
+impl DmaView<'_> {
+    /// Checks that `[iova, iova + len)` is mapped (and writable if `write`).
+    pub fn check(&self, iova: u64, len: u64, write: bool) -> Result<(), DmaError> {
+        self.walk(iova, len, write, |_, _, _, _| {})
+    }
+
+    /// Checks the whole range, then calls `f(position in the access, slice)`
+    /// for each piece, in address order. `len` 0 succeeds without calls.
+    pub fn for_each(
+        &self,
+        iova: u64,
+        len: u64,
+        write: bool,
+        mut f: impl FnMut(usize, VolatileSlice<'_>),
+    ) -> Result<(), DmaError> {
+        self.check(iova, len, write)?;
+        self.walk(iova, len, write, |m, off, n, pos| {
+            // Bounds were checked by walk; get_slice re-checks, so this cannot fail.
+            if let Ok(s) = m.mem.get_slice(off, n) {
+                f(pos, s);
+            }
+        })
+    }
+
+    /// Splits `[iova, iova + len)` over the mappings, calling
+    /// `f(mapping, offset in it, bytes, position in access)`; errors on the
+    /// first byte not covered.
+    fn walk(
+        &self,
+        iova: u64,
+        len: u64,
+        write: bool,
+        mut f: impl FnMut(&Mapping, usize, usize, usize),
+    ) -> Result<(), DmaError> {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = iova
+            .checked_add(len)
+            .ok_or(DmaError::Overflow { iova, len })?;
+        let mut at = iova;
+        // The mapping containing `at` is the last one starting at or before it.
+        let mut i = self.maps.partition_point(|m| m.iova <= at);
+        while at < end {
+            let m = match i.checked_sub(1).and_then(|k| self.maps.get(k)) {
+                Some(m) if m.iova <= at && at < m.end() => m,
+                _ => return Err(DmaError::Unmapped { iova: at }),
+            };
+            if write && !m.writable {
+                return Err(DmaError::ReadOnly { iova: at });
+            }
+            let n = end.min(m.end()) - at;
+            // Both fit in usize: a mapping's size does (checked in map).
+            f(m, (at - m.iova) as usize, n as usize, (at - iova) as usize);
+            at += n;
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
+fn write_lock<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Size of a regular file behind `fd`.
+fn fd_size(fd: &OwnedFd) -> Result<u64, DmaError> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes a `stat` into the buffer we own; fd is open.
+    let rc = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(DmaError::Fstat(std::io::Error::last_os_error()));
+    }
+    // SAFETY: fstat succeeded, so it initialised the struct.
+    let st = unsafe { st.assume_init() };
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(DmaError::NotRegularFile);
+    }
+    Ok(st.st_size as u64)
+}

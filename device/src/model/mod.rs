@@ -1,0 +1,255 @@
+//! The card model: registers, streaming engine, copy engine, interrupts,
+//! clock and trace, behind one mutex. Transport-independent: a VMM-side
+//! transport calls `bar_read`/`bar_write`/`reset` and gets interrupts through
+//! an [`IrqSink`]. The behaviour is `device/SPEC.md`.
+
+mod clock;
+mod copy;
+mod engine;
+mod irq;
+mod ring;
+mod runner;
+mod shared_mem;
+mod state;
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use cardless_abi::regs::{
+    BAR2_DEFAULT_SIZE, BAR2_MAX_SIZE, BAR2_MIN_SIZE, BAR_MEM, BAR_REGS, DEFAULT_RECORD_SIZE,
+    MAX_RECORD_SIZE, MIN_RECORD_SIZE, RECORD_ALIGN,
+};
+
+pub use shared_mem::SharedMem;
+
+use crate::dma::DmaSpace;
+use crate::trace::Tracer;
+use state::{Ctx, Defaults, State};
+
+/// Where the card's interrupt messages go.
+pub trait IrqSink: Send + Sync {
+    /// One message (an edge) on MSI-X vector `vector` (SPEC §7). Called
+    /// with the card's lock held: it must not call back into the [`Card`],
+    /// except [`Card::irq_pending`], which takes no lock.
+    fn raise(&self, vector: u16);
+}
+
+/// How the card is built (the device's command line).
+#[derive(Clone, Debug)]
+pub struct CardConfig {
+    /// Reset value of SEED (payload PRNG, SPEC §5.2).
+    pub seed: u64,
+    /// BAR2 size in bytes: a power of two in 4 KiB..=1 GiB.
+    pub bar2_size: u64,
+    /// Reset value of RATE in records/s; `None` = unlimited (SPEC §6.5).
+    pub rate: Option<u64>,
+    /// Deterministic mode (SPEC §8): no engine thread, records only on STEP.
+    pub deterministic: bool,
+    /// Trace file (SPEC §12).
+    pub trace: Option<PathBuf>,
+    /// Reset value of RECORD_SIZE.
+    pub record_size: u32,
+}
+
+impl Default for CardConfig {
+    fn default() -> Self {
+        CardConfig {
+            seed: 0,
+            bar2_size: BAR2_DEFAULT_SIZE,
+            rate: None,
+            deterministic: false,
+            trace: None,
+            record_size: DEFAULT_RECORD_SIZE,
+        }
+    }
+}
+
+impl CardConfig {
+    /// Rejects values the card cannot be built with.
+    fn validate(&self) -> io::Result<()> {
+        let bad = |m: String| Err(io::Error::new(io::ErrorKind::InvalidInput, m));
+        let b = self.bar2_size;
+        if !b.is_power_of_two() || !(BAR2_MIN_SIZE..=BAR2_MAX_SIZE).contains(&b) {
+            return bad(format!(
+                "BAR2 size {b:#x} must be a power of two in {BAR2_MIN_SIZE:#x}..={BAR2_MAX_SIZE:#x}"
+            ));
+        }
+        let r = self.record_size;
+        if !(MIN_RECORD_SIZE..=MAX_RECORD_SIZE).contains(&r) || !r.is_multiple_of(RECORD_ALIGN) {
+            return bad(format!(
+                "record size {r} must be a multiple of {RECORD_ALIGN} in {MIN_RECORD_SIZE}..={MAX_RECORD_SIZE}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Everything the transport thread and the engine thread share.
+pub(crate) struct Inner {
+    state: Mutex<State>,
+    /// Wakes the engine thread (enable, CONS_IDX, RATE, reset, shutdown).
+    cv: Condvar,
+    bar2: SharedMem,
+    dma: Arc<DmaSpace>,
+    irq: Arc<dyn IrqSink>,
+    /// `INT_STATUS & INT_MASK`, for lock-free `irq_pending`.
+    pending: AtomicU32,
+    /// Guest-side callers waiting for the lock; the engine thread yields to them.
+    waiters: AtomicU32,
+}
+
+impl Inner {
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            dma: &self.dma,
+            irq: &*self.irq,
+            bar2: &self.bar2,
+            pending: &self.pending,
+        }
+    }
+
+    /// The lock, taken on behalf of the guest (the engine thread lets it in).
+    fn lock_for_guest(&self) -> MutexGuard<'_, State> {
+        self.waiters.fetch_add(1, Ordering::AcqRel);
+        let g = self.lock();
+        self.waiters.fetch_sub(1, Ordering::AcqRel);
+        g
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere must not take the card down with poisoning.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the state, then wakes the engine thread if it must re-plan.
+    fn with<R>(&self, f: impl FnOnce(&mut State, &Ctx) -> R) -> R {
+        let ctx = self.ctx();
+        let mut st = self.lock_for_guest();
+        let kick = st.kick;
+        let r = f(&mut st, &ctx);
+        if st.kick != kick {
+            self.cv.notify_all();
+        }
+        r
+    }
+}
+
+/// The emulated card.
+pub struct Card {
+    inner: Arc<Inner>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Card {
+    /// Builds the card (and its BAR2 memory; and its engine thread unless deterministic).
+    pub fn new(cfg: CardConfig, dma: Arc<DmaSpace>, irq: Arc<dyn IrqSink>) -> io::Result<Card> {
+        cfg.validate()?;
+        let trace = cfg.trace.as_deref().map(Tracer::create).transpose()?;
+        let bar2 = SharedMem::new(cfg.bar2_size)?;
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State::new(Defaults::from_config(&cfg), trace)),
+            cv: Condvar::new(),
+            bar2,
+            dma,
+            irq,
+            pending: AtomicU32::new(0),
+            waiters: AtomicU32::new(0),
+        });
+        let thread = if cfg.deterministic {
+            None
+        } else {
+            let i = inner.clone();
+            Some(
+                std::thread::Builder::new()
+                    .name("cardless-engine".into())
+                    .spawn(move || runner::run(&i))?,
+            )
+        };
+        Ok(Card {
+            inner,
+            thread: Mutex::new(thread),
+        })
+    }
+
+    /// The on-board memory behind BAR2.
+    pub fn bar2(&self) -> &SharedMem {
+        &self.inner.bar2
+    }
+
+    /// A trapped read of `data.len()` bytes at `offset` of PCI BAR `bar`.
+    /// Never panics; holes and bad widths per SPEC §3, §4.1.
+    pub fn bar_read(&self, bar: u8, offset: u64, data: &mut [u8]) {
+        self.inner.with(|st, ctx| {
+            match bar {
+                BAR_REGS => st.bar0_read(offset, data),
+                BAR_MEM => {
+                    if !ctx.bar2.read(offset, data) {
+                        data.fill(0);
+                        st.cnt.bad_access = st.cnt.bad_access.wrapping_add(1);
+                    }
+                }
+                _ => data.fill(0),
+            }
+            let t = st.clock.now();
+            if let Some(tr) = st.trace.as_mut() {
+                tr.mmio(t, false, bar, offset, data);
+            }
+        })
+    }
+
+    /// A trapped write of `data` at `offset` of PCI BAR `bar`.
+    pub fn bar_write(&self, bar: u8, offset: u64, data: &[u8]) {
+        self.inner.with(|st, ctx| {
+            let t = st.clock.now();
+            if let Some(tr) = st.trace.as_mut() {
+                tr.mmio(t, true, bar, offset, data);
+            }
+            match bar {
+                BAR_REGS => st.bar0_write(ctx, offset, data),
+                BAR_MEM if !ctx.bar2.write(offset, data) => {
+                    st.cnt.bad_access = st.cnt.bad_access.wrapping_add(1);
+                }
+                _ => {}
+            }
+        })
+    }
+
+    /// Device reset (SPEC §9).
+    pub fn reset(&self) {
+        self.inner.with(|st, ctx| st.reset(ctx))
+    }
+
+    /// `(INT_STATUS & INT_MASK) != 0`: the INTx level. Takes no lock.
+    pub fn irq_pending(&self) -> bool {
+        self.inner.pending.load(Ordering::Acquire) != 0
+    }
+
+    /// Stops the engine thread and flushes the trace. Idempotent.
+    pub fn shutdown(&self) {
+        self.inner.with(|st, _| {
+            st.shutdown = true;
+            st.kick += 1;
+        });
+        let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(h) = handle {
+            if h.join().is_err() {
+                log::error!("card engine thread panicked");
+            }
+        }
+        if let Some(tr) = self.inner.lock().trace.as_mut() {
+            tr.flush();
+        }
+    }
+}
+
+impl Drop for Card {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests;
