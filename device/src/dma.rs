@@ -339,3 +339,152 @@ fn fd_size(fd: &OwnedFd) -> Result<u64, DmaError> {
     }
     Ok(st.st_size as u64)
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::os::fd::FromRawFd;
+
+    /// A memfd of `size` bytes, the kind of fd QEMU hands over.
+    pub(crate) fn memfd(size: u64) -> OwnedFd {
+        // SAFETY: valid C string; result checked.
+        let raw = unsafe { libc::memfd_create(c"guest".as_ptr(), libc::MFD_CLOEXEC) };
+        assert!(raw >= 0);
+        // SAFETY: fresh fd owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        File::from(fd.try_clone().unwrap()).set_len(size).unwrap();
+        fd
+    }
+
+    const P: u64 = DMA_PAGE_SIZE;
+
+    /// SPEC §10 / DMA_MAP validation: bad maps are refused before mmap.
+    #[test]
+    fn map_validation() {
+        let d = DmaSpace::new();
+        assert!(matches!(
+            d.map(0, 0, memfd(P), 0, true),
+            Err(DmaError::ZeroSize { .. })
+        ));
+        assert!(matches!(
+            d.map(u64::MAX - P + 1, 2 * P, memfd(P), 0, true),
+            Err(DmaError::Overflow { .. })
+        ));
+        assert!(matches!(
+            d.map(0, P, memfd(P), u64::MAX - 10, true),
+            Err(DmaError::Overflow { .. })
+        ));
+        assert!(matches!(
+            d.map(1, P, memfd(P), 0, true),
+            Err(DmaError::Unaligned { .. })
+        ));
+        assert!(matches!(
+            d.map(0, 100, memfd(P), 0, true),
+            Err(DmaError::Unaligned { .. })
+        ));
+        assert!(matches!(
+            d.map(0, P, memfd(2 * P), 8, true),
+            Err(DmaError::Unaligned { .. })
+        ));
+        // A short fd would SIGBUS on access: refused.
+        assert!(matches!(
+            d.map(0, 2 * P, memfd(P), 0, true),
+            Err(DmaError::FdTooSmall { need, have }) if need == 2 * P && have == P
+        ));
+        assert!(matches!(
+            d.map(0, P, memfd(P), P, true),
+            Err(DmaError::FdTooSmall { .. })
+        ));
+        let mut fds = [0; 2];
+        // SAFETY: pipe fills two fds.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: fresh fds.
+        let (a, _b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        assert!(matches!(
+            d.map(0, P, a, 0, true),
+            Err(DmaError::NotRegularFile)
+        ));
+        d.map(P, 2 * P, memfd(4 * P), P, true).unwrap();
+        assert!(matches!(
+            d.map(2 * P, P, memfd(P), 0, true),
+            Err(DmaError::Overlap { .. })
+        ));
+        assert!(matches!(
+            d.map(0, 2 * P, memfd(2 * P), 0, true),
+            Err(DmaError::Overlap { .. })
+        ));
+        d.map(0, P, memfd(P), 0, true).unwrap();
+        d.map(3 * P, P, memfd(P), 0, true).unwrap();
+    }
+
+    /// Accesses: whole-or-nothing, spanning adjacent mappings, read-only.
+    #[test]
+    fn access_rules() {
+        let d = DmaSpace::new();
+        let a = memfd(2 * P);
+        d.map(0x10000, 2 * P, a.try_clone().unwrap(), 0, true)
+            .unwrap();
+        d.map(0x10000 + 2 * P, P, memfd(P), 0, true).unwrap();
+        d.map(0x40000, P, memfd(P), 0, false).unwrap();
+        // Spans both adjacent mappings.
+        let data: Vec<u8> = (0..P as usize + 100).map(|i| i as u8).collect();
+        d.write(0x10000 + P + 50, &data).unwrap();
+        let mut back = vec![0; data.len()];
+        d.read(0x10000 + P + 50, &mut back).unwrap();
+        assert_eq!(back, data);
+        // The bytes went to the fd (file offset honoured).
+        let mut f = vec![0u8; 10];
+        std::os::unix::fs::FileExt::read_exact_at(&File::from(a), &mut f, P + 50).unwrap();
+        assert_eq!(f, data[..10]);
+        // Partly mapped: error at the first unmapped byte, nothing written.
+        let end = 0x10000 + 3 * P;
+        let r = d.write(end - 8, &[0xaa; 16]);
+        assert!(matches!(r, Err(DmaError::Unmapped { iova }) if iova == end));
+        let mut tail = [0u8; 8];
+        d.read(end - 8, &mut tail).unwrap();
+        assert_eq!(tail, [0; 8]);
+        assert!(matches!(
+            d.read(0, &mut [0; 4]),
+            Err(DmaError::Unmapped { iova: 0 })
+        ));
+        assert!(matches!(
+            d.write(u64::MAX - 2, &[0; 8]),
+            Err(DmaError::Overflow { .. })
+        ));
+        assert!(matches!(
+            d.write(0x40000, &[1]),
+            Err(DmaError::ReadOnly { iova: 0x40000 })
+        ));
+        d.read(0x40000, &mut [0; 8]).unwrap();
+        d.write(0x12345678, &[]).unwrap();
+    }
+
+    /// DMA_UNMAP takes effect at once; only whole mappings can be removed.
+    #[test]
+    fn unmap_rules() {
+        let d = DmaSpace::new();
+        d.map(0, 2 * P, memfd(2 * P), 0, true).unwrap();
+        d.map(4 * P, P, memfd(P), 0, true).unwrap();
+        assert!(matches!(d.unmap(0, P), Err(DmaError::PartialUnmap { .. })));
+        assert!(matches!(
+            d.unmap(2 * P, P),
+            Err(DmaError::NothingMapped { .. })
+        ));
+        assert!(matches!(
+            d.unmap(u64::MAX, 2),
+            Err(DmaError::Overflow { .. })
+        ));
+        d.write(0, &[1; 8]).unwrap();
+        d.unmap(0, 2 * P).unwrap();
+        assert!(matches!(
+            d.write(0, &[1; 8]),
+            Err(DmaError::Unmapped { iova: 0 })
+        ));
+        d.write(4 * P, &[1]).unwrap();
+        d.unmap_all();
+        assert!(d.read(4 * P, &mut [0]).is_err());
+        // Remapping the same range works after unmap.
+        d.map(0, P, memfd(P), 0, true).unwrap();
+        d.write(0, &[2]).unwrap();
+    }
+}

@@ -367,12 +367,19 @@ impl State {
             self.reset(ctx);
             return;
         }
-        self.regs.control = v & CTRL_MASK & !CTRL_ENABLE;
+        let bits = v & CTRL_MASK & !CTRL_ENABLE;
         let want = v & CTRL_ENABLE != 0;
         match (want, self.engine.is_running()) {
-            (true, false) => self.enable(ctx),
-            (false, true) => self.disable(ctx),
-            _ => {}
+            (true, false) => {
+                self.regs.control = bits;
+                self.enable(ctx);
+            }
+            // The final status block follows the bits before this write.
+            (false, true) => {
+                self.disable(ctx);
+                self.regs.control = bits;
+            }
+            _ => self.regs.control = bits,
         }
         self.kick += 1;
     }
