@@ -140,7 +140,10 @@ fn bind(path: &Path) -> Result<(UnixListener, SocketFile), MainError> {
         Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {}
         _ => return Err(MainError::SocketTaken(path.to_owned())),
     }
-    log::info!("replacing stale socket {} (nobody listening)", path.display());
+    log::info!(
+        "replacing stale socket {} (nobody listening)",
+        path.display()
+    );
     std::fs::remove_file(path)?;
     let listener = UnixListener::bind(path).map_err(|source| MainError::Bind {
         path: path.to_owned(),
@@ -175,7 +178,6 @@ fn run(cli: Cli) -> Result<(), MainError> {
         record_size: cli.record_size,
         deterministic: cli.deterministic,
         trace: cli.trace.clone(),
-        ..CardConfig::default()
     };
     let stop = StopSignal::new()?;
     install_signal_handlers(&stop)?;
@@ -190,7 +192,11 @@ fn run(cli: Cli) -> Result<(), MainError> {
         cli.socket.display(),
         cli.bar2_size >> 10,
         cli.seed,
-        if cli.deterministic { "deterministic" } else { "free-running" }
+        if cli.deterministic {
+            "deterministic"
+        } else {
+            "free-running"
+        }
     );
     let result = loop {
         let Some(stream) = accept(&listener, Some(&stop))? else {

@@ -47,7 +47,11 @@ fn region_info_matches_spec_bars() {
     let client = server.client();
     let bar0 = client.region(REGION_BAR0).unwrap();
     assert_eq!(bar0.size, regs::BAR0_SIZE);
-    assert_eq!(bar0.flags & VFIO_REGION_INFO_FLAG_MMAP, 0, "BAR0 is trapped");
+    assert_eq!(
+        bar0.flags & VFIO_REGION_INFO_FLAG_MMAP,
+        0,
+        "BAR0 is trapped"
+    );
 
     // SPEC §3.1: BAR2 is mmappable through a sparse-mmap area covering it,
     // with the card's memfd.
@@ -69,7 +73,9 @@ fn region_info_matches_spec_bars() {
 
 fn config_read(client: &mut vfio_user::Client, offset: u64, len: usize) -> Vec<u8> {
     let mut data = vec![0u8; len];
-    client.region_read(REGION_CONFIG, offset, &mut data).unwrap();
+    client
+        .region_read(REGION_CONFIG, offset, &mut data)
+        .unwrap();
     data
 }
 
@@ -235,11 +241,20 @@ fn irq_info_and_msix_eventfds() {
     assert_eq!(intx.count, 1);
     assert_ne!(intx.flags & VFIO_IRQ_INFO_MASKABLE, 0);
     assert_ne!(intx.flags & VFIO_IRQ_INFO_AUTOMASKED, 0);
-    assert_eq!(client.get_irq_info(VFIO_PCI_MSI_IRQ_INDEX).unwrap().count, 1);
+    assert_eq!(
+        client.get_irq_info(VFIO_PCI_MSI_IRQ_INDEX).unwrap().count,
+        1
+    );
     let msix = client.get_irq_info(VFIO_PCI_MSIX_IRQ_INDEX).unwrap();
     assert_eq!(msix.count, u32::from(regs::MSIX_VECTORS));
-    assert_eq!(client.get_irq_info(VFIO_PCI_ERR_IRQ_INDEX).unwrap().count, 1);
-    assert_eq!(client.get_irq_info(VFIO_PCI_REQ_IRQ_INDEX).unwrap().count, 1);
+    assert_eq!(
+        client.get_irq_info(VFIO_PCI_ERR_IRQ_INDEX).unwrap().count,
+        1
+    );
+    assert_eq!(
+        client.get_irq_info(VFIO_PCI_REQ_IRQ_INDEX).unwrap().count,
+        1
+    );
 
     let vectors: Vec<EventFd> = (0..regs::MSIX_VECTORS).map(|_| EventFd::new()).collect();
     let raw: Vec<i32> = vectors.iter().map(|fd| fd.0.as_raw_fd()).collect();
@@ -252,7 +267,12 @@ fn irq_info_and_msix_eventfds() {
             &raw,
         )
         .unwrap();
-    write32(&mut client, REGION_BAR0, regs::INT_MASK, regs::INT_COPY_DONE);
+    write32(
+        &mut client,
+        REGION_BAR0,
+        regs::INT_MASK,
+        regs::INT_COPY_DONE,
+    );
     run_checksum(&mut client);
     let copy_done = usize::from(regs::VEC_COPY_DONE);
     assert_eq!(wait_for(&vectors[copy_done]), 1, "COPY_DONE on its vector");
@@ -303,7 +323,12 @@ fn intx_is_level_triggered_with_automask() {
             &[intx.0.as_raw_fd()],
         )
         .unwrap();
-    write32(&mut client, REGION_BAR0, regs::INT_MASK, regs::INT_COPY_DONE);
+    write32(
+        &mut client,
+        REGION_BAR0,
+        regs::INT_MASK,
+        regs::INT_COPY_DONE,
+    );
     run_checksum(&mut client);
     assert_eq!(wait_for(&intx), 1, "INTx asserted");
 
@@ -341,8 +366,18 @@ fn dma_map_copy_to_guest_memory_and_unmap() {
     let copy_to_guest = |client: &mut vfio_user::Client| {
         write32(client, REGION_BAR0, regs::COPY_BAR_OFF, 0x200);
         write32(client, REGION_BAR0, regs::COPY_LEN, pattern.len() as u32);
-        write32(client, REGION_BAR0, regs::COPY_HOST_LO, (iova + 0x3000) as u32);
-        write32(client, REGION_BAR0, regs::COPY_HOST_HI, ((iova + 0x3000) >> 32) as u32);
+        write32(
+            client,
+            REGION_BAR0,
+            regs::COPY_HOST_LO,
+            (iova + 0x3000) as u32,
+        );
+        write32(
+            client,
+            REGION_BAR0,
+            regs::COPY_HOST_HI,
+            ((iova + 0x3000) >> 32) as u32,
+        );
         write32(client, REGION_BAR0, regs::COPY_CTRL, regs::COPY_OP_TO_HOST);
         read32(client, REGION_BAR0, regs::COPY_STATUS)
     };
@@ -380,7 +415,12 @@ fn disconnect_ends_serve_and_drops_mappings() {
     write32(&mut client, REGION_BAR0, regs::COPY_LEN, 16);
     write32(&mut client, REGION_BAR0, regs::COPY_HOST_LO, 0x10000);
     write32(&mut client, REGION_BAR0, regs::COPY_HOST_HI, 0);
-    write32(&mut client, REGION_BAR0, regs::COPY_CTRL, regs::COPY_OP_TO_HOST);
+    write32(
+        &mut client,
+        REGION_BAR0,
+        regs::COPY_CTRL,
+        regs::COPY_OP_TO_HOST,
+    );
     assert_eq!(
         read32(&mut client, REGION_BAR0, regs::COPY_STATUS),
         regs::ERR_DMA_UNMAPPED

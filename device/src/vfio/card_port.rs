@@ -81,7 +81,9 @@ impl CardBackend for CardPort {
     }
 
     fn dma_unmap(&self, iova: u64, size: u64) -> Result<(), String> {
-        self.dma.unmap(iova, size).map_err(|error| error.to_string())
+        self.dma
+            .unmap(iova, size)
+            .map_err(|error| error.to_string())
     }
 
     fn dma_unmap_all(&self) {

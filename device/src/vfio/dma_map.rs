@@ -114,6 +114,10 @@ pub fn unmap(card: &dyn CardBackend, body: &[u8]) -> Result<Vec<u8>, ProtocolErr
     }
     log::debug!("DMA_UNMAP {iova:#x}+{size:#x} flags {flags:#x}");
     let mut reply = BodyWriter::with_capacity(DMA_UNMAP_BODY);
-    reply.u32(DMA_UNMAP_BODY as u32).u32(flags).u64(iova).u64(size);
+    reply
+        .u32(DMA_UNMAP_BODY as u32)
+        .u32(flags)
+        .u64(iova)
+        .u64(size);
     Ok(reply.0)
 }

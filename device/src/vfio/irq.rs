@@ -18,8 +18,8 @@ use vfio_bindings::bindings::vfio::{
     VFIO_IRQ_SET_ACTION_MASK, VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_ACTION_TYPE_MASK,
     VFIO_IRQ_SET_ACTION_UNMASK, VFIO_IRQ_SET_DATA_BOOL, VFIO_IRQ_SET_DATA_EVENTFD,
     VFIO_IRQ_SET_DATA_NONE, VFIO_IRQ_SET_DATA_TYPE_MASK, VFIO_PCI_ERR_IRQ_INDEX,
-    VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX,
-    VFIO_PCI_NUM_IRQS, VFIO_PCI_REQ_IRQ_INDEX,
+    VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_NUM_IRQS,
+    VFIO_PCI_REQ_IRQ_INDEX,
 };
 
 use super::error::ProtocolError;
@@ -111,7 +111,9 @@ impl IrqTable {
 
     fn state(&self) -> std::sync::MutexGuard<'_, IrqState> {
         // A panic elsewhere must not take interrupt delivery down with it.
-        self.state.lock().unwrap_or_else(|poison| poison.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// Delivers the card's interrupt `vector` the way the client set up.
@@ -203,9 +205,12 @@ impl IrqTable {
         }
         match action {
             VFIO_IRQ_SET_ACTION_TRIGGER => self.trigger(request, data, fds),
-            VFIO_IRQ_SET_ACTION_MASK | VFIO_IRQ_SET_ACTION_UNMASK => {
-                self.mask(request, data, action == VFIO_IRQ_SET_ACTION_MASK, card_pending)
-            }
+            VFIO_IRQ_SET_ACTION_MASK | VFIO_IRQ_SET_ACTION_UNMASK => self.mask(
+                request,
+                data,
+                action == VFIO_IRQ_SET_ACTION_MASK,
+                card_pending,
+            ),
             _ => Err(ProtocolError::IrqFlags(request.flags)),
         }
     }

@@ -169,12 +169,20 @@ mod tests {
     fn accesses_are_bounds_checked() {
         let table = RegionTable::new(1 << 20).unwrap();
         assert_eq!(
-            table.check_access(VFIO_PCI_BAR0_REGION_INDEX, 0xffc, 4).ok(),
+            table
+                .check_access(VFIO_PCI_BAR0_REGION_INDEX, 0xffc, 4)
+                .ok(),
             Some(RegionKind::Registers)
         );
-        assert!(table.check_access(VFIO_PCI_BAR0_REGION_INDEX, 0xffd, 4).is_err());
-        assert!(table.check_access(VFIO_PCI_BAR0_REGION_INDEX, u64::MAX, 4).is_err());
-        assert!(table.check_access(VFIO_PCI_BAR0_REGION_INDEX, 0, 0).is_err());
+        assert!(table
+            .check_access(VFIO_PCI_BAR0_REGION_INDEX, 0xffd, 4)
+            .is_err());
+        assert!(table
+            .check_access(VFIO_PCI_BAR0_REGION_INDEX, u64::MAX, 4)
+            .is_err());
+        assert!(table
+            .check_access(VFIO_PCI_BAR0_REGION_INDEX, 0, 0)
+            .is_err());
         assert!(table.check_access(1, 0, 4).is_err());
         assert!(table.check_access(9, 0, 4).is_err());
         assert!(table.check_access(u32::MAX, 0, 4).is_err());

@@ -20,8 +20,8 @@ use super::regions::{sparse_mmap_capability, BadBar2Size, RegionKind, RegionTabl
 use super::socket::{AdaptiveSocket, PollPolicy, StopSignal};
 use super::version;
 use super::wire::{
-    command, flags, BodyReader, BodyWriter, Header, HEADER_SIZE, MAX_DATA_XFER,
-    MAX_MESSAGE_SIZE, MAX_MSG_FDS,
+    command, flags, BodyReader, BodyWriter, Header, HEADER_SIZE, MAX_DATA_XFER, MAX_MESSAGE_SIZE,
+    MAX_MSG_FDS,
 };
 
 /// Size of `struct vfio_region_info`, the fixed part of a region info reply.
@@ -80,6 +80,7 @@ impl<C: CardBackend> Server<C> {
         self.card.dma_unmap_all();
         self.irqs.release_all();
         match &result {
+            Ok(()) if !session.negotiated => log::debug!("connection closed before VERSION"),
             Ok(()) => log::info!("client disconnected"),
             Err(ConnectionError::Stopped) => log::info!("stopping: connection closed"),
             Err(error) => log::warn!("connection dropped: {error}"),
@@ -265,7 +266,11 @@ impl<C: CardBackend> Server<C> {
     /// Region info; BAR2 also gets its sparse-mmap capability and memfd, but
     /// only once the client's argsz has room for the capability (the first
     /// reply tells it how much room to ask for).
-    fn region_info(&self, body: &[u8], out: &mut Vec<u8>) -> Result<Option<OwnedFd>, ProtocolError> {
+    fn region_info(
+        &self,
+        body: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Option<OwnedFd>, ProtocolError> {
         let mut reader = BodyReader::new(command::DEVICE_GET_REGION_INFO, body);
         reader.require(REGION_INFO_SIZE as usize)?;
         let argsz = reader.u32()?;
@@ -287,7 +292,14 @@ impl<C: CardBackend> Server<C> {
         let mut reply = BodyWriter::with_capacity(full_argsz as usize);
         reply
             .u32(full_argsz)
-            .u32(info.flags | if send_caps { VFIO_REGION_INFO_FLAG_CAPS } else { 0 })
+            .u32(
+                info.flags
+                    | if send_caps {
+                        VFIO_REGION_INFO_FLAG_CAPS
+                    } else {
+                        0
+                    },
+            )
             .u32(index)
             .u32(if send_caps { REGION_INFO_SIZE } else { 0 })
             .u64(info.size)

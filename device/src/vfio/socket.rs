@@ -179,7 +179,11 @@ impl AdaptiveSocket {
     }
 
     /// Sends all of `message`, with `fd` attached to its first byte.
-    pub fn send(&mut self, message: &[u8], fd: Option<BorrowedFd<'_>>) -> Result<(), ConnectionError> {
+    pub fn send(
+        &mut self,
+        message: &[u8],
+        fd: Option<BorrowedFd<'_>>,
+    ) -> Result<(), ConnectionError> {
         let mut sent = 0;
         let mut fd = fd;
         while sent < message.len() {

@@ -75,7 +75,10 @@ pub fn reply_body() -> Vec<u8> {
         }
     });
     let mut body = BodyWriter::default();
-    body.u16(MAJOR).u16(MINOR).bytes(capabilities.to_string().as_bytes()).bytes(&[0]);
+    body.u16(MAJOR)
+        .u16(MINOR)
+        .bytes(capabilities.to_string().as_bytes())
+        .bytes(&[0]);
     body.0
 }
 
@@ -93,7 +96,8 @@ mod tests {
 
     #[test]
     fn accepts_qemu_style_capabilities() {
-        let json = br#"{"capabilities":{"max_msg_fds":16,"max_data_xfer_size":1048576,"pgsizes":4096}}"#;
+        let json =
+            br#"{"capabilities":{"max_msg_fds":16,"max_data_xfer_size":1048576,"pgsizes":4096}}"#;
         let mut message = body(0, 0, json);
         message.push(0);
         let caps = parse(&message).unwrap();

@@ -155,7 +155,10 @@ impl<'a> BodyReader<'a> {
     }
 
     pub fn bytes(&mut self, len: usize) -> Result<&'a [u8], ProtocolError> {
-        let end = self.at.checked_add(len).filter(|&end| end <= self.body.len());
+        let end = self
+            .at
+            .checked_add(len)
+            .filter(|&end| end <= self.body.len());
         let Some(end) = end else {
             return Err(ProtocolError::BodyTooShort {
                 command: command::name(self.command),
@@ -242,7 +245,11 @@ mod tests {
         assert_eq!(reader.u32().ok(), Some(1));
         assert!(matches!(
             reader.u32(),
-            Err(ProtocolError::BodyTooShort { got: 5, need: 8, .. })
+            Err(ProtocolError::BodyTooShort {
+                got: 5,
+                need: 8,
+                ..
+            })
         ));
         assert!(reader.bytes(usize::MAX).is_err());
     }
