@@ -89,7 +89,7 @@ macro_rules! check {
 #[macro_export]
 macro_rules! check_eq {
     ($actual:expr, $expected:expr, $what:expr) => {{
-        let (a, e) = (&$actual, &$expected);
+        let (a, e) = ($actual, $expected);
         if a != e {
             return Err(format!("{}: got {:#x?}, expected {:#x?}", $what, a, e));
         }

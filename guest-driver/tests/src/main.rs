@@ -3,8 +3,10 @@
 //! `--harness-selftest` runs a suite that must fail, so the host harness can
 //! prove it notices failures.
 
+mod card;
 mod ktap;
 mod pci;
+mod suite_driver_core;
 mod suite_enumeration;
 
 use ktap::{Case, CaseResult, Suite};
@@ -26,7 +28,7 @@ fn main() {
     let ok = if args.iter().any(|a| a == "--harness-selftest") {
         ktap::run(&[HARNESS_SELFTEST], &[])
     } else {
-        ktap::run(&[suite_enumeration::SUITE], &args)
+        ktap::run(&[suite_enumeration::SUITE, suite_driver_core::SUITE], &args)
     };
     std::process::exit(if ok { 0 } else { 1 });
 }

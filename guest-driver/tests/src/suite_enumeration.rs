@@ -32,8 +32,9 @@ fn class_matches_spec() -> CaseResult {
 
 fn driver_is_bound() -> CaseResult {
     for card in pci::cards() {
+        let driver = card.driver();
         check_eq!(
-            card.driver().as_deref(),
+            driver.as_deref(),
             Some("cardless"),
             format!("driver of {}", card.sysfs.display())
         );

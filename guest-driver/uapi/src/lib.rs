@@ -2,4 +2,6 @@
 //!
 //! Every file under `src/` is self-contained (`no_std`, no dependencies, no
 //! `crate::` paths) so the kernel module can include it with `#[path]`.
-#![no_std]
+#![cfg_attr(not(test), no_std)]
+
+pub mod ioctl;

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `/dev/cardlessN`: one misc device per card (root-only, mode 0600). Its open
+//! files hold the card's shared state, so they stay safe after unbind: every
+//! operation then fails with ENODEV.
+
+use crate::card::CardShared;
+use crate::ffi::{self, MappingKey, ModuleRef};
+use crate::{ioctl, mmap_bar};
+use kernel::{
+    fs::File,
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    mm::virt::VmaNew,
+    prelude::*,
+};
+
+/// Names of the nodes, one per card index (misc devices need static names).
+const NAMES: [&CStr; 8] = [
+    c"cardless0", c"cardless1", c"cardless2", c"cardless3",
+    c"cardless4", c"cardless5", c"cardless6", c"cardless7",
+];
+pub(crate) const MAX_CARDS: u32 = NAMES.len() as u32;
+
+/// A card's device node: the misc registration and the state its files share.
+#[pin_data]
+pub(crate) struct CardNode {
+    #[pin]
+    pub(crate) misc: MiscDeviceRegistration<CardFile>,
+    pub(crate) shared: Arc<CardShared>,
+}
+
+impl CardNode {
+    pub(crate) fn new(shared: Arc<CardShared>) -> impl PinInit<Self, Error> {
+        let name = NAMES[shared.index as usize % NAMES.len()];
+        try_pin_init!(CardNode {
+            misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name }),
+            shared,
+        })
+    }
+}
+
+/// One open file of a card.
+pub(crate) struct CardFile {
+    pub(crate) shared: Arc<CardShared>,
+    key: MappingKey,
+    _module: ModuleRef,
+}
+
+impl Drop for CardFile {
+    fn drop(&mut self) {
+        self.shared.file_closed(self.key);
+    }
+}
+
+#[vtable]
+impl MiscDevice for CardFile {
+    type Ptr = Pin<KBox<Self>>;
+
+    fn open(file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        let module = ModuleRef::get(&crate::THIS_MODULE)?;
+        let shared = ffi::card_node_of(misc).shared.clone();
+        let key = MappingKey::of(file);
+        shared.file_opened(key)?;
+        match KBox::pin(CardFile { shared: shared.clone(), key, _module: module }, GFP_KERNEL) {
+            Ok(f) => Ok(f),
+            Err(e) => {
+                shared.file_closed(key);
+                Err(e.into())
+            }
+        }
+    }
+
+    fn ioctl(me: Pin<&CardFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        ioctl::dispatch(&me.shared, cmd, arg)
+    }
+
+    fn mmap(me: Pin<&CardFile>, _file: &File, vma: &VmaNew) -> Result {
+        mmap_bar::mmap(&me.shared, vma)
+    }
+}

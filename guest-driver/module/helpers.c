@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One-line wrappers for static inlines and macros Rust cannot call directly
+ * (the kernel's own rust/helpers/ pattern). No logic here.
+ */
+#include <linux/mm.h>
+#include <linux/pgtable.h>
+
+pgprot_t cardless_pgprot_noncached(pgprot_t prot)
+{
+	return pgprot_noncached(prot);
+}
+
+int cardless_io_remap_pfn_range(struct vm_area_struct *vma, unsigned long addr,
+				unsigned long pfn, unsigned long size, pgprot_t prot)
+{
+	return io_remap_pfn_range(vma, addr, pfn, size, prot);
+}

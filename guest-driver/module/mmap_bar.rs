@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+//! mmap of the card's BARs (the first seed's question): device memory has no
+//! `struct page`, so it is mapped by PFN with `io_remap_pfn_range`, never with
+//! `vm_insert_page`. BAR0 (registers) uncached, BAR2 (on-board memory)
+//! write-combining. The mmap offset picks the region (uapi `MMAP_PGOFF_*`).
+
+use crate::card::CardShared;
+use crate::ffi::{self, Caching};
+use crate::uapi;
+use kernel::{bindings, mm::virt::VmaNew, prelude::*};
+
+struct Region {
+    pgoff: u64,
+    phys: u64,
+    len: u64,
+    caching: Caching,
+}
+
+fn regions(shared: &CardShared) -> [Region; 2] {
+    [
+        Region { pgoff: uapi::MMAP_PGOFF_BAR0, phys: shared.bar0_phys, len: shared.bar0_len, caching: Caching::Uncached },
+        Region { pgoff: uapi::MMAP_PGOFF_BAR2, phys: shared.bar2_phys, len: shared.bar2_len, caching: Caching::WriteCombining },
+    ]
+}
+
+pub(crate) fn mmap(shared: &CardShared, vma: &VmaNew) -> Result {
+    let pgoff = ffi::vma_pgoff(vma);
+    let len = (vma.end() - vma.start()) as u64;
+    let regions = regions(shared);
+    let region = regions
+        .iter()
+        .find(|r| pgoff >= r.pgoff && pgoff - r.pgoff < r.len.div_ceil(bindings::PAGE_SIZE as u64))
+        .ok_or(EINVAL)?;
+    let offset = (pgoff - region.pgoff) << bindings::PAGE_SHIFT;
+    // The whole mapping must lie inside the BAR.
+    if offset.checked_add(len).is_none_or(|end| end > region.len) {
+        return Err(EINVAL);
+    }
+    // A private (copy-on-write) mapping of device memory would turn writes into
+    // anonymous copies that never reach the card.
+    if vma.flags() & (bindings::VM_SHARED as usize) == 0 {
+        return Err(EINVAL);
+    }
+    vma.set_io();
+    vma.set_dontexpand();
+    vma.set_dontdump();
+    ffi::set_sigbus_on_fault(vma);
+
+    // Under the lock unbind takes: either the card is still bound and this
+    // mapping's file is on the list unbind zaps, or we refuse.
+    let m = shared.mappings.lock();
+    if !m.bound {
+        return Err(ENODEV);
+    }
+    ffi::io_remap_whole_vma(vma, region.phys + offset, region.caching)
+}

@@ -1,0 +1,211 @@
+//! A handle on `/dev/cardlessN` for the tests: the ioctls of the shared uAPI
+//! and mmap of its regions, each returning the errno on failure.
+
+use cardless_uapi::ioctl as uapi;
+use std::ffi::CString;
+
+/// An errno, with the call that got it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+impl std::fmt::Display for Errno {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", std::io::Error::from_raw_os_error(self.0))
+    }
+}
+
+pub fn errno() -> Errno {
+    Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+}
+
+/// An open card node.
+pub struct Card {
+    pub fd: i32,
+}
+
+impl Card {
+    pub fn open(index: u32) -> Result<Card, String> {
+        let path = format!("/dev/cardless{index}");
+        let c = CString::new(path.clone()).map_err(|e| e.to_string())?;
+        // SAFETY: a valid NUL-terminated path.
+        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(format!("open {path}: {}", errno()));
+        }
+        Ok(Card { fd })
+    }
+
+    /// A raw ioctl: the return value or the errno.
+    pub fn ioctl_raw(&self, cmd: u32, arg: usize) -> Result<i64, Errno> {
+        // SAFETY: the kernel validates `arg`; a bad pointer gives EFAULT, not UB here.
+        let r = unsafe { libc::ioctl(self.fd, cmd as _, arg) };
+        if r < 0 {
+            Err(errno())
+        } else {
+            Ok(r as i64)
+        }
+    }
+
+    fn ioctl_with<T>(&self, cmd: u32, arg: &mut T) -> Result<(), Errno> {
+        self.ioctl_raw(cmd, arg as *mut T as usize).map(|_| ())
+    }
+
+    pub fn version(&self) -> Result<uapi::Version, Errno> {
+        let mut v = uapi::Version::default();
+        self.ioctl_with(uapi::IOC_VERSION, &mut v).map(|_| v)
+    }
+
+    pub fn info(&self) -> Result<uapi::CardInfo, Errno> {
+        let mut v = uapi::CardInfo::default();
+        self.ioctl_with(uapi::IOC_CARD_INFO, &mut v).map(|_| v)
+    }
+
+    pub fn reg_read(&self, offset: u64) -> Result<u32, Errno> {
+        let mut a = uapi::RegAccess {
+            offset: offset as u32,
+            value: 0,
+        };
+        self.ioctl_with(uapi::IOC_REG_READ, &mut a).map(|_| a.value)
+    }
+
+    pub fn reg_write(&self, offset: u64, value: u32) -> Result<(), Errno> {
+        let mut a = uapi::RegAccess {
+            offset: offset as u32,
+            value,
+        };
+        self.ioctl_with(uapi::IOC_REG_WRITE, &mut a)
+    }
+
+    pub fn reset(&self) -> Result<(), Errno> {
+        self.ioctl_raw(uapi::IOC_RESET, 0).map(|_| ())
+    }
+
+    /// mmap(len, prot, flags) at page offset `pgoff`.
+    pub fn map(&self, pgoff: u64, len: usize, prot: i32, flags: i32) -> Result<Mapping, Errno> {
+        // SAFETY: a fresh mapping chosen by the kernel; the driver validates the rest.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                flags,
+                self.fd,
+                uapi::mmap_offset(pgoff) as libc::off_t,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(errno());
+        }
+        Ok(Mapping {
+            ptr: p as *mut u8,
+            len,
+        })
+    }
+
+    /// A shared read-write mapping of a whole region.
+    pub fn map_shared(&self, pgoff: u64, len: usize) -> Result<Mapping, Errno> {
+        self.map(
+            pgoff,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+        )
+    }
+}
+
+impl Drop for Card {
+    fn drop(&mut self) {
+        // SAFETY: our own descriptor, closed once.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+/// A user mapping, unmapped on drop. Accesses are volatile: it is device memory.
+pub struct Mapping {
+    pub ptr: *mut u8,
+    pub len: usize,
+}
+
+impl Mapping {
+    pub fn read32(&self, offset: u64) -> u32 {
+        assert!(offset as usize + 4 <= self.len);
+        // SAFETY: inside the mapping (checked), 4-byte aligned by the callers' offsets.
+        unsafe { std::ptr::read_volatile(self.ptr.add(offset as usize) as *const u32) }
+    }
+
+    pub fn write32(&self, offset: u64, value: u32) {
+        assert!(offset as usize + 4 <= self.len);
+        // SAFETY: as in `read32`.
+        unsafe { std::ptr::write_volatile(self.ptr.add(offset as usize) as *mut u32, value) }
+    }
+
+    pub fn copy_in(&self, offset: usize, data: &[u8]) {
+        assert!(offset + data.len() <= self.len);
+        for (i, chunk) in data.chunks(8).enumerate() {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            // SAFETY: inside the mapping (checked); 8-byte aligned when `offset` is.
+            unsafe {
+                std::ptr::write_volatile(
+                    self.ptr.add(offset + i * 8) as *mut u64,
+                    u64::from_le_bytes(w),
+                )
+            }
+        }
+        // Drain the write-combining buffers before anyone else looks.
+        // SAFETY: a fence, no memory access of its own.
+        unsafe { core::arch::x86_64::_mm_sfence() };
+    }
+
+    pub fn copy_out(&self, offset: usize, out: &mut [u8]) {
+        assert!(offset + out.len() <= self.len);
+        for (i, chunk) in out.chunks_mut(8).enumerate() {
+            // SAFETY: inside the mapping (checked).
+            let w = unsafe { std::ptr::read_volatile(self.ptr.add(offset + i * 8) as *const u64) };
+            chunk.copy_from_slice(&w.to_le_bytes()[..chunk.len()]);
+        }
+    }
+
+    pub fn addr(&self) -> usize {
+        self.ptr as usize
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, unmapped once.
+        unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+    }
+}
+
+/// The VmFlags line of the smaps entry starting at `addr`.
+pub fn vm_flags(addr: usize) -> Option<Vec<String>> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+    let start = format!("{addr:x}-");
+    let mut in_entry = false;
+    for line in smaps.lines() {
+        if line.starts_with(&start) {
+            in_entry = true;
+        } else if in_entry {
+            if let Some(flags) = line.strip_prefix("VmFlags:") {
+                return Some(flags.split_whitespace().map(str::to_string).collect());
+            }
+        }
+    }
+    None
+}
+
+/// Runs `f` in a child process and returns the signal that killed it, if any.
+pub fn signal_of_child(f: impl FnOnce()) -> Option<i32> {
+    // SAFETY: the child only runs `f` and exits; no locks are shared with threads here.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        f();
+        // SAFETY: leaving the child without running the parent's destructors.
+        unsafe { libc::_exit(0) };
+    }
+    let mut status = 0;
+    // SAFETY: waiting for our own child.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status))
+}

@@ -1,0 +1,562 @@
+//! The driver core (issue 4): the node, its ioctls, the BARs mapped into user
+//! space, interrupts, bad input, unbind/rebind, module unload, two cards.
+//! Register semantics cited from device/SPEC.md.
+
+use crate::card::{self, Card, Errno};
+use crate::ktap::{skip, Case, CaseResult, Suite};
+use crate::{check, check_eq, pci};
+use cardless_abi::{record, regs};
+use cardless_uapi::ioctl as uapi;
+use std::time::{Duration, Instant};
+
+const PAGE: usize = 4096;
+const RW: i32 = libc::PROT_READ | libc::PROT_WRITE;
+
+fn open0() -> Result<Card, String> {
+    Card::open(0)
+}
+
+fn e(what: &str) -> impl FnOnce(Errno) -> String + '_ {
+    move |err| format!("{what}: {err}")
+}
+
+fn node_is_root_only() -> CaseResult {
+    let meta =
+        std::fs::metadata("/dev/cardless0").map_err(|err| format!("/dev/cardless0: {err}"))?;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    check_eq!(
+        meta.permissions().mode() & 0o777,
+        0o600,
+        "mode of /dev/cardless0"
+    );
+    check_eq!(meta.uid(), 0, "owner of /dev/cardless0");
+    Ok(())
+}
+
+fn version_ioctl_reports_abi_and_card() -> CaseResult {
+    let v = open0()?.version().map_err(e("IOC_VERSION"))?;
+    check_eq!(v.uapi, uapi::UAPI_VERSION, "uapi version");
+    check_eq!(v.card_id, regs::ID_VALUE, "ID register (SPEC §4.2)");
+    check_eq!(v.card_version, regs::VERSION_VALUE, "VERSION register");
+    Ok(())
+}
+
+fn card_info_matches_spec() -> CaseResult {
+    let info = open0()?.info().map_err(e("IOC_CARD_INFO"))?;
+    check_eq!(info.bar0_size, regs::BAR0_SIZE, "BAR0 size");
+    check!(
+        info.bar2_size >= 1 << 20 && info.bar2_size.is_power_of_two(),
+        "BAR2 size {:#x}: want a power of two >= 1 MiB",
+        info.bar2_size
+    );
+    check_eq!(
+        info.irq_mode,
+        uapi::IRQ_MODE_MSIX,
+        "interrupt mode (MSI-X expected from QEMU)"
+    );
+    check_eq!(info.irq_vectors, regs::MSIX_VECTORS as u32, "MSI-X vectors");
+    Ok(())
+}
+
+fn id_through_kernel_and_mapping_agree() -> CaseResult {
+    let card = open0()?;
+    let bar0 = card
+        .map_shared(uapi::MMAP_PGOFF_BAR0, PAGE)
+        .map_err(e("mmap BAR0"))?;
+    let via_kernel = card.reg_read(regs::ID).map_err(e("IOC_REG_READ"))?;
+    check_eq!(
+        bar0.read32(regs::ID),
+        via_kernel,
+        "ID via the user mapping vs via the kernel"
+    );
+    check_eq!(via_kernel, regs::ID_VALUE, "ID");
+    Ok(())
+}
+
+fn scratch_written_through_mapping_is_seen_by_device() -> CaseResult {
+    let card = open0()?;
+    let bar0 = card
+        .map_shared(uapi::MMAP_PGOFF_BAR0, PAGE)
+        .map_err(e("mmap BAR0"))?;
+    for value in [0xdead_beef_u32, 0x0123_4567, 0] {
+        bar0.write32(regs::SCRATCH, value);
+        // Second path: the kernel's own BAR0 mapping asks the device.
+        check_eq!(
+            card.reg_read(regs::SCRATCH).map_err(e("IOC_REG_READ"))?,
+            value,
+            "SCRATCH via the kernel after a user-mapping write"
+        );
+    }
+    card.reg_write(regs::SCRATCH, 0x5a5a_a5a5)
+        .map_err(e("IOC_REG_WRITE"))?;
+    check_eq!(
+        bar0.read32(regs::SCRATCH),
+        0x5a5a_a5a5,
+        "SCRATCH via the mapping after a kernel write"
+    );
+    Ok(())
+}
+
+/// Runs a copy-engine command (SPEC §11) through the kernel's register path.
+fn copy_command(card: &Card, op: u32, bar_off: u32, len: u32) -> Result<u32, String> {
+    card.reg_write(regs::COPY_BAR_OFF, bar_off)
+        .map_err(e("COPY_BAR_OFF"))?;
+    card.reg_write(regs::COPY_LEN, len).map_err(e("COPY_LEN"))?;
+    card.reg_write(regs::COPY_CTRL, op)
+        .map_err(e("COPY_CTRL"))?;
+    card.reg_read(regs::COPY_STATUS).map_err(e("COPY_STATUS"))
+}
+
+fn pattern(len: usize, salt: u64) -> Vec<u8> {
+    (0..len)
+        .map(|i| (record::mix64(i as u64 ^ salt) & 0xff) as u8)
+        .collect()
+}
+
+fn bar2_pattern_reaches_the_card() -> CaseResult {
+    let card = open0()?;
+    let len = 64 * 1024;
+    let bar2 = card
+        .map_shared(uapi::MMAP_PGOFF_BAR2, len)
+        .map_err(e("mmap BAR2"))?;
+    let data = pattern(len, 0x1234);
+    bar2.copy_in(0, &data);
+    check_eq!(
+        copy_command(&card, regs::COPY_OP_CHECKSUM, 0, len as u32)?,
+        0,
+        "COPY_STATUS of the checksum"
+    );
+    let lo = card
+        .reg_read(regs::COPY_RESULT_LO)
+        .map_err(e("COPY_RESULT_LO"))? as u64;
+    let hi = card
+        .reg_read(regs::COPY_RESULT_HI)
+        .map_err(e("COPY_RESULT_HI"))? as u64;
+    check_eq!(
+        (hi << 32) | lo,
+        record::checksum(&data),
+        "card's checksum of BAR2 (SPEC §5.4) vs the bytes written through the WC mapping"
+    );
+    let mut back = vec![0u8; len];
+    bar2.copy_out(0, &mut back);
+    check!(
+        back == data,
+        "BAR2 read back through the mapping differs from what was written"
+    );
+    Ok(())
+}
+
+fn smaps_shows_pfn_mapping_flags() -> CaseResult {
+    let card = open0()?;
+    for (pgoff, name) in [
+        (uapi::MMAP_PGOFF_BAR0, "BAR0"),
+        (uapi::MMAP_PGOFF_BAR2, "BAR2"),
+    ] {
+        let m = card.map_shared(pgoff, PAGE).map_err(e("mmap"))?;
+        let flags =
+            card::vm_flags(m.addr()).ok_or(format!("no smaps entry for the {name} mapping"))?;
+        for want in ["rd", "wr", "sh", "io", "pf", "de", "dd"] {
+            check!(
+                flags.iter().any(|f| f == want),
+                "{name} mapping VmFlags {flags:?} lack '{want}'"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn wait_for(mut done: impl FnMut() -> Result<bool, String>, what: &str) -> CaseResult {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        if done()? {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Err(format!("timed out after 5 s waiting for {what}"))
+}
+
+fn interrupts_are_counted_per_vector() -> CaseResult {
+    let card = open0()?;
+    let before = card.info().map_err(e("IOC_CARD_INFO"))?.irq_counts;
+    // A checksum raises COPY_DONE (vector 2); an unknown op raises ERROR (vector 1) too (SPEC §11).
+    check_eq!(
+        copy_command(&card, regs::COPY_OP_CHECKSUM, 0, 64)?,
+        0,
+        "COPY_STATUS"
+    );
+    wait_for(
+        || Ok(card.info().map_err(e("info"))?.irq_counts[2] > before[2]),
+        "a COPY_DONE interrupt",
+    )?;
+    check_eq!(
+        copy_command(&card, 3, 0, 64)?,
+        regs::ERR_BAD_COPY_OP,
+        "COPY_STATUS of op 3"
+    );
+    wait_for(
+        || Ok(card.info().map_err(e("info"))?.irq_counts[1] > before[1]),
+        "an ERROR interrupt",
+    )?;
+    card.reg_write(regs::ERROR_CODE, 0)
+        .map_err(e("clear ERROR_CODE"))?;
+    let after = card.info().map_err(e("info"))?.irq_counts;
+    check_eq!(after[0], before[0], "DATA_READY count (nothing streamed)");
+    let procirq = std::fs::read_to_string("/proc/interrupts").unwrap_or_default();
+    check!(
+        procirq.matches("cardless").count() >= regs::MSIX_VECTORS as usize,
+        "/proc/interrupts lists fewer than {} cardless vectors",
+        regs::MSIX_VECTORS
+    );
+    Ok(())
+}
+
+fn reset_restores_registers() -> CaseResult {
+    let card = open0()?;
+    card.reg_write(regs::SCRATCH, 0x1111_2222)
+        .map_err(e("SCRATCH"))?;
+    card.reset().map_err(e("IOC_RESET"))?;
+    check_eq!(
+        card.reg_read(regs::SCRATCH).map_err(e("SCRATCH"))?,
+        0,
+        "SCRATCH after reset (SPEC §9)"
+    );
+    check_eq!(
+        card.reg_read(regs::INT_MASK).map_err(e("INT_MASK"))?,
+        regs::INT_ALL,
+        "INT_MASK re-armed by the driver after reset"
+    );
+    Ok(())
+}
+
+fn bad_mmaps_are_refused() -> CaseResult {
+    let card = open0()?;
+    let bar2_len = card.info().map_err(e("info"))?.bar2_size as usize;
+    let cases: [(&str, u64, usize, i32, i32); 6] = [
+        (
+            "BAR0 longer than BAR0",
+            uapi::MMAP_PGOFF_BAR0,
+            2 * PAGE,
+            RW,
+            libc::MAP_SHARED,
+        ),
+        (
+            "BAR2 longer than BAR2",
+            uapi::MMAP_PGOFF_BAR2,
+            bar2_len + PAGE,
+            RW,
+            libc::MAP_SHARED,
+        ),
+        (
+            "BAR2 tail past its end",
+            uapi::MMAP_PGOFF_BAR2 + (bar2_len / PAGE) as u64 - 1,
+            2 * PAGE,
+            RW,
+            libc::MAP_SHARED,
+        ),
+        (
+            "offset naming no region",
+            0x3000_0000,
+            PAGE,
+            RW,
+            libc::MAP_SHARED,
+        ),
+        (
+            "private mapping of registers",
+            uapi::MMAP_PGOFF_BAR0,
+            PAGE,
+            RW,
+            libc::MAP_PRIVATE,
+        ),
+        (
+            "buffer ID with no buffer",
+            7,
+            PAGE,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+        ),
+    ];
+    for (what, pgoff, len, prot, flags) in cases {
+        if let Ok(m) = card.map(pgoff, len, prot, flags) {
+            return Err(format!("{what}: mmap succeeded at {:#x}", m.addr()));
+        }
+    }
+    // An offset that is not page-aligned never reaches the driver.
+    // SAFETY: an mmap call the kernel must refuse.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            PAGE,
+            RW,
+            libc::MAP_SHARED,
+            card.fd,
+            100,
+        )
+    };
+    check!(p == libc::MAP_FAILED, "unaligned offset: mmap succeeded");
+    Ok(())
+}
+
+fn bad_ioctls_get_errors() -> CaseResult {
+    let card = open0()?;
+    let expect = |what: &str, r: Result<i64, Errno>, want: i32| -> CaseResult {
+        match r {
+            Err(Errno(got)) if got == want => Ok(()),
+            other => Err(format!("{what}: got {other:?}, expected errno {want}")),
+        }
+    };
+    expect(
+        "unknown ioctl number",
+        card.ioctl_raw(uapi::ioc(uapi::IOC_READ, 0x7f, 8), 0),
+        libc::ENOTTY,
+    )?;
+    expect(
+        "foreign ioctl type",
+        card.ioctl_raw(0x5401, 0),
+        libc::ENOTTY,
+    )?;
+    expect(
+        "IOC_VERSION to a null pointer",
+        card.ioctl_raw(uapi::IOC_VERSION, 0),
+        libc::EFAULT,
+    )?;
+    expect(
+        "IOC_CARD_INFO to a kernel address",
+        card.ioctl_raw(uapi::IOC_CARD_INFO, 0xffff_8000_0000_0000),
+        libc::EFAULT,
+    )?;
+    expect(
+        "IOC_REG_READ from an unmapped address",
+        card.ioctl_raw(uapi::IOC_REG_READ, 0x10),
+        libc::EFAULT,
+    )?;
+    let mut unaligned = uapi::RegAccess {
+        offset: 2,
+        value: 0,
+    };
+    expect(
+        "IOC_REG_READ unaligned",
+        card.ioctl_raw(uapi::IOC_REG_READ, &mut unaligned as *mut _ as usize),
+        libc::EINVAL,
+    )?;
+    let mut past = uapi::RegAccess {
+        offset: regs::BAR0_SIZE as u32,
+        value: 0,
+    };
+    expect(
+        "IOC_REG_READ past BAR0",
+        card.ioctl_raw(uapi::IOC_REG_READ, &mut past as *mut _ as usize),
+        libc::EINVAL,
+    )?;
+    let mut huge = uapi::RegAccess {
+        offset: u32::MAX - 1,
+        value: 0,
+    };
+    expect(
+        "IOC_REG_WRITE at offset 0xfffffffe",
+        card.ioctl_raw(uapi::IOC_REG_WRITE, &mut huge as *mut _ as usize),
+        libc::EINVAL,
+    )?;
+    // Still healthy afterwards.
+    check_eq!(
+        card.reg_read(regs::ID).map_err(e("ID"))?,
+        regs::ID_VALUE,
+        "ID after the bad calls"
+    );
+    Ok(())
+}
+
+fn write_sysfs(path: &str, value: &str) -> CaseResult {
+    std::fs::write(path, value).map_err(|err| format!("write '{value}' to {path}: {err}"))
+}
+
+fn unbind_with_open_mapping_is_safe_and_rebind_works() -> CaseResult {
+    let cards = pci::cards();
+    let first = cards.first().ok_or("no card")?;
+    let name = first
+        .sysfs
+        .file_name()
+        .ok_or("bad sysfs path")?
+        .to_string_lossy()
+        .into_owned();
+    let card = open0()?;
+    let bar0 = card
+        .map_shared(uapi::MMAP_PGOFF_BAR0, PAGE)
+        .map_err(e("mmap BAR0"))?;
+    check_eq!(bar0.read32(regs::ID), regs::ID_VALUE, "ID before unbind");
+    write_sysfs("/sys/bus/pci/drivers/cardless/unbind", &name)?;
+    let result = (|| -> CaseResult {
+        // The old mapping lost its pages: a touch is SIGBUS, not a read of whatever is there now.
+        let ptr = bar0.ptr as usize;
+        let sig = card::signal_of_child(move || {
+            // SAFETY: deliberately touching a zapped mapping in a child.
+            let _ = unsafe { std::ptr::read_volatile(ptr as *const u32) };
+        });
+        check_eq!(
+            sig,
+            Some(libc::SIGBUS),
+            "signal of a read through the mapping after unbind"
+        );
+        match card.version() {
+            Err(Errno(libc::ENODEV)) => {}
+            other => {
+                return Err(format!(
+                    "IOC_VERSION after unbind: got {other:?}, expected ENODEV"
+                ))
+            }
+        }
+        check!(
+            card.map_shared(uapi::MMAP_PGOFF_BAR0, PAGE).is_err(),
+            "a new mmap after unbind succeeded"
+        );
+        Ok(())
+    })();
+    drop(bar0);
+    drop(card);
+    write_sysfs("/sys/bus/pci/drivers/cardless/bind", &name)?;
+    result?;
+    wait_for(
+        || Ok(std::path::Path::new("/dev/cardless0").exists()),
+        "/dev/cardless0 after rebind",
+    )?;
+    check_eq!(
+        open0()?.reg_read(regs::ID).map_err(e("ID after rebind"))?,
+        regs::ID_VALUE,
+        "ID after rebind"
+    );
+    Ok(())
+}
+
+fn delete_module(name: &str) -> Result<(), Errno> {
+    let c = std::ffi::CString::new(name).unwrap_or_default();
+    // SAFETY: a valid NUL-terminated module name.
+    let r = unsafe { libc::syscall(libc::SYS_delete_module, c.as_ptr(), libc::O_NONBLOCK) };
+    if r < 0 {
+        Err(card::errno())
+    } else {
+        Ok(())
+    }
+}
+
+fn module_unload_refused_while_open_and_mapped() -> CaseResult {
+    let card = open0()?;
+    let map = card
+        .map_shared(uapi::MMAP_PGOFF_BAR2, PAGE)
+        .map_err(e("mmap BAR2"))?;
+    match delete_module("cardless") {
+        Err(Errno(code)) if code == libc::EBUSY || code == libc::EWOULDBLOCK => {}
+        other => {
+            return Err(format!(
+                "rmmod with an open file: got {other:?}, expected EBUSY/EWOULDBLOCK"
+            ))
+        }
+    }
+    drop(card);
+    // The mapping alone still holds the file, and so the module.
+    match delete_module("cardless") {
+        Err(Errno(code)) if code == libc::EBUSY || code == libc::EWOULDBLOCK => {}
+        other => {
+            return Err(format!(
+                "rmmod with only a mapping left: got {other:?}, expected EBUSY/EWOULDBLOCK"
+            ))
+        }
+    }
+    drop(map);
+    Ok(())
+}
+
+fn two_cards_are_independent() -> CaseResult {
+    if pci::cards().len() < 2 {
+        return skip("only one card attached (CARDS=2 runs this)");
+    }
+    let (a, b) = (open0()?, Card::open(1)?);
+    a.reg_write(regs::SCRATCH, 0xaaaa_0000)
+        .map_err(e("card0 SCRATCH"))?;
+    b.reg_write(regs::SCRATCH, 0x0000_bbbb)
+        .map_err(e("card1 SCRATCH"))?;
+    check_eq!(
+        a.reg_read(regs::SCRATCH).map_err(e("card0"))?,
+        0xaaaa_0000,
+        "card0 SCRATCH"
+    );
+    check_eq!(
+        b.reg_read(regs::SCRATCH).map_err(e("card1"))?,
+        0x0000_bbbb,
+        "card1 SCRATCH"
+    );
+    let (ia, ib) = (a.info().map_err(e("info0"))?, b.info().map_err(e("info1"))?);
+    check!(
+        ia.index == 0 && ib.index == 1,
+        "indices {} and {}",
+        ia.index,
+        ib.index
+    );
+    check!(
+        ia.pci_location != ib.pci_location,
+        "both nodes name PCI location {:#x}",
+        ia.pci_location
+    );
+    Ok(())
+}
+
+pub const SUITE: Suite = Suite {
+    name: "driver_core",
+    cases: &[
+        Case {
+            name: "node_is_root_only",
+            run: node_is_root_only,
+        },
+        Case {
+            name: "version_ioctl_reports_abi_and_card",
+            run: version_ioctl_reports_abi_and_card,
+        },
+        Case {
+            name: "card_info_matches_spec",
+            run: card_info_matches_spec,
+        },
+        Case {
+            name: "id_through_kernel_and_mapping_agree",
+            run: id_through_kernel_and_mapping_agree,
+        },
+        Case {
+            name: "scratch_written_through_mapping_is_seen_by_device",
+            run: scratch_written_through_mapping_is_seen_by_device,
+        },
+        Case {
+            name: "bar2_pattern_reaches_the_card",
+            run: bar2_pattern_reaches_the_card,
+        },
+        Case {
+            name: "smaps_shows_pfn_mapping_flags",
+            run: smaps_shows_pfn_mapping_flags,
+        },
+        Case {
+            name: "interrupts_are_counted_per_vector",
+            run: interrupts_are_counted_per_vector,
+        },
+        Case {
+            name: "reset_restores_registers",
+            run: reset_restores_registers,
+        },
+        Case {
+            name: "bad_mmaps_are_refused",
+            run: bad_mmaps_are_refused,
+        },
+        Case {
+            name: "bad_ioctls_get_errors",
+            run: bad_ioctls_get_errors,
+        },
+        Case {
+            name: "two_cards_are_independent",
+            run: two_cards_are_independent,
+        },
+        Case {
+            name: "module_unload_refused_while_open_and_mapped",
+            run: module_unload_refused_while_open_and_mapped,
+        },
+        Case {
+            name: "unbind_with_open_mapping_is_safe_and_rebind_works",
+            run: unbind_with_open_mapping_is_safe_and_rebind_works,
+        },
+    ],
+};

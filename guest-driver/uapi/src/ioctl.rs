@@ -1,0 +1,151 @@
+//! The ioctl ABI of `/dev/cardlessN` and its mmap offsets.
+//!
+//! Self-contained on purpose: the kernel module includes this file with
+//! `#[path]`, the guest tools through the `cardless-uapi` crate. All argument
+//! structs are `#[repr(C)]`, made of fixed-width integers, with explicit
+//! padding, so 32- and 64-bit user space see the same layout.
+#![allow(dead_code)]
+
+/// Bumped on any incompatible change; `IOC_VERSION` reports it.
+pub const UAPI_VERSION: u32 = 1;
+
+/// The ioctl "type" byte of the card.
+pub const IOC_MAGIC: u32 = 0xCA;
+
+const IOC_NRBITS: u32 = 8;
+const IOC_TYPEBITS: u32 = 8;
+const IOC_SIZEBITS: u32 = 14;
+const IOC_NRSHIFT: u32 = 0;
+const IOC_TYPESHIFT: u32 = IOC_NRSHIFT + IOC_NRBITS;
+const IOC_SIZESHIFT: u32 = IOC_TYPESHIFT + IOC_TYPEBITS;
+const IOC_DIRSHIFT: u32 = IOC_SIZESHIFT + IOC_SIZEBITS;
+/// Direction bits (x86/generic layout).
+pub const IOC_NONE: u32 = 0;
+pub const IOC_WRITE: u32 = 1;
+pub const IOC_READ: u32 = 2;
+
+/// Linux's `_IOC(dir, type, nr, size)`.
+pub const fn ioc(dir: u32, nr: u32, size: usize) -> u32 {
+    (dir << IOC_DIRSHIFT)
+        | (IOC_MAGIC << IOC_TYPESHIFT)
+        | (nr << IOC_NRSHIFT)
+        | ((size as u32) << IOC_SIZESHIFT)
+}
+/// The argument size encoded in an ioctl number.
+pub const fn ioc_size(cmd: u32) -> usize {
+    ((cmd >> IOC_SIZESHIFT) & ((1 << IOC_SIZEBITS) - 1)) as usize
+}
+/// The direction encoded in an ioctl number.
+pub const fn ioc_dir(cmd: u32) -> u32 {
+    cmd >> IOC_DIRSHIFT
+}
+
+/// Reply of [`IOC_VERSION`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Version {
+    /// [`UAPI_VERSION`] the driver was built with.
+    pub uapi: u32,
+    /// The card's ID register (`regs::ID_VALUE` on a healthy card).
+    pub card_id: u32,
+    /// The card's VERSION register.
+    pub card_version: u32,
+    pub _reserved: u32,
+}
+
+/// How the driver's interrupts are delivered.
+pub const IRQ_MODE_INTX: u32 = 0;
+pub const IRQ_MODE_MSI: u32 = 1;
+pub const IRQ_MODE_MSIX: u32 = 2;
+
+/// Number of interrupt causes counted in [`CardInfo::irq_counts`]
+/// (the card's MSI-X vectors, in vector order).
+pub const IRQ_COUNTERS: usize = 4;
+
+/// Reply of [`IOC_CARD_INFO`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CardInfo {
+    /// N of `/dev/cardlessN`.
+    pub index: u32,
+    /// PCI domain/bus/device/function as `domain << 16 | bus << 8 | devfn`.
+    pub pci_location: u32,
+    /// One of `IRQ_MODE_*`.
+    pub irq_mode: u32,
+    /// Interrupt vectors the driver got.
+    pub irq_vectors: u32,
+    /// FEATURES register.
+    pub features: u32,
+    pub _reserved: u32,
+    /// BAR0 (registers) size in bytes.
+    pub bar0_size: u64,
+    /// BAR2 (on-board memory) size in bytes.
+    pub bar2_size: u64,
+    /// Interrupts handled per cause (DATA_READY, ERROR, COPY_DONE, OVERFLOW).
+    pub irq_counts: [u64; IRQ_COUNTERS],
+}
+
+/// Argument of [`IOC_REG_READ`] / [`IOC_REG_WRITE`]: one 32-bit BAR0 register.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegAccess {
+    /// Byte offset in BAR0; must be 4-byte aligned and inside BAR0.
+    pub offset: u32,
+    /// Value read, or value to write.
+    pub value: u32,
+}
+
+/// `_IOR(0xCA, 1, Version)`: versions of the ABI and the card.
+pub const IOC_VERSION: u32 = ioc(IOC_READ, 1, core::mem::size_of::<Version>());
+/// `_IOR(0xCA, 2, CardInfo)`: what the driver knows about the card.
+pub const IOC_CARD_INFO: u32 = ioc(IOC_READ, 2, core::mem::size_of::<CardInfo>());
+/// `_IOWR(0xCA, 3, RegAccess)`: read a BAR0 register (debugging).
+pub const IOC_REG_READ: u32 = ioc(IOC_READ | IOC_WRITE, 3, core::mem::size_of::<RegAccess>());
+/// `_IOW(0xCA, 4, RegAccess)`: write a BAR0 register (debugging).
+pub const IOC_REG_WRITE: u32 = ioc(IOC_WRITE, 4, core::mem::size_of::<RegAccess>());
+/// `_IO(0xCA, 5)`: reset the card (engine stopped, registers to reset values).
+pub const IOC_RESET: u32 = ioc(IOC_NONE, 5, 0);
+
+/// Page size the offsets below are counted in (x86-64).
+pub const PAGE_SHIFT: u32 = 12;
+/// mmap page offset (`offset >> PAGE_SHIFT`) of BAR0 page 0: the registers,
+/// mapped uncached. Only read-only shared mappings are refused? No: BAR0 may be
+/// mapped read-write; offsets past BAR0's size are refused.
+pub const MMAP_PGOFF_BAR0: u64 = 0x1000_0000;
+/// mmap page offset of BAR2 page 0: the on-board memory, mapped write-combining.
+pub const MMAP_PGOFF_BAR2: u64 = 0x2000_0000;
+/// Page offsets from 1 up to this bound name DMA buffers by ID (the seeds'
+/// `buffer_id << PAGE_SHIFT`); 0 is never a valid ID.
+pub const MMAP_PGOFF_BUFFER_MAX: u64 = 0x0fff_ffff;
+
+/// The byte offset to pass to mmap for a page offset.
+pub const fn mmap_offset(pgoff: u64) -> u64 {
+    pgoff << PAGE_SHIFT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_match_the_c_macros() {
+        // _IOR('\xca', 1, 16 bytes) computed by hand: dir 2, size 16, type 0xCA, nr 1.
+        assert_eq!(IOC_VERSION, (2 << 30) | (16 << 16) | (0xCA << 8) | 1);
+        assert_eq!(IOC_RESET, (0xCA << 8) | 5);
+        assert_eq!(ioc_size(IOC_CARD_INFO), core::mem::size_of::<CardInfo>());
+        assert_eq!(ioc_dir(IOC_REG_READ), IOC_READ | IOC_WRITE);
+    }
+
+    #[test]
+    fn layouts_have_no_implicit_padding() {
+        assert_eq!(core::mem::size_of::<Version>(), 16);
+        assert_eq!(core::mem::size_of::<CardInfo>(), 24 + 16 + 32);
+        assert_eq!(core::mem::size_of::<RegAccess>(), 8);
+    }
+
+    #[test]
+    fn region_offsets_do_not_overlap_buffer_ids() {
+        assert!(MMAP_PGOFF_BUFFER_MAX < MMAP_PGOFF_BAR0);
+        assert!(MMAP_PGOFF_BAR0 + (1 << 20) <= MMAP_PGOFF_BAR2);
+    }
+}
