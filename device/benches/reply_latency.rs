@@ -12,13 +12,14 @@
 //! - `vfio server`: the card's server reading BAR0 `ID` through a real
 //!   `vfio_user::Client`.
 //!
-//! Goal: `vfio server` within 1.2x of `echo, adaptive`.
-//! Run: `cargo bench -p cardless-device --bench reply_latency [-- ITERATIONS]`.
+//! The three alternate in batches so that changes in machine load hit them
+//! alike. Goal: `vfio server` within 1.2x of `echo, adaptive`.
+//! Run: `cargo bench -p cardless-device --bench reply_latency [-- ITERATIONS [SPIN_US]]`.
 
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use cardless_abi::regs;
@@ -30,6 +31,97 @@ const REQUEST: usize = 32;
 const REPLY_HEADER: usize = 32;
 const REPLY_DATA: usize = 4;
 const WARMUP: usize = 2_000;
+const BATCHES: usize = 10;
+
+/// One server under test and the client that times it.
+trait Peer {
+    fn round_trip(&mut self);
+}
+
+/// The client side of the echo servers: the syscalls of `Client::region_read`.
+struct EchoClient {
+    stream: UnixStream,
+}
+
+impl Peer for EchoClient {
+    fn round_trip(&mut self) {
+        let mut header = [0u8; REPLY_HEADER];
+        let mut data = [0u8; REPLY_DATA];
+        self.stream.write_all(&[0u8; REQUEST]).unwrap();
+        self.stream.read_exact(&mut header).unwrap();
+        self.stream.read_exact(&mut data).unwrap();
+    }
+}
+
+struct VfioClient(vfio_user::Client);
+
+impl Peer for VfioClient {
+    fn round_trip(&mut self) {
+        let mut data = [0u8; 4];
+        self.0
+            .region_read(regs::BAR_REGS.into(), regs::ID, &mut data)
+            .unwrap();
+        debug_assert_eq!(u32::from_le_bytes(data), regs::ID_VALUE);
+    }
+}
+
+fn listen(dir: &Path, name: &str) -> (UnixListener, PathBuf) {
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    (UnixListener::bind(&path).unwrap(), path)
+}
+
+fn blocking_echo(dir: &Path) -> (EchoClient, JoinHandle<()>) {
+    let (listener, path) = listen(dir, "blocking.sock");
+    let server = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; REQUEST];
+        let reply = [0u8; REPLY_HEADER + REPLY_DATA];
+        while stream.read_exact(&mut request).is_ok() {
+            if stream.write_all(&reply).is_err() {
+                break;
+            }
+        }
+    });
+    let stream = UnixStream::connect(path).unwrap();
+    (EchoClient { stream }, server)
+}
+
+fn adaptive_echo(dir: &Path, policy: PollPolicy) -> (EchoClient, JoinHandle<()>) {
+    let (listener, path) = listen(dir, "adaptive.sock");
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut socket = AdaptiveSocket::new(stream, policy, None).unwrap();
+        let mut request = [0u8; REQUEST];
+        let reply = [0u8; REPLY_HEADER + REPLY_DATA];
+        let mut fds = Vec::new();
+        while let Ok(true) = socket.recv_exact(&mut request, &mut fds) {
+            if socket.send(&reply, None).is_err() {
+                break;
+            }
+            socket.message_done();
+        }
+    });
+    let stream = UnixStream::connect(path).unwrap();
+    (EchoClient { stream }, server)
+}
+
+fn vfio_server(dir: &Path, policy: PollPolicy) -> (VfioClient, JoinHandle<()>) {
+    let (listener, path) = listen(dir, "vfio.sock");
+    let config = CardConfig {
+        deterministic: true,
+        ..CardConfig::default()
+    };
+    let (card, irqs) = CardPort::build(config).expect("build the card");
+    let mut server = Server::new(card.clone(), irqs, policy).unwrap();
+    let thread = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let _ = server.serve(stream);
+        card.card().shutdown();
+    });
+    let client = vfio_user::Client::new(&path).expect("vfio-user client");
+    (VfioClient(client), thread)
+}
 
 struct Stats {
     median: Duration,
@@ -44,142 +136,75 @@ fn stats(mut samples: Vec<Duration>) -> Stats {
     }
 }
 
-fn socket_path(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    let _ = std::fs::remove_file(&path);
-    path
-}
-
-/// The client side of the echo benchmarks: the same syscalls as
-/// `Client::region_read`.
-fn echo_client(path: &Path, iterations: usize) -> Vec<Duration> {
-    let mut stream = UnixStream::connect(path).expect("connect to echo server");
-    let request = [0u8; REQUEST];
-    let mut header = [0u8; REPLY_HEADER];
-    let mut data = [0u8; REPLY_DATA];
-    let mut samples = Vec::with_capacity(iterations);
-    for round in 0..WARMUP + iterations {
-        let start = Instant::now();
-        stream.write_all(&request).unwrap();
-        stream.read_exact(&mut header).unwrap();
-        stream.read_exact(&mut data).unwrap();
-        if round >= WARMUP {
-            samples.push(start.elapsed());
-        }
-    }
-    samples
-}
-
-fn blocking_echo(dir: &Path, iterations: usize) -> Stats {
-    let path = socket_path(dir, "blocking.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    let server = thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut request = [0u8; REQUEST];
-        let reply = [0u8; REPLY_HEADER + REPLY_DATA];
-        while stream.read_exact(&mut request).is_ok() {
-            if stream.write_all(&reply).is_err() {
-                break;
-            }
-        }
-    });
-    let samples = echo_client(&path, iterations);
-    server.join().unwrap();
-    stats(samples)
-}
-
-fn adaptive_echo(dir: &Path, iterations: usize, policy: PollPolicy) -> Stats {
-    let path = socket_path(dir, "adaptive.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    let server = thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut socket = AdaptiveSocket::new(stream, policy, None).unwrap();
-        let mut request = [0u8; REQUEST];
-        let reply = [0u8; REPLY_HEADER + REPLY_DATA];
-        let mut fds = Vec::new();
-        while let Ok(true) = socket.recv_exact(&mut request, &mut fds) {
-            if socket.send(&reply, None).is_err() {
-                break;
-            }
-            socket.message_done();
-        }
-    });
-    let samples = echo_client(&path, iterations);
-    server.join().unwrap();
-    stats(samples)
-}
-
-fn vfio_server(dir: &Path, iterations: usize, policy: PollPolicy) -> Stats {
-    let path = socket_path(dir, "vfio.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    let config = CardConfig {
-        deterministic: true,
-        ..CardConfig::default()
-    };
-    let (card, irqs) = CardPort::build(config).expect("build the card");
-    let mut server = Server::new(card.clone(), irqs, policy).unwrap();
-    let thread = thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let _ = server.serve(stream);
-    });
-    let mut client = vfio_user::Client::new(&path).expect("vfio-user client");
-    let mut data = [0u8; 4];
-    let mut samples = Vec::with_capacity(iterations);
-    for round in 0..WARMUP + iterations {
-        let start = Instant::now();
-        client
-            .region_read(regs::BAR_REGS.into(), regs::ID, &mut data)
-            .unwrap();
-        if round >= WARMUP {
-            samples.push(start.elapsed());
-        }
-    }
-    assert_eq!(u32::from_le_bytes(data), regs::ID_VALUE);
-    drop(client);
-    thread.join().unwrap();
-    card.card().shutdown();
-    stats(samples)
-}
-
 fn micros(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e6
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a bare number sets the iterations.
-    let iterations = std::env::args()
+    // `cargo bench` passes `--bench`; bare numbers set iterations and spin.
+    let numbers: Vec<u64> = std::env::args()
         .skip(1)
-        .find_map(|arg| arg.parse::<usize>().ok())
-        .unwrap_or(20_000);
-    let policy = PollPolicy::default();
+        .filter_map(|arg| arg.parse().ok())
+        .collect();
+    let iterations = numbers.first().map_or(20_000, |&n| n as usize);
+    let policy = numbers.get(1).map_or(PollPolicy::default(), |&us| {
+        PollPolicy::spinning(Duration::from_micros(us))
+    });
     let dir = std::env::temp_dir().join(format!("cardless-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
 
-    let blocking = blocking_echo(&dir, iterations);
-    let adaptive = adaptive_echo(&dir, iterations, policy);
-    let vfio = vfio_server(&dir, iterations, policy);
+    let (blocking, blocking_thread) = blocking_echo(&dir);
+    let (adaptive, adaptive_thread) = adaptive_echo(&dir, policy);
+    let (vfio, vfio_thread) = vfio_server(&dir, policy);
+    let mut peers: Vec<(&str, Box<dyn Peer>, Vec<Duration>)> = vec![
+        ("echo, both block", Box::new(blocking), Vec::new()),
+        ("echo, adaptive", Box::new(adaptive), Vec::new()),
+        ("vfio server", Box::new(vfio), Vec::new()),
+    ];
+    for (_, peer, _) in &mut peers {
+        for _ in 0..WARMUP {
+            peer.round_trip();
+        }
+    }
+    let batch = iterations.div_ceil(BATCHES);
+    for _ in 0..BATCHES {
+        for (_, peer, samples) in &mut peers {
+            for _ in 0..batch {
+                let start = Instant::now();
+                peer.round_trip();
+                samples.push(start.elapsed());
+            }
+        }
+    }
+    let results: Vec<(&str, Stats)> = peers
+        .into_iter()
+        .map(|(name, peer, samples)| {
+            drop(peer); // closes the connection: the server thread ends
+            (name, stats(samples))
+        })
+        .collect();
+    for thread in [blocking_thread, adaptive_thread, vfio_thread] {
+        thread.join().unwrap();
+    }
     let _ = std::fs::remove_dir_all(&dir);
 
     println!(
-        "REGION_READ round trip, {iterations} iterations, spin window {} us",
+        "REGION_READ round trip, {} iterations each, spin window {} us",
+        batch * BATCHES,
         policy.spin.as_micros()
     );
-    println!("{:<22} {:>10} {:>10}", "server", "median us", "p99 us");
-    for (name, stats) in [
-        ("echo, both block", &blocking),
-        ("echo, adaptive", &adaptive),
-        ("vfio server", &vfio),
-    ] {
+    println!("{:<18} {:>10} {:>10}", "server", "median us", "p99 us");
+    for (name, stats) in &results {
         println!(
-            "{name:<22} {:>10.1} {:>10.1}",
+            "{name:<18} {:>10.1} {:>10.1}",
             micros(stats.median),
             micros(stats.p99)
         );
     }
-    let ratio = micros(vfio.median) / micros(adaptive.median);
+    let median = |index: usize| micros(results[index].1.median);
     println!(
-        "vfio server / adaptive echo (median): {ratio:.2}x (goal <= 1.2x); \
-         adaptive / blocking echo: {:.2}x",
-        micros(adaptive.median) / micros(blocking.median)
+        "vfio server / adaptive echo: {:.2}x (goal <= 1.2x); adaptive / blocking echo: {:.2}x",
+        median(2) / median(1),
+        median(1) / median(0)
     );
 }

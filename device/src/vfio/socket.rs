@@ -221,6 +221,8 @@ impl AdaptiveSocket {
             if self.stop.as_ref().is_some_and(|stop| stop.is_triggered()) {
                 return Err(ConnectionError::Stopped);
             }
+            // Yield rather than burn: on a loaded 2-core machine pure spinning
+            // gets the server preempted and the p99 triples (measured).
             std::thread::yield_now();
             return Ok(());
         }
