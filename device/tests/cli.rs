@@ -1,0 +1,111 @@
+//! The `cardless-device` binary: socket handling, shutdown on signal and on
+//! the VMM's disconnect (issue 3, item 8).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use cardless_abi::regs;
+use common::*;
+
+fn spawn(socket: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_cardless-device"))
+        .args(["--deterministic", "--log-level", "warn", "--socket"])
+        .arg(socket)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cardless-device")
+}
+
+fn wait_for_socket(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "socket never appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn wait_exit(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "cardless-device did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn terminate(child: &Child) {
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+}
+
+#[test]
+fn live_socket_is_never_taken_and_the_owner_keeps_serving() {
+    let dir = tempdir();
+    let socket = dir.join("card.sock");
+    let mut first = spawn(&socket);
+    wait_for_socket(&socket);
+
+    let second = Command::new(env!("CARGO_BIN_EXE_cardless-device"))
+        .arg("--socket")
+        .arg(&socket)
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let message = String::from_utf8_lossy(&second.stderr);
+    assert!(message.contains("already exists"), "{message}");
+
+    // The second one's probe did not end the first one.
+    let mut client = vfio_user::Client::new(&socket).expect("first still serves");
+    assert_eq!(read32(&mut client, REGION_BAR0, regs::ID), regs::ID_VALUE);
+    drop(client);
+    // The VMM leaving ends the server, which removes its socket.
+    assert!(wait_exit(&mut first).success());
+    assert!(!socket.exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly_with_or_without_a_client() {
+    let dir = tempdir();
+    let socket = dir.join("card.sock");
+    let mut idle = spawn(&socket);
+    wait_for_socket(&socket);
+    terminate(&idle);
+    assert!(wait_exit(&mut idle).success());
+    assert!(!socket.exists(), "socket removed");
+
+    let mut busy = spawn(&socket);
+    wait_for_socket(&socket);
+    let mut client = vfio_user::Client::new(&socket).unwrap();
+    assert_eq!(read32(&mut client, REGION_BAR0, regs::ID), regs::ID_VALUE);
+    terminate(&busy);
+    assert!(wait_exit(&mut busy).success());
+    assert!(!socket.exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn stale_socket_is_replaced() {
+    let dir = tempdir();
+    let socket = dir.join("card.sock");
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    assert!(socket.exists(), "a socket file nobody listens on");
+    let mut server = spawn(&socket);
+    let mut client = loop {
+        if let Ok(client) = vfio_user::Client::new(&socket) {
+            break client;
+        }
+        assert!(server.try_wait().unwrap().is_none(), "server died");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(read32(&mut client, REGION_BAR0, regs::ID), regs::ID_VALUE);
+    drop(client);
+    assert!(wait_exit(&mut server).success());
+    let _ = std::fs::remove_dir_all(dir);
+}
