@@ -426,3 +426,83 @@ fn disconnect_ends_serve_and_drops_mappings() {
         regs::ERR_DMA_UNMAPPED
     );
 }
+
+#[test]
+fn msi_sends_every_cause_on_message_zero() {
+    let server = TestServer::start();
+    let mut client = server.client();
+    let msi = EventFd::new();
+    client
+        .set_irqs(
+            VFIO_PCI_MSI_IRQ_INDEX,
+            VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+            0,
+            1,
+            &[msi.0.as_raw_fd()],
+        )
+        .unwrap();
+    write32(&mut client, REGION_BAR0, regs::INT_MASK, regs::INT_ALL);
+    run_checksum(&mut client);
+    assert_eq!(
+        wait_for(&msi),
+        1,
+        "COPY_DONE on the MSI message (SPEC §7.2)"
+    );
+    // A copy with a bad range: COPY_DONE and ERROR, two messages.
+    write32(&mut client, REGION_BAR0, regs::COPY_BAR_OFF, u32::MAX);
+    write32(&mut client, REGION_BAR0, regs::COPY_LEN, 16);
+    write32(
+        &mut client,
+        REGION_BAR0,
+        regs::COPY_CTRL,
+        regs::COPY_OP_CHECKSUM,
+    );
+    assert_eq!(wait_for(&msi), 2);
+}
+
+#[test]
+fn dma_unmap_all_and_maps_without_fd() {
+    let server = TestServer::start();
+    let guest = GuestMemory::new(1 << 16);
+    let mut raw = RawClient::negotiated(&server.path);
+    let map = |iova: u64| {
+        let mut body = Vec::new();
+        body.extend_from_slice(&32u32.to_le_bytes());
+        body.extend_from_slice(&3u32.to_le_bytes());
+        body.extend_from_slice(&0u64.to_le_bytes());
+        body.extend_from_slice(&iova.to_le_bytes());
+        body.extend_from_slice(&(1u64 << 16).to_le_bytes());
+        message(1, 2, &body)
+    };
+    raw.send_with_fds(&map(0x10000), &[guest.fd.as_fd()]);
+    assert_eq!(raw.recv().unwrap().0.flags, FLAG_REPLY);
+    // Without an fd (QEMU with non-shared RAM): accepted, but unreachable.
+    raw.send(&map(0x40000));
+    assert_eq!(raw.recv().unwrap().0.flags, FLAG_REPLY);
+
+    let mut unmap_all = Vec::new();
+    unmap_all.extend_from_slice(&24u32.to_le_bytes());
+    unmap_all.extend_from_slice(&VFIO_DMA_UNMAP_FLAG_ALL.to_le_bytes());
+    unmap_all.extend_from_slice(&[0; 16]);
+    raw.send(&message(2, 3, &unmap_all));
+    let (header, body) = raw.recv().unwrap();
+    assert_eq!(header.flags, FLAG_REPLY);
+    assert_eq!(body, unmap_all, "DMA_UNMAP reply echoes the request");
+
+    // On the same connection, the card can no longer reach the range.
+    let mut write = |offset: u64, value: u32| {
+        let body = region_access(REGION_BAR0, offset, 4, &value.to_le_bytes());
+        raw.send(&message(3, 10, &body));
+        assert_eq!(raw.recv().unwrap().0.flags, FLAG_REPLY);
+    };
+    write(regs::COPY_LEN, 16);
+    write(regs::COPY_HOST_LO, 0x10000);
+    write(regs::COPY_CTRL, regs::COPY_OP_TO_HOST);
+    raw.send(&message(
+        4,
+        9,
+        &region_access(REGION_BAR0, regs::COPY_STATUS, 4, &[]),
+    ));
+    let (_, body) = raw.recv().unwrap();
+    assert_eq!(body[16..], regs::ERR_DMA_UNMAPPED.to_le_bytes());
+}
