@@ -1,5 +1,5 @@
 //! The emulated card.
-pub mod vfio;
 pub mod dma;
 pub mod model;
 pub mod trace;
+pub mod vfio;

@@ -234,7 +234,7 @@ fn random_accesses_never_panic() {
         let r = next();
         let bar = [0u8, 0, 0, 2, 4, 1, 7][(r % 7) as usize];
         let off = match (r >> 8) % 4 {
-            0 => (r >> 16) % 0x100 & !3,
+            0 => ((r >> 16) % 0x100) & !3,
             1 => (r >> 16) % 0x2000,
             2 => u64::MAX - (r >> 16) % 16,
             _ => *ALL_REGS
@@ -530,8 +530,10 @@ fn dma_faults() {
 /// SPEC §6.1, §6.3, §8: programming errors are error codes, not allocations.
 #[test]
 fn validation_errors() {
+    /// A register programming step, the error code it must latch, and ERROR_ADDR.
+    type Case<'a> = (&'a dyn Fn(&Rig), u32, u64);
     let rig = Rig::new(det());
-    let cases: [(&dyn Fn(&Rig), u32, u64); 8] = [
+    let cases: [Case; 8] = [
         (&|r| r.w(RECORD_SIZE, 0), ERR_BAD_RECORD_SIZE, 0),
         (&|r| r.w(RECORD_SIZE, 100), ERR_BAD_RECORD_SIZE, 100),
         (&|r| r.w(RING_ENTRIES, 0), ERR_BAD_RING_SIZE, 0),
