@@ -235,7 +235,9 @@ pub fn verify_record(bytes: &[u8], seed: u64) -> Result<RecordHeader, RecordErro
     if h.magic != RECORD_MAGIC || h.header_len as usize != RECORD_HEADER_SIZE {
         return Err(RecordError::BadMagic);
     }
-    if h.payload_len as usize != bytes.len() - RECORD_HEADER_SIZE || !h.payload_len.is_multiple_of(8) {
+    if h.payload_len as usize != bytes.len() - RECORD_HEADER_SIZE
+        || !h.payload_len.is_multiple_of(8)
+    {
         return Err(RecordError::BadLength);
     }
     let mut acc = weighted_sum(&bytes[..RECORD_CHECKSUM_OFFSET], 0);
