@@ -28,12 +28,21 @@ impl IrqSink for NoIrq {
 
 fn memfd(size: u64) -> OwnedFd {
     // SAFETY: valid C string, result checked.
-    let raw = unsafe { libc::memfd_create(c"bench".as_ptr(), libc::MFD_CLOEXEC) };
+    let raw = unsafe {
+        libc::memfd_create(
+            c"bench".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
     assert!(raw >= 0, "memfd_create");
     // SAFETY: fresh fd.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     // SAFETY: plain ftruncate on our fd.
     assert_eq!(unsafe { libc::ftruncate(fd.as_raw_fd(), size as i64) }, 0);
+    // Sealed like QEMU's memory-backend-memfd: the card refuses fds that could shrink.
+    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+    // SAFETY: plain fcntl on our fd.
+    assert_eq!(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) }, 0);
     fd
 }
 

@@ -6,9 +6,19 @@
 //! may span adjacent mappings (QEMU splits guest RAM into several). Accesses
 //! hold a read lock; `map`/`unmap` take the write lock, so once `unmap`
 //! returns no access to the range is in flight or can start.
+//!
+//! No SIGBUS, ever (SPEC §13): a shared mapping past the end of its file
+//! faults on first touch, and whoever else holds the fd (the VMM) could
+//! truncate it at any time after we checked its size. So `map` accepts only
+//! fds that are sealed against shrinking (`F_SEAL_SHRINK`), and checks their
+//! size after the seal: from then on the size can only grow. QEMU's
+//! `memory-backend-memfd` seals `F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL`
+//! by default (`seal=on`); `seal=off`, `memory-backend-file` (tmpfs,
+//! hugetlbfs files) and unsealed memfds are refused rather than guarded with
+//! a SIGBUS handler, which would have to wrap every volatile copy.
 
 use std::fs::File;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::{RwLock, RwLockReadGuard};
 
 use vm_memory::{FileOffset, MmapRegion, VolatileMemory, VolatileSlice};
@@ -60,6 +70,17 @@ pub enum DmaError {
     /// The fd is not a regular file (its size cannot be checked).
     #[error("DMA fd is not a regular file")]
     NotRegularFile,
+    /// The fd may shrink after the size check (no `F_SEAL_SHRINK`): a later
+    /// truncation would turn the card's next DMA into a SIGBUS.
+    #[error(
+        "DMA fd is not sealed against shrinking (F_SEAL_SHRINK; seals {seals:#x}): \
+         a later truncation would crash the card; give the guest \
+         memory-backend-memfd with seal=on (QEMU's default)"
+    )]
+    NotSealed {
+        /// The seals the fd has (`F_GET_SEALS`; 0 if the file system has none).
+        seals: u32,
+    },
     /// `fstat` failed.
     #[error("fstat of DMA fd failed: {0}")]
     Fstat(std::io::Error),
@@ -170,10 +191,7 @@ impl DmaSpace {
                 return Err(DmaError::Unaligned { what, value });
             }
         }
-        let have = fd_size(&fd)?;
-        if have < need {
-            return Err(DmaError::FdTooSmall { need, have });
-        }
+        check_backing(fd.as_fd(), need)?;
         let mut maps = write_lock(&self.maps);
         if maps.iter().any(|m| m.iova < end && iova < m.end()) {
             return Err(DmaError::Overlap { iova, size });
@@ -324,8 +342,28 @@ fn write_lock<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Checks that `fd` can back `need` bytes of a shared mapping for as long
+/// as the mapping lives: a regular file, sealed against shrinking, at least
+/// `need` bytes long. The size is read after the seals, so it cannot shrink
+/// between the check and the mmap (or ever after).
+pub fn check_backing(fd: BorrowedFd<'_>, need: u64) -> Result<(), DmaError> {
+    fd_size(fd)?;
+    // SAFETY: F_GET_SEALS takes no argument and only reads the fd's seals.
+    let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+    // EINVAL: a file system without seals (a plain tmpfs/ext4 file).
+    let seals = u32::try_from(seals).unwrap_or(0);
+    if seals & libc::F_SEAL_SHRINK as u32 == 0 {
+        return Err(DmaError::NotSealed { seals });
+    }
+    let have = fd_size(fd)?;
+    if have < need {
+        return Err(DmaError::FdTooSmall { need, have });
+    }
+    Ok(())
+}
+
 /// Size of a regular file behind `fd`.
-fn fd_size(fd: &OwnedFd) -> Result<u64, DmaError> {
+fn fd_size(fd: BorrowedFd<'_>) -> Result<u64, DmaError> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: fstat writes a `stat` into the buffer we own; fd is open.
     let rc = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) };
@@ -345,10 +383,28 @@ pub(crate) mod tests {
     use super::*;
     use std::os::fd::FromRawFd;
 
-    /// A memfd of `size` bytes, the kind of fd QEMU hands over.
+    /// A memfd of `size` bytes, sealed the way QEMU's memory-backend-memfd
+    /// seals it (`seal=on`, the default): the kind of fd QEMU hands over.
     pub(crate) fn memfd(size: u64) -> OwnedFd {
+        let fd = unsealed_memfd(size);
+        let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+        // SAFETY: plain fcntl on our own fd.
+        assert_eq!(
+            unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) },
+            0
+        );
+        fd
+    }
+
+    /// A memfd of `size` bytes that can still be sealed, shrunk or grown.
+    pub(crate) fn unsealed_memfd(size: u64) -> OwnedFd {
         // SAFETY: valid C string; result checked.
-        let raw = unsafe { libc::memfd_create(c"guest".as_ptr(), libc::MFD_CLOEXEC) };
+        let raw = unsafe {
+            libc::memfd_create(
+                c"guest".as_ptr(),
+                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+            )
+        };
         assert!(raw >= 0);
         // SAFETY: fresh fd owned by nobody else.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
@@ -486,5 +542,68 @@ pub(crate) mod tests {
         // Remapping the same range works after unmap.
         d.map(0, P, memfd(P), 0, true).unwrap();
         d.write(0, &[2]).unwrap();
+    }
+
+    /// No SIGBUS later (SPEC §13): an fd that could shrink after the size
+    /// check is refused, whatever its size; sealed only against growing is
+    /// not enough; a shrink-sealed fd is checked for size after the seal.
+    #[test]
+    fn map_refuses_fds_that_could_shrink() {
+        let d = DmaSpace::new();
+        let add_seals = |fd: &OwnedFd, seals: i32| {
+            // SAFETY: plain fcntl on our own fd.
+            assert_eq!(
+                unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) },
+                0
+            );
+        };
+        // An unsealed memfd, large enough: refused, nothing mapped.
+        let fd = unsealed_memfd(4 * P);
+        assert!(matches!(
+            d.map(0, P, fd.try_clone().unwrap(), 0, true),
+            Err(DmaError::NotSealed { seals: 0 })
+        ));
+        assert!(d.read(0, &mut [0]).is_err());
+        // The hole it closes: the client shrinks the file after the map.
+        File::from(fd.try_clone().unwrap()).set_len(0).unwrap();
+        // Sealed against growing only: still refused.
+        let fd = unsealed_memfd(P);
+        add_seals(&fd, libc::F_SEAL_GROW);
+        assert!(matches!(
+            d.map(0, P, fd, 0, true),
+            Err(DmaError::NotSealed { .. })
+        ));
+        // A memfd without MFD_ALLOW_SEALING reports F_SEAL_SEAL only.
+        // SAFETY: valid C string; result checked.
+        let raw = unsafe { libc::memfd_create(c"nosealing".as_ptr(), libc::MFD_CLOEXEC) };
+        assert!(raw >= 0);
+        // SAFETY: fresh fd.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        File::from(fd.try_clone().unwrap()).set_len(P).unwrap();
+        assert!(matches!(
+            d.map(0, P, fd, 0, true),
+            Err(DmaError::NotSealed { .. })
+        ));
+        // A regular file on a file system without seals: refused too.
+        let path = std::env::temp_dir().join(format!("cardless-dma-{}", std::process::id()));
+        let file = File::create(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        file.set_len(P).unwrap();
+        assert!(matches!(
+            d.map(0, P, OwnedFd::from(file), 0, true),
+            Err(DmaError::NotSealed { .. })
+        ));
+        // Shrink-sealed: accepted once big enough, refused when short.
+        let fd = unsealed_memfd(P);
+        add_seals(&fd, libc::F_SEAL_SHRINK);
+        assert!(matches!(
+            d.map(0, 2 * P, fd.try_clone().unwrap(), 0, true),
+            Err(DmaError::FdTooSmall { .. })
+        ));
+        // Growing is harmless: the size only ever goes up from here.
+        File::from(fd.try_clone().unwrap()).set_len(2 * P).unwrap();
+        d.map(0, 2 * P, fd.try_clone().unwrap(), 0, true).unwrap();
+        assert!(File::from(fd).set_len(P).is_err(), "the seal holds");
+        d.write(2 * P - 1, &[1]).unwrap();
     }
 }

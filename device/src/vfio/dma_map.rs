@@ -1,17 +1,20 @@
 //! DMA_MAP / DMA_UNMAP: decode, validate (flags, range, the fd's type and
 //! size) and hand the mapping to the card's DMA space.
 //!
-//! Checking the fd's size here is what keeps a lying client from planting a
-//! SIGBUS: a mapping past the end of a file faults on first touch.
+//! Checking the fd here is what keeps a lying client from planting a
+//! SIGBUS: a mapping past the end of a file faults on first touch, so the
+//! fd must be sealed against shrinking (`F_SEAL_SHRINK`, as QEMU's
+//! memory-backend-memfd seals it by default) and large enough once sealed
+//! (SPEC §13, [`crate::dma::check_backing`]).
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
-use rustix::fs::{fstat, FileType};
 use vfio_bindings::bindings::vfio::{
     VFIO_DMA_MAP_FLAG_READ, VFIO_DMA_MAP_FLAG_WRITE, VFIO_DMA_UNMAP_FLAG_ALL,
 };
 
 use super::backend::CardBackend;
+use crate::dma::{check_backing, DmaError};
 use super::error::ProtocolError;
 use super::wire::{command, BodyReader, BodyWriter};
 
@@ -66,19 +69,24 @@ pub fn map(
     Ok(())
 }
 
-/// The fd must be a regular file (memfd, hugetlbfs, tmpfs) at least
-/// `offset + size` bytes long.
+/// The fd must be a regular file (a memfd, normally), sealed against
+/// shrinking, at least `offset + size` bytes long. An fd that could shrink
+/// is EINVAL (the request is unacceptable as made), a wrong or short fd EBADF.
 fn check_fd_covers(fd: &OwnedFd, offset: u64, size: u64) -> Result<(), ProtocolError> {
-    let stat = fstat(fd).map_err(|error| ProtocolError::DmaFd(error.to_string()))?;
-    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
-        return Err(ProtocolError::DmaFd("not a regular file".into()));
-    }
-    let file_size = u64::try_from(stat.st_size).unwrap_or(0);
-    match offset.checked_add(size) {
-        Some(end) if end <= file_size => Ok(()),
-        _ => Err(ProtocolError::DmaFd(format!(
-            "offset {offset:#x} + size {size:#x} is beyond the file's {file_size:#x} bytes"
+    let Some(need) = offset.checked_add(size) else {
+        return Err(ProtocolError::DmaFd(format!(
+            "offset {offset:#x} + size {size:#x} overflows"
+        )));
+    };
+    match check_backing(fd.as_fd(), need) {
+        Ok(()) => Ok(()),
+        Err(error @ DmaError::NotSealed { .. }) => {
+            Err(ProtocolError::DmaFdNotSealed(error.to_string()))
+        }
+        Err(DmaError::FdTooSmall { have, .. }) => Err(ProtocolError::DmaFd(format!(
+            "offset {offset:#x} + size {size:#x} is beyond the file's {have:#x} bytes"
         ))),
+        Err(error) => Err(ProtocolError::DmaFd(error.to_string())),
     }
 }
 
@@ -120,4 +128,26 @@ pub fn unmap(card: &dyn CardBackend, body: &[u8]) -> Result<Vec<u8>, ProtocolErr
         .u64(iova)
         .u64(size);
     Ok(reply.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dma::tests::{memfd, unsealed_memfd};
+
+    /// SPEC §13: an fd that could shrink later is refused with EINVAL and a
+    /// message saying what to do; a sealed one is checked for size (EBADF).
+    #[test]
+    fn unsealed_fds_are_einval_short_ones_ebadf() {
+        let error = check_fd_covers(&unsealed_memfd(1 << 20), 0, 4096).unwrap_err();
+        assert_eq!(error.errno(), libc::EINVAL);
+        let message = error.to_string();
+        assert!(message.contains("F_SEAL_SHRINK"), "{message}");
+        assert!(message.contains("memory-backend-memfd"), "{message}");
+        let error = check_fd_covers(&memfd(4096), 0, 8192).unwrap_err();
+        assert_eq!(error.errno(), libc::EBADF);
+        let error = check_fd_covers(&memfd(4096), u64::MAX, 8192).unwrap_err();
+        assert_eq!(error.errno(), libc::EBADF);
+        check_fd_covers(&memfd(8192), 4096, 4096).unwrap();
+    }
 }

@@ -72,6 +72,8 @@ pub enum ProtocolError {
     DmaFdCount(usize),
     #[error("DMA_MAP fd is unusable: {0}")]
     DmaFd(String),
+    #[error("DMA_MAP refused: {0}")]
+    DmaFdNotSealed(String),
     #[error("the card refused the DMA request: {0}")]
     Dma(String),
     #[error("DMA_UNMAP flags {0:#x} are invalid or unsupported")]

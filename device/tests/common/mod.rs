@@ -118,7 +118,7 @@ pub fn tempdir() -> PathBuf {
     dir
 }
 
-/// Guest RAM: a memfd, mapped here so the test can look at what the card did.
+/// Guest RAM: a sealed memfd, mapped here so the test can look at what the card did.
 pub struct GuestMemory {
     pub fd: OwnedFd,
     ptr: NonNull<u8>,
@@ -130,8 +130,14 @@ unsafe impl Send for GuestMemory {}
 
 impl GuestMemory {
     pub fn new(len: usize) -> GuestMemory {
-        let fd = rustix::fs::memfd_create("guest-ram", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+        use rustix::fs::{MemfdFlags, SealFlags};
+        let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING;
+        let fd = rustix::fs::memfd_create("guest-ram", flags).unwrap();
         rustix::fs::ftruncate(&fd, len as u64).unwrap();
+        // Sealed as QEMU's memory-backend-memfd seals it (seal=on, the
+        // default): the card refuses fds that could shrink (SPEC §13).
+        let seals = SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL;
+        rustix::fs::fcntl_add_seals(&fd, seals).unwrap();
         let ptr = map_shared(fd.as_fd(), len);
         GuestMemory { fd, ptr, len }
     }
