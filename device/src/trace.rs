@@ -7,6 +7,48 @@ use std::path::Path;
 
 use cardless_abi::record::checksum;
 
+/// Trace format version in the `start` line.
+pub const TRACE_VERSION: u32 = 2;
+/// DMA reads and card reads of BAR2 up to this size carry their bytes.
+pub const MAX_DATA_BYTES: usize = 16 << 20;
+/// DMA writes up to this size carry their bytes (status blocks, small copies).
+pub const MAX_WRITE_DATA_BYTES: usize = 256;
+
+/// What the `start` line records: everything replay needs to rebuild the card.
+#[derive(Clone, Debug, Default)]
+pub struct StartInfo {
+    /// `--seed`.
+    pub seed: u64,
+    /// Deterministic mode (§8).
+    pub deterministic: bool,
+    /// BAR2 size in bytes.
+    pub bar2_size: u64,
+    /// Reset value of RECORD_SIZE.
+    pub record_size: u32,
+    /// Reset value of RATE.
+    pub rate: u32,
+    /// Whether the debug window (§14.4) exists.
+    pub debug_window: bool,
+    /// The fault plan, one canonical line each (§14.2).
+    pub faults: Vec<String>,
+}
+
+/// Bytes as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// `,"data":"<hex>"`.
+fn data_field(bytes: &[u8]) -> String {
+    format!(",\"data\":\"{}\"", hex(bytes))
+}
+
 /// Writer of trace lines. I/O errors after creation are logged once and
 /// then ignored: tracing must never disturb the card.
 pub struct Tracer {
@@ -53,35 +95,75 @@ impl Tracer {
         }
     }
 
-    /// The first line: what the card was started with.
-    pub fn start(
-        &mut self,
-        seed: u64,
-        deterministic: bool,
-        bar2_size: u64,
-        record_size: u32,
-        rate: u32,
-    ) {
+    /// The first line: what the card was started with (SPEC §12, §15.1).
+    pub fn start(&mut self, info: &StartInfo) {
+        let faults: Vec<String> = info
+            .faults
+            .iter()
+            .map(|f| serde_json::Value::String(f.clone()).to_string())
+            .collect();
         self.line(format_args!(
-            "{{\"t\":0,\"ev\":\"start\",\"version\":1,\"seed\":\"{seed:#x}\",\"deterministic\":{deterministic},\"bar2_size\":\"{bar2_size:#x}\",\"record_size\":{record_size},\"rate\":{rate}}}"
+            "{{\"t\":0,\"ev\":\"start\",\"version\":{TRACE_VERSION},\"seed\":\"{:#x}\",\"deterministic\":{},\"bar2_size\":\"{:#x}\",\"record_size\":{},\"rate\":{},\"debug_window\":{},\"faults\":[{}]}}",
+            info.seed,
+            info.deterministic,
+            info.bar2_size,
+            info.record_size,
+            info.rate,
+            info.debug_window,
+            faults.join(",")
         ));
     }
 
-    /// A trapped BAR access.
+    /// A trapped BAR access. Up to 8 bytes: `val`; longer: `hash` and the
+    /// bytes (`data`) for writes and for BAR2 reads, which replay needs.
     pub fn mmio(&mut self, t: u64, write: bool, bar: u8, off: u64, data: &[u8]) {
         let dir = if write { "w" } else { "r" };
         let v = value_field(data);
+        let bytes = if data.len() > 8 && (write || bar == 2) {
+            data_field(data)
+        } else {
+            String::new()
+        };
         self.line(format_args!(
-            "{{\"t\":{t},\"ev\":\"mmio\",\"dir\":\"{dir}\",\"bar\":{bar},\"off\":\"{off:#x}\",\"len\":{},{v}}}",
+            "{{\"t\":{t},\"ev\":\"mmio\",\"dir\":\"{dir}\",\"bar\":{bar},\"off\":\"{off:#x}\",\"len\":{},{v}{bytes}}}",
             data.len()
         ));
     }
 
-    /// A DMA access by the card; `hash` is the §5.4 checksum of the bytes.
-    pub fn dma(&mut self, t: u64, write: bool, addr: u64, len: u64, hash: u64) {
+    /// A DMA access by the card with the bytes moved. `hash` is their §5.4
+    /// checksum; reads (up to [`MAX_DATA_BYTES`]) and writes up to
+    /// [`MAX_WRITE_DATA_BYTES`] also carry the bytes (`data`).
+    pub fn dma(&mut self, t: u64, write: bool, addr: u64, bytes: &[u8]) {
         let dir = if write { "w" } else { "r" };
+        let limit = if write {
+            MAX_WRITE_DATA_BYTES
+        } else {
+            MAX_DATA_BYTES
+        };
+        let data = if bytes.len() <= limit {
+            data_field(bytes)
+        } else {
+            String::new()
+        };
         self.line(format_args!(
-            "{{\"t\":{t},\"ev\":\"dma\",\"dir\":\"{dir}\",\"addr\":\"{addr:#x}\",\"len\":{len},\"hash\":\"{hash:#x}\"}}"
+            "{{\"t\":{t},\"ev\":\"dma\",\"dir\":\"{dir}\",\"addr\":\"{addr:#x}\",\"len\":{},\"hash\":\"{:#x}\"{data}}}",
+            bytes.len(),
+            checksum(bytes)
+        ));
+    }
+
+    /// The card read BAR2 itself (copy engine): the bytes, which the guest
+    /// may have written through its mapping unseen (SPEC §15.1).
+    pub fn bar2_read(&mut self, t: u64, off: u64, bytes: &[u8]) {
+        let data = if bytes.len() <= MAX_DATA_BYTES {
+            data_field(bytes)
+        } else {
+            String::new()
+        };
+        self.line(format_args!(
+            "{{\"t\":{t},\"ev\":\"bar2\",\"off\":\"{off:#x}\",\"len\":{},\"hash\":\"{:#x}\"{data}}}",
+            bytes.len(),
+            checksum(bytes)
         ));
     }
 
@@ -99,9 +181,39 @@ impl Tracer {
         ));
     }
 
-    /// A card reset.
-    pub fn reset(&mut self, t: u64) {
-        self.line(format_args!("{{\"t\":{t},\"ev\":\"reset\"}}"));
+    /// A card reset: `vmm` (DEVICE_RESET) or `reg` (CONTROL.RESET).
+    pub fn reset(&mut self, t: u64, src: &str) {
+        self.line(format_args!(
+            "{{\"t\":{t},\"ev\":\"reset\",\"src\":\"{src}\"}}"
+        ));
+    }
+
+    /// A DMA_MAP the card accepted.
+    pub fn dma_map(&mut self, t: u64, addr: u64, size: u64, writable: bool) {
+        self.line(format_args!(
+            "{{\"t\":{t},\"ev\":\"dma_map\",\"addr\":\"{addr:#x}\",\"size\":\"{size:#x}\",\"writable\":{writable}}}"
+        ));
+    }
+
+    /// A DMA_UNMAP the card honoured.
+    pub fn dma_unmap(&mut self, t: u64, addr: u64, size: u64) {
+        self.line(format_args!(
+            "{{\"t\":{t},\"ev\":\"dma_unmap\",\"addr\":\"{addr:#x}\",\"size\":\"{size:#x}\"}}"
+        ));
+    }
+
+    /// Every mapping removed (DMA_UNMAP ALL, VMM disconnect).
+    pub fn dma_unmap_all(&mut self, t: u64) {
+        self.line(format_args!("{{\"t\":{t},\"ev\":\"dma_unmap_all\"}}"));
+    }
+
+    /// A fault event (SPEC §14.5): `kind`, what happened (`act`) and an
+    /// optional argument (vector, address, release time).
+    pub fn fault(&mut self, t: u64, kind: &str, act: &str, arg: Option<u64>) {
+        let arg = arg.map_or(String::new(), |a| format!(",\"arg\":\"{a:#x}\""));
+        self.line(format_args!(
+            "{{\"t\":{t},\"ev\":\"fault\",\"kind\":\"{kind}\",\"act\":\"{act}\"{arg}}}"
+        ));
     }
 
     /// Pushes buffered lines to the file.

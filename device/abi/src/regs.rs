@@ -120,6 +120,9 @@ pub const FEAT_CHECKSUM: u32 = 1 << 2;
 pub const FEAT_DETERMINISTIC: u32 = 1 << 3;
 /// FEATURES: the status block write-back exists.
 pub const FEAT_STATUS_WB: u32 = 1 << 4;
+/// FEATURES: the fault-injection debug window (§14.4) is present at
+/// [`DBG_BASE`]. Only when the device was started with `--debug-window`.
+pub const FEAT_DEBUG: u32 = 1 << 5;
 
 /// `SCRATCH` (RW, reset 0): free for the driver; no side effects.
 pub const SCRATCH: u64 = 0x00c;
@@ -356,3 +359,128 @@ pub const ERR_COPY_RANGE: u32 = 10;
 pub const ERR_BAD_STEP: u32 = 11;
 /// COPY_CTRL written with an undefined op. ERROR_ADDR = the value written.
 pub const ERR_BAD_COPY_OP: u32 = 12;
+
+// ---------------------------------------------------------------------------
+// §14 Fault injection: kinds and the debug register window
+// ---------------------------------------------------------------------------
+
+/// Fault kind (DBG_KIND): the next `count` interrupt messages are not sent.
+pub const FAULT_DROP_IRQ: u32 = 1;
+/// Fault kind: the next `count` interrupt messages are sent twice.
+pub const FAULT_DUP_IRQ: u32 = 2;
+/// Fault kind: the next `count` interrupt messages are held for ARG ns of VTIME.
+pub const FAULT_DELAY_IRQ: u32 = 3;
+/// Fault kind: one payload byte (ARG, modulo the payload length) of the next
+/// `count` records is XORed with ARG2 (0 acts as 0xff) after the write.
+pub const FAULT_CORRUPT_PAYLOAD: u32 = 4;
+/// Fault kind: header byte ARG (0..40) of the next `count` records is XORed
+/// with ARG2 (0 acts as 0xff) after the write.
+pub const FAULT_CORRUPT_HEADER: u32 = 5;
+/// Fault kind: the engine stops producing while it still reads as running;
+/// ARG = ns of VTIME until it resumes by itself (0 = until FAULT_RESUME).
+pub const FAULT_STALL: u32 = 6;
+/// Fault kind: ends a stall.
+pub const FAULT_RESUME: u32 = 7;
+/// Fault kind: the next `count` records are written at IOVA ARG instead of
+/// their slot (ARG 0 = the byte right after the ring).
+pub const FAULT_STRAY_WRITE: u32 = 8;
+/// Fault kind: surprise removal: trapped reads return all-ones, writes are
+/// ignored, DMA and interrupts stop, BAR2 is filled with 0xff.
+pub const FAULT_SURPRISE_REMOVAL: u32 = 9;
+/// Fault kind: the link goes down (reads all-ones, writes dropped, no DMA,
+/// messages lost) for ARG ns of VTIME (0 = until FAULT_LINK_UP).
+pub const FAULT_LINK_DOWN: u32 = 10;
+/// Fault kind: the link comes back up.
+pub const FAULT_LINK_UP: u32 = 11;
+/// Largest defined fault kind.
+pub const FAULT_KIND_MAX: u32 = 11;
+
+/// Most faults scheduled at once (plan file and debug window together).
+pub const MAX_SCHEDULED_FAULTS: u32 = 4096;
+/// VTIME cost, in deterministic mode, of one trapped access while the link is
+/// down (a PCIe completion timeout), §14.3.
+pub const LINK_DOWN_ACCESS_NS: u64 = 50_000;
+
+/// First offset of the debug window in BAR0 (present only with [`FEAT_DEBUG`];
+/// otherwise these offsets are holes, §4.1). Reachable even while the card is
+/// removed or its link is down: it models a side band, not the PCIe link.
+pub const DBG_BASE: u64 = 0x800;
+/// `DBG_ID` (RO): reads [`DBG_ID_VALUE`].
+pub const DBG_ID: u64 = 0x800;
+/// Value of DBG_ID ("FLT" + version 1).
+pub const DBG_ID_VALUE: u32 = 0x464c_5401;
+/// `DBG_KIND` (RW, reset 0): `FAULT_*` kind of the fault to schedule.
+pub const DBG_KIND: u64 = 0x804;
+/// `DBG_TRIGGER` (RW, reset 0): `DBG_TRIG_*`.
+pub const DBG_TRIGGER: u64 = 0x808;
+/// DBG_TRIGGER: fire when VTIME >= DBG_WHEN (0 = at once).
+pub const DBG_TRIG_VTIME: u32 = 0;
+/// DBG_TRIGGER: fire just before record number DBG_WHEN (CNT_PRODUCED, 64-bit) is written.
+pub const DBG_TRIG_RECORD: u32 = 1;
+/// `DBG_COUNT` (RW, reset 0): how many messages/records the fault hits (0 acts as 1).
+pub const DBG_COUNT: u64 = 0x80c;
+/// `DBG_WHEN_LO` (RW, reset 0): trigger value (VTIME ns or record number), bits 31:0.
+pub const DBG_WHEN_LO: u64 = 0x810;
+/// `DBG_WHEN_HI` (RW): bits 63:32.
+pub const DBG_WHEN_HI: u64 = 0x814;
+/// `DBG_ARG_LO` (RW, reset 0): kind argument (ns, byte offset or IOVA), bits 31:0.
+pub const DBG_ARG_LO: u64 = 0x818;
+/// `DBG_ARG_HI` (RW): bits 63:32.
+pub const DBG_ARG_HI: u64 = 0x81c;
+/// `DBG_ARG2` (RW, reset 0): XOR mask (corrupt kinds, low 8 bits) or INT_STATUS
+/// cause filter (interrupt kinds, 0 = any cause).
+pub const DBG_ARG2: u64 = 0x820;
+/// `DBG_CMD` (WO): `DBG_CMD_*`.
+pub const DBG_CMD: u64 = 0x824;
+/// DBG_CMD: schedule the fault described by DBG_KIND..DBG_ARG2.
+pub const DBG_CMD_SCHEDULE: u32 = 1;
+/// DBG_CMD: cancel every scheduled fault that has not fired yet.
+pub const DBG_CMD_CANCEL_ALL: u32 = 2;
+/// `DBG_CMD_STATUS` (RO, reset 0): outcome of the last DBG_CMD write, `DBG_ST_*`.
+pub const DBG_CMD_STATUS: u64 = 0x828;
+/// DBG_CMD_STATUS: accepted.
+pub const DBG_ST_OK: u32 = 0;
+/// DBG_CMD_STATUS: DBG_KIND is not a defined kind.
+pub const DBG_ST_BAD_KIND: u32 = 1;
+/// DBG_CMD_STATUS: DBG_TRIGGER is not a defined trigger.
+pub const DBG_ST_BAD_TRIGGER: u32 = 2;
+/// DBG_CMD_STATUS: an argument is out of range (header byte >= 40, cause filter).
+pub const DBG_ST_BAD_ARG: u32 = 3;
+/// DBG_CMD_STATUS: [`MAX_SCHEDULED_FAULTS`] are already scheduled.
+pub const DBG_ST_FULL: u32 = 4;
+/// DBG_CMD_STATUS: the DBG_CMD value is not a defined command.
+pub const DBG_ST_BAD_CMD: u32 = 5;
+/// `DBG_SCHEDULED` (RO): faults scheduled that have not fired yet.
+pub const DBG_SCHEDULED: u64 = 0x82c;
+/// `DBG_FIRED` (RO): faults fired since the card was created (wraps; not reset).
+pub const DBG_FIRED: u64 = 0x830;
+/// `DBG_STATE` (RO): `DBG_STATE_*` bits.
+pub const DBG_STATE: u64 = 0x834;
+/// DBG_STATE: the link is down.
+pub const DBG_STATE_LINK_DOWN: u32 = 1 << 0;
+/// DBG_STATE: the card was surprise-removed.
+pub const DBG_STATE_REMOVED: u32 = 1 << 1;
+/// DBG_STATE: the engine is stalled.
+pub const DBG_STATE_STALLED: u32 = 1 << 2;
+/// DBG_STATE: interrupt messages are held by a delay fault.
+pub const DBG_STATE_IRQ_HELD: u32 = 1 << 3;
+/// One past the last debug window offset.
+pub const DBG_END: u64 = 0x840;
+
+/// Every debug window register offset, in address order.
+pub const ALL_DBG_REGS: &[u64] = &[
+    DBG_ID,
+    DBG_KIND,
+    DBG_TRIGGER,
+    DBG_COUNT,
+    DBG_WHEN_LO,
+    DBG_WHEN_HI,
+    DBG_ARG_LO,
+    DBG_ARG_HI,
+    DBG_ARG2,
+    DBG_CMD,
+    DBG_CMD_STATUS,
+    DBG_SCHEDULED,
+    DBG_FIRED,
+    DBG_STATE,
+];

@@ -1,7 +1,7 @@
 //! The copy engine (SPEC §11): a doorbell that copies between BAR2 and host
 //! memory or checksums a BAR2 range, synchronously, then raises COPY_DONE.
 
-use cardless_abi::record::{checksum, checksum_finish, weighted_sum};
+use cardless_abi::record::{checksum_finish, weighted_sum};
 use cardless_abi::regs::*;
 
 use super::state::{Ctx, State};
@@ -31,6 +31,7 @@ impl State {
                 COPY_OP_TO_HOST => self.copy_to_host(ctx, &view, off, len, host),
                 COPY_OP_FROM_HOST => self.copy_from_host(ctx, &view, off, len, host),
                 _ => {
+                    self.trace_bar2(ctx, off, len);
                     self.regs.copy_result = bar2_checksum(ctx, off, len);
                     Ok(())
                 }
@@ -61,6 +62,7 @@ impl State {
                 src.copy_to_volatile_slice(dst);
             }
         })?;
+        self.trace_bar2(ctx, off, len);
         self.trace_dma(view, true, host, len);
         Ok(())
     }
@@ -93,7 +95,21 @@ impl State {
         });
         let t = self.clock.now();
         if let Some(tr) = self.trace.as_mut() {
-            tr.dma(t, write, addr, len, checksum(&buf));
+            tr.dma(t, write, addr, &buf);
+        }
+    }
+
+    /// A trace line for BAR2 bytes the copy engine read (SPEC §15.1): the
+    /// guest may have written them through its mapping, unseen by the card.
+    fn trace_bar2(&mut self, ctx: &Ctx, off: u64, len: u64) {
+        if self.trace.is_none() {
+            return;
+        }
+        let mut buf = vec![0u8; len as usize];
+        ctx.bar2.read(off, &mut buf);
+        let t = self.clock.now();
+        if let Some(tr) = self.trace.as_mut() {
+            tr.bar2_read(t, off, &buf);
         }
     }
 }

@@ -7,6 +7,10 @@ use cardless_abi::record::*;
 use cardless_abi::regs::*;
 
 use super::ring::{Layout, Ring};
+use crate::fault::FaultKind;
+
+/// How often a free-running card looks at fault timers (SPEC §14.2).
+const FAULT_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 use super::state::{Ctx, State};
 use crate::dma::DmaView;
 
@@ -27,6 +31,9 @@ pub(crate) enum Produced {
     Full,
     /// The engine is (now) stopped: overflow-stop, error, or not running.
     Stopped,
+    /// Running but paused by a fault (stall, link down; SPEC §14.1): the
+    /// record is not due yet.
+    Stalled,
 }
 
 /// What the free-running engine thread should do next.
@@ -180,7 +187,7 @@ impl State {
             .map_err(|e| e.fault())?;
             let t = self.clock.now();
             if let Some(tr) = self.trace.as_mut() {
-                tr.dma(t, false, r.ring_base, len, checksum(&table));
+                tr.dma(t, false, r.ring_base, &table);
             }
             let mut pages = Vec::with_capacity(n as usize);
             for e in table.chunks_exact(8) {
@@ -225,6 +232,7 @@ impl State {
             let now = self.clock.now();
             match self.produce_one(ctx, &view, now, false) {
                 Produced::Written | Produced::Dropped => touched = true,
+                Produced::Stalled => {}
                 Produced::Full | Produced::Stopped => break,
             }
             self.clock.advance(self.period());
@@ -277,10 +285,14 @@ impl State {
         now: u64,
         wait_if_full: bool,
     ) -> Produced {
+        self.fault_tick(ctx);
         let (entries, record_size) = match (&self.engine.ring, self.engine.run) {
             (Some(r), Run::Running) => (r.entries, r.record_size),
             _ => return Produced::Stopped,
         };
+        if self.faults.engine_paused() {
+            return Produced::Stalled;
+        }
         let e = &mut self.engine;
         if e.prod.wrapping_sub(e.cons) >= entries {
             if wait_if_full {
@@ -316,17 +328,36 @@ impl State {
         h.checksum = record_checksum(&h, e.seed);
         let key = payload_key(e.seed, h.seq);
         let tracing = self.trace.is_some();
+        let fault = self.faults.take_record_fault();
         let Engine {
             ring, pieces, prod, ..
         } = &mut self.engine;
         let Some(ring) = ring.as_ref() else {
             return Produced::Stopped;
         };
-        let res = ring.write_record(view, *prod, &h.to_bytes(), key, |a, n| {
-            if tracing {
-                pieces.push((a, n));
+        let slot = ring.slot_offset(*prod);
+        // §14.1 stray-write: the whole record lands at another IOVA.
+        let stray = match fault {
+            Some(f) if f.kind == FaultKind::StrayWrite => {
+                Some(if f.arg == 0 { ring.end_iova() } else { f.arg })
             }
-        });
+            _ => None,
+        };
+        let res = match stray {
+            Some(at) => ring.write_record_at(view, at, &h.to_bytes(), key).inspect(|_| {
+                if tracing {
+                    pieces.push((at, u64::from(record_size)));
+                }
+            }),
+            None => ring.write_record(view, *prod, &h.to_bytes(), key, |a, n| {
+                if tracing {
+                    pieces.push((a, n));
+                }
+            }),
+        };
+        if let Some(at) = stray {
+            self.trace_stray(at);
+        }
         if let Err(err) = res {
             self.engine.pieces.clear();
             self.fail_dma(ctx, view, &err);
@@ -334,6 +365,9 @@ impl State {
         }
         if tracing {
             self.trace_pieces(view, now);
+        }
+        if let Some(f) = fault.filter(|f| f.kind != FaultKind::StrayWrite) {
+            self.corrupt_record(view, &f, slot, None);
         }
         let e = &mut self.engine;
         e.prod = e.prod.wrapping_add(1);
@@ -363,7 +397,7 @@ impl State {
                 s.copy_to(&mut buf[p..p + s.len()]);
             });
             if let Some(tr) = self.trace.as_mut() {
-                tr.dma(now, true, a, n, checksum(buf));
+                tr.dma(now, true, a, buf);
             }
         }
         e.pieces.clear();
@@ -371,7 +405,22 @@ impl State {
 
     /// One round of the free-running engine (§6.5); says when to come back.
     pub(crate) fn free_run_tick(&mut self, ctx: &Ctx) -> Wait {
-        if !self.engine.is_running() || self.clock.is_virtual() {
+        if self.clock.is_virtual() {
+            return Wait::Forever;
+        }
+        self.fault_tick(ctx);
+        let wait = self.free_run_engine(ctx);
+        // Time-triggered faults need a clock even when the engine idles.
+        match wait {
+            Wait::Forever if self.faults.wants_timer() => {
+                Wait::Until(Instant::now() + FAULT_POLL)
+            }
+            w => w,
+        }
+    }
+
+    fn free_run_engine(&mut self, ctx: &Ctx) -> Wait {
+        if !self.engine.is_running() {
             return Wait::Forever;
         }
         let view = ctx.dma.view();
@@ -405,6 +454,9 @@ impl State {
                 Produced::Full => {
                     full = true;
                     break;
+                }
+                Produced::Stalled => {
+                    return Wait::Until(Instant::now() + FAULT_POLL);
                 }
                 Produced::Stopped => break,
             }

@@ -1,9 +1,10 @@
 //! Interrupt causes, the status block write-back that precedes them, and the
 //! error path (SPEC §5.3, §7, §10).
 
-use cardless_abi::record::{checksum, StatusBlock};
+use cardless_abi::record::StatusBlock;
 use cardless_abi::regs::*;
 
+use super::fault::IrqFate;
 use super::state::{Ctx, State};
 use crate::dma::{DmaError, DmaView};
 
@@ -14,6 +15,18 @@ impl State {
             return;
         }
         let Some(vec) = int_vector(cause) else { return };
+        match self.irq_fate(cause, vec) {
+            IrqFate::Send => self.deliver(ctx, cause, vec),
+            IrqFate::Twice => {
+                self.deliver(ctx, cause, vec);
+                self.deliver(ctx, cause, vec);
+            }
+            IrqFate::Withheld => {}
+        }
+    }
+
+    /// Sends one message now: counted, traced, raised.
+    pub(crate) fn deliver(&mut self, ctx: &Ctx, cause: u32, vec: u16) {
         self.cnt.irqs = self.cnt.irqs.wrapping_add(1);
         let t = self.clock.now();
         if let Some(tr) = self.trace.as_mut() {
@@ -87,6 +100,9 @@ impl State {
         let Some(addr) = self.engine.status_addr else {
             return Ok(());
         };
+        if self.faults.unreachable() {
+            return Ok(());
+        }
         if self.regs.control & CTRL_STATUS_WB == 0 {
             return Ok(());
         }
@@ -109,7 +125,7 @@ impl State {
         })?;
         let t = self.clock.now();
         if let Some(tr) = self.trace.as_mut() {
-            tr.dma(t, true, addr, bytes.len() as u64, checksum(&bytes));
+            tr.dma(t, true, addr, &bytes);
         }
         Ok(())
     }

@@ -6,6 +6,7 @@
 mod clock;
 mod copy;
 mod engine;
+mod fault;
 mod irq;
 mod ring;
 mod runner;
@@ -25,9 +26,10 @@ use cardless_abi::regs::{
 
 pub use shared_mem::SharedMem;
 
-use crate::dma::DmaSpace;
+use crate::dma::{DmaError, DmaSpace};
+use crate::fault::FaultPlan;
 use crate::trace::Tracer;
-use state::{Ctx, Defaults, State};
+use state::{Ctx, State};
 
 /// Where the card's interrupt messages go.
 pub trait IrqSink: Send + Sync {
@@ -52,6 +54,10 @@ pub struct CardConfig {
     pub trace: Option<PathBuf>,
     /// Reset value of RECORD_SIZE.
     pub record_size: u32,
+    /// Faults to inject (SPEC §14).
+    pub faults: FaultPlan,
+    /// Whether BAR0 has the fault-injection debug window (SPEC §14.4).
+    pub debug_window: bool,
 }
 
 impl Default for CardConfig {
@@ -63,6 +69,8 @@ impl Default for CardConfig {
             deterministic: false,
             trace: None,
             record_size: DEFAULT_RECORD_SIZE,
+            faults: FaultPlan::default(),
+            debug_window: false,
         }
     }
 }
@@ -148,9 +156,30 @@ impl Card {
     pub fn new(cfg: CardConfig, dma: Arc<DmaSpace>, irq: Arc<dyn IrqSink>) -> io::Result<Card> {
         cfg.validate()?;
         let trace = cfg.trace.as_deref().map(Tracer::create).transpose()?;
+        Self::build(cfg, dma, irq, trace)
+    }
+
+    /// Like [`Card::new`], tracing to `tracer` instead of `cfg.trace`
+    /// (replay, tests).
+    pub fn with_tracer(
+        cfg: CardConfig,
+        dma: Arc<DmaSpace>,
+        irq: Arc<dyn IrqSink>,
+        tracer: Tracer,
+    ) -> io::Result<Card> {
+        cfg.validate()?;
+        Self::build(cfg, dma, irq, Some(tracer))
+    }
+
+    fn build(
+        cfg: CardConfig,
+        dma: Arc<DmaSpace>,
+        irq: Arc<dyn IrqSink>,
+        trace: Option<Tracer>,
+    ) -> io::Result<Card> {
         let bar2 = SharedMem::new(cfg.bar2_size)?;
         let inner = Arc::new(Inner {
-            state: Mutex::new(State::new(Defaults::from_config(&cfg), trace)),
+            state: Mutex::new(State::new(&cfg, trace)),
             cv: Condvar::new(),
             bar2,
             dma,
@@ -180,10 +209,16 @@ impl Card {
     }
 
     /// A trapped read of `data.len()` bytes at `offset` of PCI BAR `bar`.
-    /// Never panics; holes and bad widths per SPEC §3, §4.1.
+    /// Never panics; holes and bad widths per SPEC §3, §4.1; all-ones
+    /// while removed or the link is down (§14.3).
     pub fn bar_read(&self, bar: u8, offset: u64, data: &mut [u8]) {
         self.inner.with(|st, ctx| {
-            match bar {
+            st.fault_tick(ctx);
+            if st.faults.unreachable() && !st.faults.is_window(bar, offset) {
+                data.fill(0xff);
+                st.no_completion(ctx);
+            } else {
+                match bar {
                 BAR_REGS => st.bar0_read(offset, data),
                 BAR_MEM => {
                     if !ctx.bar2.read(offset, data) {
@@ -191,7 +226,8 @@ impl Card {
                         st.cnt.bad_access = st.cnt.bad_access.wrapping_add(1);
                     }
                 }
-                _ => data.fill(0),
+                    _ => data.fill(0),
+                }
             }
             let t = st.clock.now();
             if let Some(tr) = st.trace.as_mut() {
@@ -207,6 +243,10 @@ impl Card {
             if let Some(tr) = st.trace.as_mut() {
                 tr.mmio(t, true, bar, offset, data);
             }
+            st.fault_tick(ctx);
+            if st.faults.unreachable() && !st.faults.is_window(bar, offset) {
+                return st.no_completion(ctx);
+            }
             match bar {
                 BAR_REGS => st.bar0_write(ctx, offset, data),
                 BAR_MEM if !ctx.bar2.write(offset, data) => {
@@ -217,9 +257,59 @@ impl Card {
         })
     }
 
-    /// Device reset (SPEC §9).
+    /// Device reset (SPEC §9); also ends a surprise removal (§14.3).
     pub fn reset(&self) {
-        self.inner.with(|st, ctx| st.reset(ctx))
+        self.inner.with(|st, ctx| st.reset(ctx, true))
+    }
+
+    /// DMA_MAP: maps `fd` at `iova` in the card's DMA space and traces it
+    /// (SPEC §15.1). Under the card's lock, so the trace order is exact.
+    pub fn dma_map(
+        &self,
+        iova: u64,
+        size: u64,
+        fd: std::os::fd::OwnedFd,
+        file_offset: u64,
+        writable: bool,
+    ) -> Result<(), DmaError> {
+        self.inner.with(|st, ctx| {
+            ctx.dma.map(iova, size, fd, file_offset, writable)?;
+            let t = st.clock.now();
+            if let Some(tr) = st.trace.as_mut() {
+                tr.dma_map(t, iova, size, writable);
+            }
+            Ok(())
+        })
+    }
+
+    /// DMA_UNMAP of `[iova, iova + size)`, traced.
+    pub fn dma_unmap(&self, iova: u64, size: u64) -> Result<(), DmaError> {
+        self.inner.with(|st, ctx| {
+            ctx.dma.unmap(iova, size)?;
+            let t = st.clock.now();
+            if let Some(tr) = st.trace.as_mut() {
+                tr.dma_unmap(t, iova, size);
+            }
+            Ok(())
+        })
+    }
+
+    /// Every mapping removed (DMA_UNMAP ALL, disconnect), traced.
+    pub fn dma_unmap_all(&self) {
+        self.inner.with(|st, ctx| {
+            ctx.dma.unmap_all();
+            let t = st.clock.now();
+            if let Some(tr) = st.trace.as_mut() {
+                tr.dma_unmap_all(t);
+            }
+        })
+    }
+
+    /// Pushes buffered trace lines out (replay reads them after each action).
+    pub fn flush_trace(&self) {
+        if let Some(tr) = self.inner.lock().trace.as_mut() {
+            tr.flush();
+        }
     }
 
     /// `(INT_STATUS & INT_MASK) != 0`: the INTx level. Takes no lock.

@@ -28,6 +28,31 @@ impl Ring {
         u64::from(idx % self.entries.max(1)) * u64::from(self.record_size)
     }
 
+    /// The IOVA right after the ring's last byte (default target of a
+    /// stray-write fault, SPEC §14.1); wraps at 2^64.
+    pub(crate) fn end_iova(&self) -> u64 {
+        let total = u64::from(self.entries) * u64::from(self.record_size);
+        let mut end = 0;
+        let _ = self.for_each_piece(total.saturating_sub(1), 1, |iova, _, _| {
+            end = iova.wrapping_add(1);
+            Ok(())
+        });
+        end
+    }
+
+    /// Writes a whole record contiguously at `iova` instead of its slot
+    /// (stray-write fault). Checked first like every DMA.
+    pub(crate) fn write_record_at(
+        &self,
+        view: &DmaView,
+        iova: u64,
+        header: &[u8; RECORD_HEADER_SIZE],
+        key: u64,
+    ) -> Result<(), DmaError> {
+        let len = u64::from(self.record_size);
+        view.for_each(iova, len, true, |p, s| fill(&s, p, header, key))
+    }
+
     /// Calls `f(iova, len, position)` for each IOVA piece of ring bytes
     /// `[off, off + len)`; stops at the first error.
     pub(crate) fn for_each_piece(

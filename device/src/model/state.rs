@@ -8,10 +8,11 @@ use cardless_abi::regs::*;
 
 use super::clock::Clock;
 use super::engine::Engine;
+use super::fault::Faults;
 use super::shared_mem::SharedMem;
 use super::{CardConfig, IrqSink};
 use crate::dma::DmaSpace;
-use crate::trace::Tracer;
+use crate::trace::{StartInfo, Tracer};
 
 /// What the state needs from outside the lock.
 pub(crate) struct Ctx<'a> {
@@ -65,6 +66,7 @@ pub(crate) struct Defaults {
     pub record_size: u32,
     pub bar2_size: u64,
     pub deterministic: bool,
+    pub debug_window: bool,
 }
 
 impl Defaults {
@@ -75,6 +77,7 @@ impl Defaults {
             record_size: cfg.record_size,
             bar2_size: cfg.bar2_size,
             deterministic: cfg.deterministic,
+            debug_window: cfg.debug_window,
         }
     }
 }
@@ -90,6 +93,8 @@ pub(crate) struct State {
     pub engine: Engine,
     pub clock: Clock,
     pub trace: Option<Tracer>,
+    /// Fault injection (SPEC §14).
+    pub faults: Faults,
     /// Set by `Card::shutdown`; the engine thread exits.
     pub shutdown: bool,
     /// Bumped whenever the engine thread must re-plan (enable, CONS_IDX, RATE...).
@@ -105,7 +110,8 @@ fn set_hi(v: &mut u64, hi: u32) {
 }
 
 impl State {
-    pub(crate) fn new(defaults: Defaults, trace: Option<Tracer>) -> Self {
+    pub(crate) fn new(cfg: &CardConfig, trace: Option<Tracer>) -> Self {
+        let defaults = Defaults::from_config(cfg);
         let mut s = State {
             defaults,
             regs: Regs::default(),
@@ -117,18 +123,21 @@ impl State {
             engine: Engine::default(),
             clock: Clock::new(defaults.deterministic),
             trace,
+            faults: Faults::new(cfg.debug_window, &cfg.faults),
             shutdown: false,
             kick: 0,
         };
         s.load_reset_values();
         if let Some(t) = s.trace.as_mut() {
-            t.start(
-                defaults.seed,
-                defaults.deterministic,
-                defaults.bar2_size,
-                defaults.record_size,
-                defaults.rate,
-            );
+            t.start(&StartInfo {
+                seed: defaults.seed,
+                deterministic: defaults.deterministic,
+                bar2_size: defaults.bar2_size,
+                record_size: defaults.record_size,
+                rate: defaults.rate,
+                debug_window: defaults.debug_window,
+                faults: cfg.faults.lines(),
+            });
         }
         s
     }
@@ -152,12 +161,15 @@ impl State {
     }
 
     /// SPEC §9: everything back to reset values, engine stopped, no DMA.
-    pub(crate) fn reset(&mut self, ctx: &Ctx) {
+    /// `vmm`: a VFIO device reset (also ends a surprise removal, §14.3)
+    /// rather than CONTROL.RESET.
+    pub(crate) fn reset(&mut self, ctx: &Ctx, vmm: bool) {
         let t = self.clock.now();
         if let Some(tr) = self.trace.as_mut() {
-            tr.reset(t);
+            tr.reset(t, if vmm { "vmm" } else { "reg" });
         }
         self.load_reset_values();
+        self.faults_reset(vmm);
         self.sync_pending(ctx);
         self.kick += 1;
     }
@@ -174,7 +186,8 @@ impl State {
         } else {
             0
         };
-        FEAT_SG | FEAT_COPY | FEAT_CHECKSUM | FEAT_STATUS_WB | det
+        let dbg = if self.faults.window { FEAT_DEBUG } else { 0 };
+        FEAT_SG | FEAT_COPY | FEAT_CHECKSUM | FEAT_STATUS_WB | det | dbg
     }
 
     pub(crate) fn status(&self) -> u32 {
@@ -300,6 +313,7 @@ impl State {
             COPY_STATUS => r.copy_status,
             COPY_RESULT_LO => r.copy_result as u32,
             COPY_RESULT_HI => (r.copy_result >> 32) as u32,
+            o if self.faults.is_window(BAR_REGS, o) => return self.dbg_read(o),
             _ => return None,
         })
     }
@@ -357,6 +371,7 @@ impl State {
                 r.copy_ctrl = v;
                 self.copy_doorbell(ctx, v);
             }
+            o if self.faults.is_window(BAR_REGS, o) => return self.dbg_write(ctx, o, v),
             _ => return false,
         }
         true
@@ -364,7 +379,7 @@ impl State {
 
     fn write_control(&mut self, ctx: &Ctx, v: u32) {
         if v & CTRL_RESET != 0 {
-            self.reset(ctx);
+            self.reset(ctx, false);
             return;
         }
         let bits = v & CTRL_MASK & !CTRL_ENABLE;

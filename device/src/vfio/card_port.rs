@@ -75,18 +75,19 @@ impl CardBackend for CardPort {
         file_offset: u64,
         writable: bool,
     ) -> Result<(), String> {
-        self.dma
-            .map(iova, size, fd, file_offset, writable)
+        // Through the card, so the trace records it (SPEC §15.1).
+        self.card
+            .dma_map(iova, size, fd, file_offset, writable)
             .map_err(|error| error.to_string())
     }
 
     fn dma_unmap(&self, iova: u64, size: u64) -> Result<(), String> {
-        self.dma
-            .unmap(iova, size)
+        self.card
+            .dma_unmap(iova, size)
             .map_err(|error| error.to_string())
     }
 
     fn dma_unmap_all(&self) {
-        self.dma.unmap_all();
+        self.card.dma_unmap_all();
     }
 }

@@ -1,0 +1,63 @@
+//! Plan parsing (SPEC §14.2).
+
+use super::*;
+
+/// SPEC §14.2: every kind's canonical line parses back to the same fault.
+#[test]
+fn canonical_lines_round_trip() {
+    for kind in ALL_KINDS {
+        let mut f = Fault::new(kind);
+        f.trigger = Trigger::Record(7);
+        if kind.is_irq() {
+            f.arg2 = INT_OVERFLOW;
+            f.count = 3;
+        }
+        let line = f.to_string();
+        assert_eq!(FaultPlan::parse_one(&line), Ok(f), "{line}");
+        assert_eq!(FaultKind::from_code(kind.code()), Some(kind));
+    }
+}
+
+/// SPEC §14.2: units, hex, comments, blank lines, defaults.
+#[test]
+fn plan_file_syntax() {
+    let plan = FaultPlan::parse(
+        "# a plan\n\n drop-irq at=2us cause=data-ready count=2 # two\n\
+         corrupt-header rec=0x10\nstray-write rec=3 addr=0x20_0000\nlink-down at=1ms ns=5us\n",
+    )
+    .unwrap();
+    let f = &plan.faults;
+    assert_eq!(f.len(), 4);
+    assert_eq!(f[0].trigger, Trigger::At(2000));
+    assert_eq!((f[0].count, f[0].arg2), (2, INT_DATA_READY));
+    assert_eq!(f[1].trigger, Trigger::Record(16));
+    assert_eq!((f[1].arg, f[1].arg2), (DEFAULT_HEADER_BYTE, 0xff));
+    assert_eq!(f[2].arg, 0x20_0000);
+    assert_eq!((f[3].trigger, f[3].arg), (Trigger::At(1_000_000), 5000));
+    assert_eq!(FaultPlan::parse(&plan.lines().join("\n")), Ok(plan));
+}
+
+/// SPEC §14.2: errors name the line and what would be accepted.
+#[test]
+fn plan_errors_are_explained() {
+    let e = FaultPlan::parse("stall\nexplode at=1\n").unwrap_err();
+    assert_eq!(e.line, 2);
+    assert!(e.msg.contains("unknown fault 'explode'") && e.msg.contains("drop-irq"));
+    for (line, want) in [
+        ("stall count=2", "takes no 'count'"),
+        ("drop-irq at=1 rec=2", "one trigger"),
+        ("drop-irq cause=sometimes", "data-ready"),
+        ("corrupt-header byte=40", "outside"),
+        ("corrupt-payload xor=0", "0x1..=0xff"),
+        ("drop-irq count=0", "at least 1"),
+        ("stall ns=1parsec", "not a number"),
+        ("stall ns=99999999999999s", "too large"),
+        ("stall ns", "key=value"),
+        ("", "empty fault"),
+    ] {
+        let e = FaultPlan::parse_one(line).unwrap_err();
+        assert!(e.contains(want), "{line}: {e}");
+    }
+    let many = "resume\n".repeat(MAX_SCHEDULED_FAULTS as usize + 1);
+    assert!(FaultPlan::parse(&many).unwrap_err().msg.contains("at most"));
+}
