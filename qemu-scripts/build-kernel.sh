@@ -35,7 +35,7 @@ missing=$(grep -hE '^CONFIG_' "$SCRIPTS_DIR/kconfig/base.config" "$SCRIPTS_DIR/k
 
 # Progress: one line per ~200 compiled objects.
 start=$SECONDS
-if ! kernel_make "$src" O="$out" -j"$(nproc)" bzImage modules_prepare 2>&1 | tee -a "$log" |
+if ! kernel_make "$src" O="$out" -j"$(nproc)" bzImage modules 2>&1 | tee -a "$log" |
     awk '/^  [A-Z]/ { n++; if (n % 200 == 0) { printf "    %d objects built\n", n > "/dev/stderr"; fflush("/dev/stderr") } }'; then
     tail -n 40 "$log" >&2; die "kernel build failed; full log: $log"
 fi

@@ -8,9 +8,13 @@ source "$(dirname "$0")/lib.sh"
 kdir=$("$SCRIPTS_DIR/build-kernel.sh")
 src=$(kernel_src_dir)
 
-step "building the device server (release)"
-(cd "$REPO_DIR" && cargo build --release --quiet -p cardless-device --bin cardless-device) ||
-    die "the device server did not build (see the errors above)"
+# CARDLESS_DEVICE_BIN runs the guest against another build of the card.
+device_bin=${CARDLESS_DEVICE_BIN:-$REPO_DIR/target/release/cardless-device}
+if [ -z "${CARDLESS_DEVICE_BIN:-}" ]; then
+    step "building the device server (release)"
+    (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-device --bin cardless-device) ||
+        die "the device server did not build (see the errors above)"
+fi
 
 step "building the kernel module against $(basename "$kdir")"
 mkdir -p "$BUILD_DIR/module"
@@ -31,5 +35,5 @@ step "packing the initramfs"
 cat >"$BUILD_DIR/paths.env" <<PATHS
 KERNEL_IMAGE=$kdir/arch/x86/boot/bzImage
 INITRAMFS=$BUILD_DIR/initramfs.cpio
-DEVICE_BIN=$REPO_DIR/target/release/cardless-device
+DEVICE_BIN=$device_bin
 PATHS

@@ -5,6 +5,7 @@
 
 use crate::ffi::{self, MappingKey, WcBar};
 use crate::hw::regs;
+use kernel::sync::Arc;
 use kernel::{
     devres::Devres,
     io::Io,
@@ -48,7 +49,7 @@ impl CardShared {
     pub(crate) fn new(
         pdev: &pci::Device<kernel::device::Bound>,
         index: u32,
-        bar0: Bar0,
+        bar0: pci::Bar<'_, BAR0_SIZE>,
         bar2: WcBar,
     ) -> Result<Arc<Self>> {
         let bar0_phys = pdev.resource_start(0)?;
@@ -107,7 +108,7 @@ impl CardShared {
         if let Some(pos) = m.keys.iter().position(|(k, _)| *k == key) {
             m.keys[pos].1 -= 1;
             if m.keys[pos].1 == 0 {
-                m.keys.swap_remove(pos);
+                let _ = m.keys.remove(pos);
             }
         }
     }

@@ -3,8 +3,9 @@
 //!
 //! One file per job: `driver` (probe/unbind), `card` (state shared with open
 //! files), `irq`, `chardev` (/dev/cardlessN), `ioctl`, `mmap_bar` (BARs into
-//! user space), and `ffi`, the only module with `unsafe` code.
+//! user space), `bar2_rw` (pread/pwrite of BAR2), and `ffi`, the only module with `unsafe` code.
 
+mod bar2_rw;
 mod card;
 mod chardev;
 mod driver;

@@ -5,9 +5,11 @@
 
 use crate::card::CardShared;
 use crate::ffi::{self, MappingKey, ModuleRef};
-use crate::{ioctl, mmap_bar};
+use crate::{bar2_rw, ioctl, mmap_bar};
+use kernel::sync::Arc;
 use kernel::{
-    fs::File,
+    fs::{File, Kiocb},
+    iov::{IovIterDest, IovIterSource},
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     mm::virt::VmaNew,
     prelude::*,
@@ -15,8 +17,14 @@ use kernel::{
 
 /// Names of the nodes, one per card index (misc devices need static names).
 const NAMES: [&CStr; 8] = [
-    c"cardless0", c"cardless1", c"cardless2", c"cardless3",
-    c"cardless4", c"cardless5", c"cardless6", c"cardless7",
+    c"cardless0",
+    c"cardless1",
+    c"cardless2",
+    c"cardless3",
+    c"cardless4",
+    c"cardless5",
+    c"cardless6",
+    c"cardless7",
 ];
 pub(crate) const MAX_CARDS: u32 = NAMES.len() as u32;
 
@@ -60,7 +68,14 @@ impl MiscDevice for CardFile {
         let shared = ffi::card_node_of(misc).shared.clone();
         let key = MappingKey::of(file);
         shared.file_opened(key)?;
-        match KBox::pin(CardFile { shared: shared.clone(), key, _module: module }, GFP_KERNEL) {
+        match KBox::pin(
+            CardFile {
+                shared: shared.clone(),
+                key,
+                _module: module,
+            },
+            GFP_KERNEL,
+        ) {
             Ok(f) => Ok(f),
             Err(e) => {
                 shared.file_closed(key);
@@ -71,6 +86,14 @@ impl MiscDevice for CardFile {
 
     fn ioctl(me: Pin<&CardFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         ioctl::dispatch(&me.shared, cmd, arg)
+    }
+
+    fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
+        bar2_rw::read(kiocb, iov)
+    }
+
+    fn write_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterSource<'_>) -> Result<usize> {
+        bar2_rw::write(kiocb, iov)
     }
 
     fn mmap(me: Pin<&CardFile>, _file: &File, vma: &VmaNew) -> Result {

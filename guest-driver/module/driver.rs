@@ -8,6 +8,7 @@ use crate::ffi::{self, IrqLine, WcBar};
 use crate::hw::regs;
 use crate::irq::CardIrq;
 use crate::uapi;
+use kernel::sync::Arc;
 use kernel::{
     device::Core,
     io::Io,
@@ -41,14 +42,17 @@ impl Drop for CardIndex {
     fn drop(&mut self) {
         loop {
             let used = USED_INDICES.load(Relaxed);
-            if USED_INDICES.cmpxchg(used, used & !(1 << self.0), Full).is_ok() {
+            if USED_INDICES
+                .cmpxchg(used, used & !(1 << self.0), Full)
+                .is_ok()
+            {
                 return;
             }
         }
     }
 }
 
-#[pin_data]
+#[pin_data(PinnedDrop)]
 pub(crate) struct CardData<'bound> {
     pdev: &'bound pci::Device,
     /// First field: dropped (deregistered) first, so no new open races teardown.
@@ -66,22 +70,36 @@ kernel::pci_device_table!(
     MODULE_PCI_TABLE,
     <CardlessDriver as pci::Driver>::IdInfo,
     [(
-        pci::DeviceId::from_id(pci::Vendor::from_raw(regs::PCI_VENDOR_ID), regs::PCI_DEVICE_ID as u32),
+        ffi::pci_device_id(regs::PCI_VENDOR_ID, regs::PCI_DEVICE_ID),
         ()
     )]
 );
 
 /// Requests one interrupt line per allocated vector: with MSI-X, vector N
 /// carries cause bit N (SPEC §7.1); otherwise the single vector carries all.
-fn request_irqs(pdev: &pci::Device<kernel::device::Bound>, shared: &Arc<CardShared>) -> Result<KVec<IrqLine>> {
+fn request_irqs(
+    pdev: &pci::Device<kernel::device::Bound>,
+    shared: &Arc<CardShared>,
+) -> Result<KVec<IrqLine>> {
     pdev.alloc_irq_vectors(1, regs::MSIX_VECTORS as u32, pci::IrqTypes::all())?;
     let mode = ffi::irq_mode(pdev);
     let mut lines = KVec::new();
     for vector in 0..regs::MSIX_VECTORS as u32 {
-        let Some(irq) = IrqLine::vector_irq(pdev, vector) else { break };
+        let Some(irq) = IrqLine::vector_irq(pdev, vector) else {
+            break;
+        };
         let cause = (mode == uapi::IRQ_MODE_MSIX).then_some(1 << vector);
-        let handler = Arc::new(CardIrq { shared: shared.clone(), cause }, GFP_KERNEL)?;
-        lines.push(IrqLine::request(irq, mode == uapi::IRQ_MODE_INTX, handler, c"cardless")?, GFP_KERNEL)?;
+        let handler = Arc::new(
+            CardIrq {
+                shared: shared.clone(),
+                cause,
+            },
+            GFP_KERNEL,
+        )?;
+        lines.push(
+            IrqLine::request(irq, mode == uapi::IRQ_MODE_INTX, handler, c"cardless")?,
+            GFP_KERNEL,
+        )?;
         if cause.is_none() {
             break;
         }
@@ -91,22 +109,22 @@ fn request_irqs(pdev: &pci::Device<kernel::device::Bound>, shared: &Arc<CardShar
     Ok(lines)
 }
 
-impl pci::Driver for CardlessDriver {
-    type IdInfo = ();
-    type Data<'bound> = CardData<'bound>;
-
-    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
-
-    fn probe<'bound>(
+impl CardlessDriver {
+    /// Everything probe does before the driver data is pinned in place.
+    fn bring_up<'bound>(
         pdev: &'bound pci::Device<Core<'_>>,
-        _info: &'bound Self::IdInfo,
-    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+    ) -> Result<impl PinInit<CardData<'bound>, Error> + 'bound> {
         pdev.enable_device_mem()?;
         pdev.set_master();
         let bar0 = pdev.iomap_region_sized::<BAR0_SIZE>(0, c"cardless")?;
         let id = bar0.read32(regs::ID as usize);
         if id != regs::ID_VALUE {
-            dev_err!(pdev, "ID register reads {:#x}, expected {:#x}: not a cardless card (or it is gone)\n", id, regs::ID_VALUE);
+            dev_err!(
+                pdev,
+                "ID register reads {:#x}, expected {:#x}: not a cardless card (or it is gone)\n",
+                id,
+                regs::ID_VALUE
+            );
             return Err(ENODEV);
         }
         let version = bar0.read32(regs::VERSION as usize);
@@ -126,6 +144,7 @@ impl pci::Driver for CardlessDriver {
             irqs.len(),
             ["INTx", "MSI", "MSI-X"][shared.irq_mode.load(Relaxed) as usize % 3]
         );
+        let pdev: &'bound pci::Device = pdev;
         Ok(try_pin_init!(CardData {
             pdev,
             node <- CardNode::new(shared.clone()),
@@ -133,6 +152,20 @@ impl pci::Driver for CardlessDriver {
             shared,
             _index: index,
         }))
+    }
+}
+
+impl pci::Driver for CardlessDriver {
+    type IdInfo = ();
+    type Data<'bound> = CardData<'bound>;
+
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+
+    fn probe<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        _info: &'bound Self::IdInfo,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        pin_init::pin_init_scope(move || Self::bring_up(pdev))
     }
 
     fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
@@ -145,8 +178,9 @@ impl pci::Driver for CardlessDriver {
     }
 }
 
-impl Drop for CardData<'_> {
-    fn drop(&mut self) {
+#[pinned_drop]
+impl PinnedDrop for CardData<'_> {
+    fn drop(self: Pin<&mut Self>) {
         dev_info!(self.pdev, "cardless{}: released\n", self.shared.index);
     }
 }

@@ -5,12 +5,16 @@
 //! fault hook, zapping user mappings at unbind, module references.
 
 use core::ffi::{c_int, c_ulong};
+use kernel::sync::Arc;
 use kernel::{
     bindings, error::to_result, fs::File, mm::virt::VmaNew, page::PAGE_SIZE, pci, prelude::*,
     ThisModule,
 };
 
+// The bindgen types of a few kernel structs contain zero-sized members.
+#[allow(improper_ctypes)]
 extern "C" {
+    fn cardless_pci_domain_nr(bus: *mut bindings::pci_bus) -> c_int;
     fn cardless_pgprot_noncached(prot: bindings::pgprot_t) -> bindings::pgprot_t;
     fn cardless_io_remap_pfn_range(
         vma: *mut bindings::vm_area_struct,
@@ -61,7 +65,13 @@ pub(crate) fn io_remap_whole_vma(vma: &VmaNew, phys: u64, caching: Caching) -> R
     // the VMA. The caller guarantees `phys` is device memory it owns (a BAR) that
     // stays reserved while the mapping exists or is zapped first (see `zap_mapping`).
     to_result(unsafe {
-        cardless_io_remap_pfn_range(raw, vma.start() as c_ulong, (phys >> bindings::PAGE_SHIFT) as c_ulong, len as c_ulong, prot)
+        cardless_io_remap_pfn_range(
+            raw,
+            vma.start() as c_ulong,
+            (phys >> bindings::PAGE_SHIFT) as c_ulong,
+            len as c_ulong,
+            prot,
+        )
     })
 }
 
@@ -74,7 +84,7 @@ struct SyncVmOps(bindings::vm_operations_struct);
 unsafe impl Sync for SyncVmOps {}
 
 unsafe extern "C" fn sigbus_fault(_vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
-    bindings::VM_FAULT_SIGBUS as bindings::vm_fault_t
+    bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t
 }
 
 static SIGBUS_VM_OPS: SyncVmOps = SyncVmOps(bindings::vm_operations_struct {
@@ -158,7 +168,11 @@ impl WcBar {
     /// through `iomap_region`: that maps it uncached first, and x86 PAT refuses
     /// a second mapping of the same range with another caching mode.) Dropped
     /// at unbind with the driver data.
-    pub(crate) fn new(pdev: &pci::Device<kernel::device::Bound>, bar: u32, name: &'static CStr) -> Result<Self> {
+    pub(crate) fn new(
+        pdev: &pci::Device<kernel::device::Bound>,
+        bar: u32,
+        name: &'static CStr,
+    ) -> Result<Self> {
         let len = pdev.resource_len(bar)? as usize;
         if len == 0 {
             return Err(ENODEV);
@@ -173,7 +187,12 @@ impl WcBar {
             unsafe { bindings::pci_release_region(raw, bar as c_int) };
             return Err(ENOMEM);
         }
-        Ok(WcBar { pdev: raw, bar: bar as c_int, addr, len })
+        Ok(WcBar {
+            pdev: raw,
+            bar: bar as c_int,
+            addr,
+            len,
+        })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -188,7 +207,11 @@ impl WcBar {
         }
         // SAFETY: `addr + offset .. + out.len()` lies in the mapped BAR (checked above).
         unsafe {
-            bindings::memcpy_fromio(out.as_mut_ptr().cast(), self.addr.add(offset).cast(), out.len())
+            bindings::memcpy_fromio(
+                out.as_mut_ptr().cast(),
+                self.addr.add(offset).cast(),
+                out.len(),
+            )
         };
         Ok(())
     }
@@ -200,7 +223,13 @@ impl WcBar {
             return Err(EINVAL);
         }
         // SAFETY: `addr + offset .. + data.len()` lies in the mapped BAR (checked above).
-        unsafe { bindings::memcpy_toio(self.addr.add(offset).cast(), data.as_ptr().cast(), data.len()) };
+        unsafe {
+            bindings::memcpy_toio(
+                self.addr.add(offset).cast(),
+                data.as_ptr().cast(),
+                data.len(),
+            )
+        };
         Ok(())
     }
 }
@@ -222,7 +251,7 @@ pub(crate) fn pci_location(pdev: &pci::Device<impl kernel::device::DeviceContext
     // SAFETY: `raw` is a valid pci_dev; `bus` is set for every enumerated device.
     unsafe {
         let bus = (*raw).bus;
-        let domain = bindings::pci_domain_nr(bus) as u32;
+        let domain = cardless_pci_domain_nr(bus) as u32;
         (domain << 16) | (((*bus).number as u32) << 8) | (*raw).devfn
     }
 }
@@ -270,7 +299,10 @@ unsafe impl Send for IrqLine {}
 // SAFETY: `&IrqLine` exposes nothing.
 unsafe impl Sync for IrqLine {}
 
-unsafe extern "C" fn irq_trampoline(_irq: c_int, cookie: *mut core::ffi::c_void) -> bindings::irqreturn_t {
+unsafe extern "C" fn irq_trampoline(
+    _irq: c_int,
+    cookie: *mut core::ffi::c_void,
+) -> bindings::irqreturn_t {
     // SAFETY: `cookie` is the `Arc<CardIrq>` pointer registered with this handler; it
     // stays alive until `free_irq` has returned (see `IrqLine::drop`).
     let handler = unsafe { &*cookie.cast::<crate::irq::CardIrq>() };
@@ -283,18 +315,37 @@ unsafe extern "C" fn irq_trampoline(_irq: c_int, cookie: *mut core::ffi::c_void)
 
 impl IrqLine {
     /// The Linux IRQ number of vector `vector`, or `None` past the allocated ones.
-    pub(crate) fn vector_irq(pdev: &pci::Device<kernel::device::Bound>, vector: u32) -> Option<u32> {
+    pub(crate) fn vector_irq(
+        pdev: &pci::Device<kernel::device::Bound>,
+        vector: u32,
+    ) -> Option<u32> {
         // SAFETY: a bound device; `pci_irq_vector` validates the index.
         let irq = unsafe { bindings::pci_irq_vector(raw_pci(pdev), vector) };
         u32::try_from(irq).ok()
     }
 
-    pub(crate) fn request(irq: u32, shared_line: bool, handler: Arc<crate::irq::CardIrq>, name: &'static CStr) -> Result<Self> {
+    pub(crate) fn request(
+        irq: u32,
+        shared_line: bool,
+        handler: Arc<crate::irq::CardIrq>,
+        name: &'static CStr,
+    ) -> Result<Self> {
         let cookie = Arc::into_raw(handler);
-        let flags = if shared_line { bindings::IRQF_SHARED } else { 0 };
+        let flags = if shared_line {
+            bindings::IRQF_SHARED
+        } else {
+            0
+        };
         // SAFETY: `irq_trampoline` only dereferences `cookie`, valid until `free_irq`.
         let ret = unsafe {
-            bindings::request_threaded_irq(irq, Some(irq_trampoline), None, flags as _, name.as_char_ptr(), cookie.cast_mut().cast())
+            bindings::request_threaded_irq(
+                irq,
+                Some(irq_trampoline),
+                None,
+                flags as _,
+                name.as_char_ptr(),
+                cookie.cast_mut().cast(),
+            )
         };
         if ret != 0 {
             // SAFETY: not registered, so this is the only owner again.
@@ -327,4 +378,24 @@ pub(crate) fn irq_mode(pdev: &pci::Device<kernel::device::Bound>) -> u32 {
     } else {
         crate::uapi::IRQ_MODE_INTX
     }
+}
+
+/// `PCI_DEVICE(vendor, device)` for a vendor the kernel crate has no `Vendor`
+/// constant for (the card uses QEMU's experimental vendor 0x1234, and
+/// `pci::Vendor::from_raw` is private).
+pub(crate) const fn pci_device_id(vendor: u16, device: u16) -> pci::DeviceId {
+    let raw = bindings::pci_device_id {
+        vendor: vendor as u32,
+        device: device as u32,
+        subvendor: !0,
+        subdevice: !0,
+        class: 0,
+        class_mask: 0,
+        driver_data: 0,
+        override_only: 0,
+    };
+    // SAFETY: `pci::DeviceId` is `#[repr(transparent)]` over `bindings::pci_device_id`
+    // (documented in rust/kernel/pci.rs) and adds no invariant beyond a valid value,
+    // which `raw` is: the same fields `DeviceId::from_id` fills.
+    unsafe { core::mem::transmute::<bindings::pci_device_id, pci::DeviceId>(raw) }
 }

@@ -5,6 +5,7 @@
  */
 #include <linux/mm.h>
 #include <linux/pgtable.h>
+#include <linux/pci.h>
 
 pgprot_t cardless_pgprot_noncached(pgprot_t prot)
 {
@@ -15,4 +16,9 @@ int cardless_io_remap_pfn_range(struct vm_area_struct *vma, unsigned long addr,
 				unsigned long pfn, unsigned long size, pgprot_t prot)
 {
 	return io_remap_pfn_range(vma, addr, pfn, size, prot);
+}
+
+int cardless_pci_domain_nr(struct pci_bus *bus)
+{
+	return pci_domain_nr(bus);
 }

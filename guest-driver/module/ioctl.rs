@@ -14,11 +14,15 @@ use kernel::{
 };
 
 fn read_arg<T: FromBytes>(arg: usize) -> Result<T> {
-    UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<T>()).reader().read::<T>()
+    UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<T>())
+        .reader()
+        .read::<T>()
 }
 
 fn write_arg<T: AsBytes>(arg: usize, value: &T) -> Result<isize> {
-    UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<T>()).writer().write(value)?;
+    UserSlice::new(UserPtr::from_addr(arg), core::mem::size_of::<T>())
+        .writer()
+        .write(value)?;
     Ok(0)
 }
 

@@ -4,7 +4,8 @@
 
 use crate::card::CardShared;
 use crate::hw::regs;
-use kernel::{io::Io, prelude::*};
+use kernel::io::Io;
+use kernel::sync::Arc;
 
 /// The handler of one vector.
 pub(crate) struct CardIrq {

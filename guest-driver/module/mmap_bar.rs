@@ -18,8 +18,18 @@ struct Region {
 
 fn regions(shared: &CardShared) -> [Region; 2] {
     [
-        Region { pgoff: uapi::MMAP_PGOFF_BAR0, phys: shared.bar0_phys, len: shared.bar0_len, caching: Caching::Uncached },
-        Region { pgoff: uapi::MMAP_PGOFF_BAR2, phys: shared.bar2_phys, len: shared.bar2_len, caching: Caching::WriteCombining },
+        Region {
+            pgoff: uapi::MMAP_PGOFF_BAR0,
+            phys: shared.bar0_phys,
+            len: shared.bar0_len,
+            caching: Caching::Uncached,
+        },
+        Region {
+            pgoff: uapi::MMAP_PGOFF_BAR2,
+            phys: shared.bar2_phys,
+            len: shared.bar2_len,
+            caching: Caching::WriteCombining,
+        },
     ]
 }
 

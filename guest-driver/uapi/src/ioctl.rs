@@ -106,6 +106,120 @@ pub const IOC_REG_WRITE: u32 = ioc(IOC_WRITE, 4, core::mem::size_of::<RegAccess>
 /// `_IO(0xCA, 5)`: reset the card (engine stopped, registers to reset values).
 pub const IOC_RESET: u32 = ioc(IOC_NONE, 5, 0);
 
+// ---------------------------------------------------------------------------
+// DMA buffers and streaming (issue 5)
+// ---------------------------------------------------------------------------
+
+/// How a DMA buffer's memory is obtained and mapped to user space.
+/// See docs/mapping-guide.md for what each one is for.
+pub const STRATEGY_COHERENT: u32 = 0;
+/// Order-0 pages, mapped at mmap time with `vm_insert_pages` (batch).
+pub const STRATEGY_PAGES: u32 = 1;
+/// One high-order `__GFP_COMP` allocation, sub-pages mapped with `vm_insert_page`.
+pub const STRATEGY_COMPOUND: u32 = 2;
+/// `vmalloc_user` memory mapped with `remap_vmalloc_range`.
+pub const STRATEGY_VMALLOC: u32 = 3;
+/// Order-0 pages inserted one at a time by a fault handler (no prefault).
+pub const STRATEGY_FAULT: u32 = 4;
+/// The physical carve-out reserved with `memmap=` (no `struct page`),
+/// mapped with `remap_pfn_range`.
+pub const STRATEGY_CARVEOUT: u32 = 5;
+/// Number of strategies; valid values are `0..STRATEGY_COUNT`.
+pub const STRATEGY_COUNT: u32 = 6;
+/// Names, indexed by strategy, for tools and logs.
+pub const STRATEGY_NAMES: [&str; STRATEGY_COUNT as usize] = [
+    "coherent", "pages", "compound", "vmalloc", "fault", "carveout",
+];
+
+/// Largest buffer the driver accepts (bytes).
+pub const BUF_MAX_SIZE: u64 = 64 << 20;
+/// Most buffers one open file may hold at once.
+pub const BUF_MAX_PER_FILE: u32 = 64;
+
+/// Argument of [`IOC_BUF_ALLOC`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BufAlloc {
+    /// In: bytes, a non-zero multiple of the page size, at most [`BUF_MAX_SIZE`].
+    pub size: u64,
+    /// In: one of `STRATEGY_*`.
+    pub strategy: u32,
+    /// Out: the buffer's ID (never 0).
+    pub id: u32,
+    /// Out: the offset to pass to mmap (`id << PAGE_SHIFT`).
+    pub mmap_offset: u64,
+}
+
+/// Argument of [`IOC_STREAM_START`]: the card streams into buffer `buf_id`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamStart {
+    /// The ring buffer (its size must be a multiple of `record_size`).
+    pub buf_id: u32,
+    /// Bytes per record: header + payload, multiple of 8, at least 64.
+    pub record_size: u32,
+    /// Interrupt after this many records (0 or 1: every record).
+    pub coalesce_records: u32,
+    /// Or after the oldest pending record is this old (ns, 0 = off).
+    pub coalesce_ns: u32,
+    /// Records per second (0: as fast as the reader consumes).
+    pub rate: u32,
+    /// `STREAM_F_*` bits.
+    pub flags: u32,
+    /// Seed of the payload PRNG (the reader verifies with it).
+    pub seed: u64,
+}
+
+/// On overflow stop the card instead of dropping records.
+pub const STREAM_F_OVERFLOW_STOP: u32 = 1 << 0;
+
+/// Argument of [`IOC_STREAM_WAIT`]: block until the producer index passes
+/// `after` (records available), the timeout passes (ETIMEDOUT), a signal
+/// arrives (EINTR) or the card fails (EIO) / goes away (ENODEV).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamWait {
+    /// In: wait until `prod_idx != after`.
+    pub after: u32,
+    /// In: milliseconds (0: do not block).
+    pub timeout_ms: u32,
+    /// Out: the producer index seen.
+    pub prod_idx: u32,
+    pub _reserved: u32,
+}
+
+/// Reply of [`IOC_STREAM_COUNTERS`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StreamCounters {
+    pub produced: u64,
+    pub consumed: u64,
+    pub dropped: u64,
+    pub errors: u64,
+    pub prod_idx: u32,
+    pub cons_idx: u32,
+    /// The card's STATUS register bits.
+    pub status: u32,
+    /// ERROR_CODE (0: none).
+    pub error_code: u32,
+}
+
+/// `_IOWR(0xCA, 16, BufAlloc)`: allocate a DMA buffer.
+pub const IOC_BUF_ALLOC: u32 = ioc(IOC_READ | IOC_WRITE, 16, core::mem::size_of::<BufAlloc>());
+/// `_IOW(0xCA, 17, u32)`: free a buffer by ID. Its memory lives on while
+/// a user mapping of it exists; the ID is gone at once.
+pub const IOC_BUF_FREE: u32 = ioc(IOC_WRITE, 17, core::mem::size_of::<u32>());
+/// `_IOW(0xCA, 18, StreamStart)`: start streaming into a buffer.
+pub const IOC_STREAM_START: u32 = ioc(IOC_WRITE, 18, core::mem::size_of::<StreamStart>());
+/// `_IO(0xCA, 19)`: stop streaming (DMA is quiet when it returns).
+pub const IOC_STREAM_STOP: u32 = ioc(IOC_NONE, 19, 0);
+/// `_IOWR(0xCA, 20, StreamWait)`: wait for records.
+pub const IOC_STREAM_WAIT: u32 = ioc(IOC_READ | IOC_WRITE, 20, core::mem::size_of::<StreamWait>());
+/// `_IOR(0xCA, 21, StreamCounters)`: the stream's counters.
+pub const IOC_STREAM_COUNTERS: u32 = ioc(IOC_READ, 21, core::mem::size_of::<StreamCounters>());
+/// `_IOW(0xCA, 22, u32)`: the reader consumed up to this index.
+pub const IOC_STREAM_CONSUME: u32 = ioc(IOC_WRITE, 22, core::mem::size_of::<u32>());
+
 /// Page size the offsets below are counted in (x86-64).
 pub const PAGE_SHIFT: u32 = 12;
 /// mmap page offset (`offset >> PAGE_SHIFT`) of BAR0 page 0: the registers,
@@ -145,5 +259,9 @@ mod tests {
         assert_eq!(core::mem::size_of::<Version>(), 16);
         assert_eq!(core::mem::size_of::<CardInfo>(), 24 + 16 + 32);
         assert_eq!(core::mem::size_of::<RegAccess>(), 8);
+        assert_eq!(core::mem::size_of::<BufAlloc>(), 24);
+        assert_eq!(core::mem::size_of::<StreamStart>(), 32);
+        assert_eq!(core::mem::size_of::<StreamWait>(), 16);
+        assert_eq!(core::mem::size_of::<StreamCounters>(), 48);
     }
 }

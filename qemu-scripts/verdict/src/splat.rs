@@ -26,7 +26,9 @@ const PATTERNS: &[(&str, &str)] = &[
     ("INFO: lockdep", "lockdep"),
     ("Call Trace:", "Call Trace"),
     ("unreferenced object", "kmemleak"),
-    ("DMA-API:", "DMA-API"),
+    // dma-debug's reports ("DMA-API: <driver> <dev>: device driver ...") come
+    // with a WARNING; its boot banner ("DMA-API: debugging enabled") is not one.
+    ("DMA-API: ", "DMA-API"),
     ("Kernel panic", "panic"),
     ("rust_panic", "Rust panic"),
     ("blocked for more than", "hung task"),
@@ -47,6 +49,12 @@ fn strip_timestamp(line: &str) -> &str {
     t
 }
 
+/// Lines that contain a pattern but report nothing wrong.
+fn is_benign(line: &str) -> bool {
+    const BENIGN: &[&str] = &["DMA-API: preallocated", "DMA-API: debugging enabled"];
+    BENIGN.iter().any(|b| line.contains(b))
+}
+
 /// Every report in `log`. A report's follow-on lines (the call trace of a
 /// WARNING) are folded into the report that opened it.
 pub fn find(log: &str) -> Vec<Splat> {
@@ -58,7 +66,10 @@ pub fn find(log: &str) -> Vec<Splat> {
             continue;
         }
         let line = strip_timestamp(raw);
-        if let Some((_, kind)) = PATTERNS.iter().find(|(p, _)| line.contains(p)) {
+        if let Some((_, kind)) = PATTERNS
+            .iter()
+            .find(|(p, _)| line.contains(p) && !is_benign(line))
+        {
             let end = (i + 12).min(lines.len());
             found.push(Splat {
                 kind,
@@ -93,6 +104,14 @@ mod tests {
         assert_eq!(s[0].kind, "WARNING");
         assert!(s[0].excerpt.iter().any(|l| l.contains("lkdtm_WARNING")));
         assert_eq!(s[1].kind, "BUG");
+    }
+
+    #[test]
+    fn boot_banners_are_not_reports() {
+        let log = "[ 1.7] DMA-API: preallocated 65536 debug entries\n[ 1.7] DMA-API: debugging enabled by kernel config\n";
+        assert!(find(log).is_empty());
+        let bad = "[ 9.0] DMA-API: cardless 0000:01:00.0: device driver frees DMA memory with wrong function\n";
+        assert_eq!(find(bad).len(), 1);
     }
 
     #[test]
