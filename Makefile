@@ -9,10 +9,11 @@
 #   KERNEL=debug|fast  guest kernel flavour (debug: KASAN, lockdep, ...; default debug)
 #   ACCEL=auto|tcg|kvm accelerator (auto: KVM only if a probe boot works)
 #   CARDS=N            number of cards attached (qemu-test: 2, qemu-run: 1)
+#   TESTS='suite ...'  qemu-test runs only these suites (e.g. TESTS=driver_core)
 #   CARDLESS_CACHE     cache directory (default ~/.cache/cardless)
 
 SCRIPTS := qemu-scripts
-export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS
+export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS
 
 .PHONY: qemu-test qemu-run setup kernel build harness-selftest test check fmt clippy clean
 

@@ -4,7 +4,8 @@
 # report (WARNING, BUG, Oops, KASAN, lockdep, ...) in the console log, and a
 # closing line "N passed, N failed". Exits non-zero on any failure.
 #
-#   SELFTEST=1  also run the harness's own must-fail checks (used by
+#   TESTS="suite ..."  run only the suites whose names contain these words
+#   SELFTEST=1  run the harness's own must-fail checks instead (used by
 #               harness-selftest.sh; the verdict must then be red)
 source "$(dirname "$0")/lib.sh"
 
@@ -13,10 +14,13 @@ source "$BUILD_DIR/paths.env"
 
 run_dir=$BUILD_DIR/qemu-test
 rm -rf "$run_dir"; mkdir -p "$run_dir"
+# Run options travel as files in a second cpio appended to the initramfs.
 initrd=$INITRAMFS
-if [ "${SELFTEST:-0}" = 1 ]; then
-    initrd=$run_dir/initramfs-selftest.cpio
-    extra=$(mktemp -d); mkdir -p "$extra/etc"; touch "$extra/etc/cardless-selftest"
+if [ "${SELFTEST:-0}" = 1 ] || [ -n "${TESTS:-}" ]; then
+    initrd=$run_dir/initramfs.cpio
+    extra=$(mktemp -d); mkdir -p "$extra/etc"
+    [ "${SELFTEST:-0}" = 1 ] && touch "$extra/etc/cardless-selftest"
+    [ -n "${TESTS:-}" ] && printf '%s\n' "$TESTS" >"$extra/etc/cardless-filter"
     (cd "$extra" && find . | cpio -o -H newc --quiet) | cat "$INITRAMFS" - >"$initrd"
     rm -rf "$extra"
 fi
