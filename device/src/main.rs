@@ -2,6 +2,9 @@
 //!
 //! Listens on a Unix socket, serves one VMM (QEMU's `vfio-user-pci`) and
 //! exits when it disconnects or on SIGINT/SIGTERM, removing the socket.
+//! Subcommands work on traces without a VMM: `replay TRACE` re-runs the
+//! card against a recorded run (SPEC §15.2), `timeline TRACE -o OUT.json
+//! [--png OUT.png]` exports it for a trace viewer (SPEC §15.4).
 
 use std::io;
 use std::os::unix::fs::FileTypeExt;
@@ -12,19 +15,30 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cardless_abi::regs;
+use cardless_device::fault::FaultPlan;
 use cardless_device::model::CardConfig;
+use cardless_device::replay;
+use cardless_device::timeline::{self, Axis, Timeline};
 use cardless_device::vfio::socket::accept;
 use cardless_device::vfio::{CardPort, ConnectionError, PollPolicy, Server, StopSignal};
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(name = "cardless-device", version, about)]
+#[command(
+    name = "cardless-device",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 /// The cardless streaming card, emulated as a vfio-user server.
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Unix socket to listen on (QEMU: -device '{"driver":"vfio-user-pci",
     /// "socket":{"path":PATH,"type":"unix"}}').
-    #[arg(long, value_name = "PATH")]
-    socket: PathBuf,
+    #[arg(long, value_name = "PATH", required = true)]
+    socket: Option<PathBuf>,
     /// Seed of the payload PRNG and of the deterministic schedule.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -40,9 +54,19 @@ struct Cli {
     /// Advance only on guest action (STEP registers), never on wall time.
     #[arg(long)]
     deterministic: bool,
-    /// Record every MMIO access, DMA and interrupt to FILE.
+    /// Record everything that crosses the card's boundary to FILE (SPEC
+    /// §12, §15): replay it with `cardless-device replay FILE`.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Faults to inject, one a line (SPEC §14.2), e.g. "drop-irq rec=3".
+    #[arg(long, value_name = "FILE")]
+    fault_plan: Option<PathBuf>,
+    /// One fault to inject (repeatable), same syntax as a plan line.
+    #[arg(long = "fault", value_name = "SPEC")]
+    faults: Vec<String>,
+    /// Add the fault-injection debug window to BAR0 (SPEC §14.4).
+    #[arg(long)]
+    debug_window: bool,
     /// error, warn, info, debug or trace (RUST_LOG refines it per module).
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: log::LevelFilter,
@@ -50,6 +74,114 @@ struct Cli {
     /// microseconds (0 = always block; trades idle-burst CPU for latency).
     #[arg(long, value_name = "US", default_value_t = PollPolicy::DEFAULT_SPIN.as_micros() as u64)]
     poll_us: u64,
+}
+
+/// Work on a recorded trace instead of serving a VMM.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Re-run the card against a recorded run's guest actions (no VMM) and
+    /// report the first divergence. Exit 0: match; 1: divergence; 2: the
+    /// trace cannot be replayed.
+    Replay {
+        /// A trace written with --deterministic --trace FILE.
+        trace: PathBuf,
+    },
+    /// Export a trace as Chrome/Perfetto trace-event JSON (open it in
+    /// chrome://tracing or ui.perfetto.dev), and optionally as a PNG.
+    Timeline {
+        /// A trace written with --trace FILE.
+        trace: PathBuf,
+        /// Where to write the JSON.
+        #[arg(short = 'o', long = "output", value_name = "OUT.json")]
+        output: PathBuf,
+        /// Also render a PNG timeline here.
+        #[arg(long, value_name = "OUT.png")]
+        png: Option<PathBuf>,
+        /// Horizontal axis: the card's virtual time, or the event number
+        /// (spreads events that share a VTIME).
+        #[arg(long, value_enum, default_value = "vtime")]
+        axis: Axis,
+    },
+}
+
+impl Command {
+    fn run(self) -> ExitCode {
+        match self {
+            Command::Replay { trace } => replay_command(&trace),
+            Command::Timeline {
+                trace,
+                output,
+                png,
+                axis,
+            } => match timeline_command(&trace, &output, png.as_deref(), axis) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("cardless-device timeline: {e}");
+                    ExitCode::from(2)
+                }
+            },
+        }
+    }
+}
+
+fn replay_command(trace: &Path) -> ExitCode {
+    let text = match std::fs::read_to_string(trace) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "cardless-device replay: cannot read {}: {e}",
+                trace.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match replay::replay_text(&text) {
+        Ok(replay::Outcome::Match(n)) => {
+            println!("replay: {} matches: {n} events reproduced", trace.display());
+            ExitCode::SUCCESS
+        }
+        Ok(replay::Outcome::Diverged(d)) => {
+            println!("replay: {}: {d}", trace.display());
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("cardless-device replay: {}: {e}", trace.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn timeline_command(
+    trace: &Path,
+    output: &Path,
+    png: Option<&Path>,
+    axis: Axis,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(trace)
+        .map_err(|e| format!("cannot read {}: {e}", trace.display()))?;
+    let lines =
+        replay::event::parse_trace(&text).map_err(|e| format!("{}: {e}", trace.display()))?;
+    let tl = Timeline::build(&lines, axis);
+    let name = trace.file_name().map_or_else(
+        || trace.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let json = timeline::chrome::to_json(&tl, &name);
+    std::fs::write(output, json.to_string())
+        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    println!(
+        "timeline: {} ({} events) -> {}",
+        trace.display(),
+        lines.len(),
+        output.display()
+    );
+    if let Some(png) = png {
+        let title = format!("CARDLESS TIMELINE  {name}  {} EVENTS", lines.len());
+        timeline::render::write_png(&tl, &title, png)
+            .map_err(|e| format!("cannot write {}: {e}", png.display()))?;
+        println!("timeline: PNG -> {}", png.display());
+    }
+    Ok(())
 }
 
 /// `--rate`: records per second, `None` = unlimited.
@@ -100,6 +232,8 @@ enum MainError {
     Card(io::Error),
     #[error("invalid card configuration: {0}")]
     Config(String),
+    #[error("{0}")]
+    Plan(String),
     #[error("cannot set up signal handling: {0}")]
     Signals(io::Error),
     #[error("{0}")]
@@ -170,7 +304,39 @@ fn install_signal_handlers(stop: &Arc<StopSignal>) -> Result<(), MainError> {
     Ok(())
 }
 
+/// `--fault-plan` and `--fault` together, plan file first.
+fn fault_plan(cli: &Cli) -> Result<FaultPlan, MainError> {
+    let mut plan = match &cli.fault_plan {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                MainError::Plan(format!("cannot read fault plan {}: {e}", path.display()))
+            })?;
+            FaultPlan::parse(&text)
+                .map_err(|e| MainError::Plan(format!("{}: {e}", path.display())))?
+        }
+        None => FaultPlan::default(),
+    };
+    for spec in &cli.faults {
+        let fault = FaultPlan::parse_one(spec)
+            .map_err(|e| MainError::Plan(format!("--fault '{spec}': {e}")))?;
+        plan.extend(FaultPlan {
+            faults: vec![fault],
+        })
+        .map_err(|e| MainError::Plan(e.to_string()))?;
+    }
+    Ok(plan)
+}
+
 fn run(cli: Cli) -> Result<(), MainError> {
+    let faults = fault_plan(&cli)?;
+    if !faults.faults.is_empty() && !cli.deterministic {
+        log::warn!(
+            "faults in free-running mode fire on wall-clock VTIME: not reproducible (use --deterministic)"
+        );
+    }
+    let Some(socket) = cli.socket.clone() else {
+        return Err(MainError::Plan("--socket PATH is required".into()));
+    };
     let config = CardConfig {
         seed: cli.seed,
         bar2_size: cli.bar2_size,
@@ -178,10 +344,12 @@ fn run(cli: Cli) -> Result<(), MainError> {
         record_size: cli.record_size,
         deterministic: cli.deterministic,
         trace: cli.trace.clone(),
+        faults,
+        debug_window: cli.debug_window,
     };
     let stop = StopSignal::new()?;
     install_signal_handlers(&stop)?;
-    let (listener, _socket_file) = bind(&cli.socket)?;
+    let (listener, _socket_file) = bind(&socket)?;
     let (card, irqs) = CardPort::build(config).map_err(MainError::Card)?;
     let policy = PollPolicy::spinning(Duration::from_micros(cli.poll_us));
     let mut server = Server::new(card.clone(), irqs, policy)
@@ -189,7 +357,7 @@ fn run(cli: Cli) -> Result<(), MainError> {
         .with_stop(stop.clone());
     log::info!(
         "cardless-device listening on {} (BAR2 {} KiB, seed {}, {})",
-        cli.socket.display(),
+        socket.display(),
         cli.bar2_size >> 10,
         cli.seed,
         if cli.deterministic {
@@ -231,6 +399,9 @@ fn main() -> ExitCode {
         .filter_level(cli.log_level)
         .parse_default_env()
         .init();
+    if let Some(command) = cli.command {
+        return command.run();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

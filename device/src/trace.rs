@@ -15,7 +15,7 @@ pub const MAX_DATA_BYTES: usize = 16 << 20;
 pub const MAX_WRITE_DATA_BYTES: usize = 256;
 
 /// What the `start` line records: everything replay needs to rebuild the card.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StartInfo {
     /// `--seed`.
     pub seed: u64,

@@ -15,7 +15,7 @@ use std::fmt;
 
 use cardless_abi::regs::*;
 
-pub use parse::PlanError;
+pub use parse::{number as parse_number, PlanError};
 
 /// What goes wrong (SPEC §14.1). The discriminants are the `FAULT_*` codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

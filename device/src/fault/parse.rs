@@ -29,7 +29,7 @@ impl fmt::Display for PlanError {
 impl std::error::Error for PlanError {}
 
 /// A number: decimal, or hex with `0x`; `_` separators allowed.
-pub(crate) fn number(text: &str) -> Result<u64, String> {
+pub fn number(text: &str) -> Result<u64, String> {
     let clean: String = text.chars().filter(|&c| c != '_').collect();
     let parsed = match clean
         .strip_prefix("0x")
@@ -43,10 +43,15 @@ pub(crate) fn number(text: &str) -> Result<u64, String> {
 
 /// A virtual duration or time: a number with an optional unit ns, us, ms, s.
 fn duration(text: &str) -> Result<u64, String> {
-    let (digits, scale) = [("ns", 1), ("us", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000)]
-        .into_iter()
-        .find_map(|(unit, scale)| text.strip_suffix(unit).map(|d| (d, scale)))
-        .unwrap_or((text, 1));
+    let (digits, scale) = [
+        ("ns", 1),
+        ("us", 1_000),
+        ("ms", 1_000_000),
+        ("s", 1_000_000_000),
+    ]
+    .into_iter()
+    .find_map(|(unit, scale)| text.strip_suffix(unit).map(|d| (d, scale)))
+    .unwrap_or((text, 1));
     number(digits)?
         .checked_mul(scale)
         .ok_or_else(|| format!("'{text}' is too large"))
@@ -134,10 +139,7 @@ fn allowed_keys(kind: FaultKind) -> Vec<&'static str> {
     if kind.is_irq() {
         keys.push("cause");
     }
-    if matches!(
-        kind,
-        FaultKind::CorruptPayload | FaultKind::CorruptHeader
-    ) {
+    if matches!(kind, FaultKind::CorruptPayload | FaultKind::CorruptHeader) {
         keys.push("xor");
     }
     keys

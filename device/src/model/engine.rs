@@ -344,11 +344,13 @@ impl State {
             _ => None,
         };
         let res = match stray {
-            Some(at) => ring.write_record_at(view, at, &h.to_bytes(), key).inspect(|_| {
-                if tracing {
-                    pieces.push((at, u64::from(record_size)));
-                }
-            }),
+            Some(at) => ring
+                .write_record_at(view, at, &h.to_bytes(), key)
+                .inspect(|_| {
+                    if tracing {
+                        pieces.push((at, u64::from(record_size)));
+                    }
+                }),
             None => ring.write_record(view, *prod, &h.to_bytes(), key, |a, n| {
                 if tracing {
                     pieces.push((a, n));
@@ -412,9 +414,7 @@ impl State {
         let wait = self.free_run_engine(ctx);
         // Time-triggered faults need a clock even when the engine idles.
         match wait {
-            Wait::Forever if self.faults.wants_timer() => {
-                Wait::Until(Instant::now() + FAULT_POLL)
-            }
+            Wait::Forever if self.faults.wants_timer() => Wait::Until(Instant::now() + FAULT_POLL),
             w => w,
         }
     }

@@ -219,13 +219,13 @@ impl Card {
                 st.no_completion(ctx);
             } else {
                 match bar {
-                BAR_REGS => st.bar0_read(offset, data),
-                BAR_MEM => {
-                    if !ctx.bar2.read(offset, data) {
-                        data.fill(0);
-                        st.cnt.bad_access = st.cnt.bad_access.wrapping_add(1);
+                    BAR_REGS => st.bar0_read(offset, data),
+                    BAR_MEM => {
+                        if !ctx.bar2.read(offset, data) {
+                            data.fill(0);
+                            st.cnt.bad_access = st.cnt.bad_access.wrapping_add(1);
+                        }
                     }
-                }
                     _ => data.fill(0),
                 }
             }
