@@ -4,7 +4,7 @@
 //! exits when it disconnects or on SIGINT/SIGTERM, removing the socket.
 //! Subcommands work on traces without a VMM: `replay TRACE` re-runs the
 //! card against a recorded run (SPEC §15.2), `timeline TRACE -o OUT.json
-//! [--png OUT.png]` exports it for a trace viewer (SPEC §15.4).
+//! [--png OUT.png]` exports it for a trace viewer (SPEC §15.3).
 
 use std::io;
 use std::os::unix::fs::FileTypeExt;

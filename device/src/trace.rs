@@ -1,4 +1,4 @@
-//! The `--trace` file: one JSON object per line (SPEC §12), meant for
+//! The `--trace` file: one JSON object per line (SPEC §12, §15.1), meant for
 //! replay and diffing. Written through a buffer, flushed at shutdown.
 
 use std::fs::File;

@@ -180,8 +180,12 @@ fn run(plan: &str) -> (Rig, Outcome1) {
     (probe, rig.finish())
 }
 
+/// What a fault must have done: (a rig that ran it, its outcome, the
+/// outcome without faults).
+type Check = fn(&Rig, &Outcome1, &Outcome1);
+
 /// One plan per fault kind (SPEC §14.1), with what it must do.
-fn plans() -> Vec<(&'static str, fn(&Rig, &Outcome1, &Outcome1))> {
+fn plans() -> Vec<(&'static str, Check)> {
     vec![
         ("drop-irq rec=4 cause=data-ready", |_, o, base| {
             assert_eq!(o.irqs.len() + 1, base.irqs.len());

@@ -1,4 +1,4 @@
-//! Explaining a divergence (SPEC §15.3): what was expected at an event,
+//! Explaining a divergence (SPEC §15.2): what was expected at an event,
 //! what the replayed card did instead, down to the first differing byte
 //! when the bytes are known.
 
@@ -202,7 +202,7 @@ pub(crate) fn event_addr(ev: &Event) -> Option<u64> {
 mod tests {
     use super::*;
 
-    /// SPEC §15.3: byte differences are located and shown.
+    /// SPEC §15.2: byte differences are located and shown.
     #[test]
     fn byte_diff_points_at_the_first_difference() {
         let d = byte_diff(&[1, 2, 3, 4], &[1, 2, 9, 4], 0x100).unwrap();

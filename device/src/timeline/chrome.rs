@@ -1,6 +1,6 @@
 //! Chrome trace-event JSON (the format chrome://tracing and the Perfetto
 //! UI open): one thread per track, instant events for marks, a counter
-//! track for the producer and consumer indices (SPEC §15.4).
+//! track for the producer and consumer indices (SPEC §15.3).
 
 use serde_json::{json, Value};
 

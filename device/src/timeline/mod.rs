@@ -1,4 +1,4 @@
-//! Timelines of a trace (SPEC §15.4): Chrome/Perfetto trace-event JSON
+//! Timelines of a trace (SPEC §15.3): Chrome/Perfetto trace-event JSON
 //! and a PNG the device renders itself.
 //!
 //! - this file: trace lines → tracks of marks and index counters, on one

@@ -1,4 +1,4 @@
-//! The PNG timeline (SPEC §15.4): one row per track with a tick per event,
+//! The PNG timeline (SPEC §15.3): one row per track with a tick per event,
 //! fault firings as red lines across all rows, and the ring's producer and
 //! consumer indices as step lines below, on a shared axis.
 

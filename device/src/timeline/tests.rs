@@ -1,4 +1,4 @@
-//! Timeline layout and export (SPEC §15.4).
+//! Timeline layout and export (SPEC §15.3).
 
 use super::*;
 use crate::replay::event::parse_trace;
@@ -13,7 +13,7 @@ const TRACE: &str = r#"{"t":0,"ev":"start","version":2,"seed":"0x1","determinist
 {"t":3000,"ev":"error","code":1,"addr":"0x0"}
 {"t":3000,"ev":"reset","src":"vmm"}"#;
 
-/// SPEC §15.4: marks on their tracks, indices from the status block
+/// SPEC §15.3: marks on their tracks, indices from the status block
 /// write-back and CONS_IDX writes, reset clears them.
 #[test]
 fn layout_from_a_trace() {
@@ -33,7 +33,7 @@ fn layout_from_a_trace() {
     assert_eq!(by_event.x_max, 9);
 }
 
-/// SPEC §15.4: the JSON is a trace-event document with named tracks,
+/// SPEC §15.3: the JSON is a trace-event document with named tracks,
 /// instant events and a counter.
 #[test]
 fn chrome_json_shape() {
@@ -49,7 +49,7 @@ fn chrome_json_shape() {
     assert!(evs.iter().any(|e| e["ph"] == "C" && e["args"]["prod"] == 3));
 }
 
-/// SPEC §15.4: the PNG has the size of the layout, with ink on it.
+/// SPEC §15.3: the PNG has the size of the layout, with ink on it.
 #[test]
 fn png_renders() {
     let lines = parse_trace(TRACE).unwrap();
