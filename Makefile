@@ -15,7 +15,7 @@
 SCRIPTS := qemu-scripts
 export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS
 
-.PHONY: qemu-test qemu-run setup kernel build harness-selftest test check fmt clippy clean
+.PHONY: qemu-test qemu-run setup kernel build harness-selftest test check fmt clippy clean fuzz
 
 qemu-test:
 	@$(SCRIPTS)/qemu-test.sh
@@ -40,6 +40,11 @@ harness-selftest:
 # Host-side tests of the workspace (device model, protocol, verdict parser).
 test:
 	cargo test --workspace
+
+# Fuzz the device (cargo-fuzz, nightly): FUZZ_SECONDS per target (default 60),
+# fails on a crash, hang or fd leak and prints the reproducer's path.
+fuzz:
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} $(SCRIPTS)/fuzz.sh
 
 fmt:
 	cargo fmt --all
