@@ -14,9 +14,9 @@ use vfio_bindings::bindings::vfio::{
 };
 
 use super::backend::CardBackend;
-use crate::dma::{check_backing, DmaError};
 use super::error::ProtocolError;
 use super::wire::{command, BodyReader, BodyWriter};
+use crate::dma::{check_backing, DmaError};
 
 /// Body size of DMA_MAP: argsz, flags, offset, address, size.
 const DMA_MAP_BODY: usize = 32;
