@@ -73,7 +73,9 @@ for target in $FUZZ_TARGETS; do
         summary+=("$target: $runs executions")
     else
         artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
-        grep -E "panicked at|^==[0-9]+==ERROR|ALARM|SUMMARY" "$log" | head -n 8 >&2 || true
+        # The panic (its message is on the next line), sanitizer or timeout report.
+        grep -A1 -E "panicked at|^==[0-9]+==ERROR|ALARM: working on the last Unit" "$log" |
+            grep -v '^--$' | head -n 8 >&2 || true
         note "$target: FAILED after $runs executions (exit $status; log: $log)"
         note "reproducer: ${artifact:-none written (see the log)}"
         summary+=("$target: $runs executions, FAILED (${artifact:-see $log})")

@@ -84,7 +84,12 @@ impl Harness {
             bar2_size: setup.bar2_size,
             rate: None,
             deterministic: true,
-            trace: setup.trace.then(|| "/dev/null".into()),
+            // CARDLESS_FUZZ_TRACE=FILE traces every run there (to look at
+            // what a reproducer does); else traced runs go to /dev/null.
+            trace: match std::env::var_os("CARDLESS_FUZZ_TRACE") {
+                Some(path) => Some(path.into()),
+                None => setup.trace.then(|| "/dev/null".into()),
+            },
             record_size: DEFAULT_RECORD_SIZE,
             debug_window: setup.debug_window,
             ..CardConfig::default()
