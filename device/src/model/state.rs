@@ -394,6 +394,12 @@ impl State {
                 self.disable(ctx);
                 self.regs.control = bits;
             }
+            // SPEC §6.4: disabling an overflow-stopped engine abandons its
+            // stream, so the driver can free the ring; the next enable starts fresh.
+            (false, false) if self.engine.is_overflow_stopped() => {
+                self.engine.halt();
+                self.regs.control = bits;
+            }
             _ => self.regs.control = bits,
         }
         self.kick += 1;

@@ -409,6 +409,31 @@ fn overflow_stop_and_resume() {
     assert_eq!(rig.record(1, 128).flags, 0);
 }
 
+/// SPEC §6.4: disabling an overflow-stopped engine abandons the stream; the
+/// next enable starts fresh on the newly programmed ring, never the old one.
+#[test]
+fn overflow_stop_then_disable_abandons_the_old_ring() {
+    let rig = Rig::new(det());
+    rig.start_contig(4, 128, CTRL_OVF_STOP);
+    rig.w(STEP, 6);
+    assert_eq!(rig.r(STATUS) & STS_OVERFLOW_STOPPED, STS_OVERFLOW_STOPPED);
+    rig.w(CONTROL, 0);
+    assert_eq!(rig.r(STATUS) & (STS_OVERFLOW_STOPPED | STS_RUNNING), 0);
+    let old_first = rig.record(0, 128);
+    // A new ring right after the old one: a resume would keep writing the old.
+    rig.w(RING_BASE_LO, RING as u32 + 4 * 128);
+    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    assert_eq!(rig.r(STATUS), STS_RUNNING);
+    assert_eq!(rig.r(PROD_IDX), 0, "fresh start");
+    rig.w(STEP, 1);
+    assert_eq!(
+        rig.record(0, 128),
+        old_first,
+        "the old ring was written after it was abandoned"
+    );
+    assert_eq!(rig.record(4, 128).seq, 0, "the new ring starts at seq 0");
+}
+
 /// SPEC §6.6: count and virtual-time coalescing.
 #[test]
 fn coalescing() {
