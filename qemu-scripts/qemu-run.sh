@@ -23,6 +23,6 @@ set +e
     --log-dir "$run_dir" --mode cmd --cards "${CARDS:-1}" --timeout "${TIMEOUT:-600}" --device-args "${DEVICE_ARGS:-}"
 boot_rc=$?
 set -e
-status=$(sed -n 's/^cardless-guest-exit: *//p' "$run_dir/results.log" | tail -1)
+status=$(sed -n "s/^cardless-guest-exit: *//p" "$run_dir/results.log" | tail -1 | tr -dc 0-9)
 [ -n "$status" ] || die "the guest did not finish the command (status $boot_rc; console: $run_dir/console.log)"
 exit "$status"

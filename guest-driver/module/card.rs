@@ -3,15 +3,20 @@
 //! the binding (unbind, hot-unplug): everything that touches hardware is
 //! behind a `Devres` that unbind revokes, and user mappings are zapped then.
 
-use crate::ffi::{self, MappingKey, WcBar};
+use crate::buffer::DmaSlot;
+use crate::ffi::{self, dma_mem, MappingKey, WcBar};
 use crate::hw::regs;
-use kernel::sync::Arc;
+use crate::stream::Stream;
 use kernel::{
+    device,
     devres::Devres,
+    dma::Coherent,
     io::Io,
     pci,
     prelude::*,
-    sync::{atomic::Atomic, atomic::Relaxed, new_mutex, Mutex},
+    sync::{
+        aref::ARef, atomic::Atomic, atomic::Relaxed, new_condvar, new_mutex, Arc, CondVar, Mutex,
+    },
 };
 
 pub(crate) const BAR0_SIZE: usize = regs::BAR0_SIZE as usize;
@@ -43,6 +48,21 @@ pub(crate) struct CardShared {
     pub(crate) irq_counts: [Atomic<u64>; 4],
     #[pin]
     pub(crate) mappings: Mutex<Mappings>,
+    /// The PCI device's generic device (for DMA calls).
+    pub(crate) dev: ARef<device::Device>,
+    /// The status block the card writes (SPEC §5.3); gone after unbind.
+    #[pin]
+    pub(crate) status: Mutex<Option<Coherent<[u8]>>>,
+    #[pin]
+    pub(crate) stream: Mutex<Option<Stream>>,
+    /// Counts data/overflow/error events; waiters sleep on `events_changed`.
+    #[pin]
+    pub(crate) events: Mutex<u64>,
+    #[pin]
+    pub(crate) events_changed: CondVar,
+    /// The DMA state of every live buffer, revoked at unbind.
+    #[pin]
+    dma_slots: Mutex<KVec<Arc<DmaSlot>>>,
 }
 
 impl CardShared {
@@ -58,6 +78,11 @@ impl CardShared {
         let bar2_len = bar2.len() as u64;
         let bar2 = Devres::new(pdev.as_ref(), bar2)?;
         let bar0 = bar0.into_devres()?;
+        let status = Coherent::<u8>::zeroed_slice(
+            pdev.as_ref(),
+            crate::hw::record::STATUS_BLOCK_SIZE,
+            GFP_KERNEL,
+        )?;
         Arc::pin_init(
             try_pin_init!(CardShared {
                 index,
@@ -72,6 +97,12 @@ impl CardShared {
                 irq_vectors: Atomic::new(0),
                 irq_counts: [Atomic::new(0), Atomic::new(0), Atomic::new(0), Atomic::new(0)],
                 mappings <- new_mutex!(Mappings { bound: true, keys: KVec::new() }),
+                dev: dma_mem::device_of(pdev),
+                status <- new_mutex!(Some(status)),
+                stream <- new_mutex!(None),
+                events <- new_mutex!(0),
+                events_changed <- new_condvar!(),
+                dma_slots <- new_mutex!(KVec::new()),
             }),
             GFP_KERNEL,
         )
@@ -113,14 +144,64 @@ impl CardShared {
         }
     }
 
-    /// Unbind: no new mapping from now on, and every existing user mapping of
-    /// the card loses its pages (a later touch gets SIGBUS).
+    /// Unbind, after the card was quieted: no new mapping from now on, every
+    /// existing user mapping of the card loses its pages (a later touch gets
+    /// SIGBUS), the stream lets its buffer go, and every DMA mapping and
+    /// coherent allocation is released while the device is still bound.
     pub(crate) fn unbind(&self) {
-        let mut m = self.mappings.lock();
-        m.bound = false;
-        for (key, _) in m.keys.iter() {
-            ffi::zap_mapping(*key);
+        {
+            let mut m = self.mappings.lock();
+            m.bound = false;
+            for (key, _) in m.keys.iter() {
+                ffi::zap_mapping(*key);
+            }
         }
+        let stream = self.stream.lock().take();
+        drop(stream);
+        let slots = core::mem::take(&mut *self.dma_slots.lock());
+        for slot in slots.iter() {
+            drop(slot.state.lock().take());
+        }
+        drop(slots);
+        drop(self.status.lock().take());
+        self.wake_waiters();
+    }
+
+    /// Runs `f` with the card's device, known bound for the whole call.
+    pub(crate) fn with_bound_device<R>(
+        &self,
+        f: impl FnOnce(&device::Device<device::Bound>) -> R,
+    ) -> Result<R> {
+        let m = self.mappings.lock();
+        if !m.bound {
+            return Err(ENODEV);
+        }
+        // Unbind marks the card gone under `mappings` before it releases
+        // anything, and we hold that lock.
+        Ok(dma_mem::with_bound(&self.dev, f))
+    }
+
+    pub(crate) fn remember_dma_slot(&self, slot: Arc<DmaSlot>) -> Result {
+        if !self.mappings.lock().bound {
+            return Err(ENODEV);
+        }
+        self.dma_slots.lock().push(slot, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    pub(crate) fn forget_dma_slot(&self, slot: &Arc<DmaSlot>) {
+        let mut slots = self.dma_slots.lock();
+        if let Some(pos) = slots.iter().position(|s| Arc::ptr_eq(s, slot)) {
+            let removed = slots.remove(pos);
+            drop(slots);
+            drop(removed);
+        }
+    }
+
+    /// Wakes every `STREAM_WAIT` (process context: interrupt thread, unbind).
+    pub(crate) fn wake_waiters(&self) {
+        *self.events.lock() += 1;
+        self.events_changed.notify_all();
     }
 
     pub(crate) fn count_irq(&self, causes: u32) {

@@ -3,9 +3,10 @@
 //! files hold the card's shared state, so they stay safe after unbind: every
 //! operation then fails with ENODEV.
 
+use crate::buffer::BufferTable;
 use crate::card::CardShared;
 use crate::ffi::{self, MappingKey, ModuleRef};
-use crate::{bar2_rw, ioctl, mmap_bar};
+use crate::{bar2_rw, ioctl, mmap_bar, mmap_buf, stream, uapi};
 use kernel::sync::Arc;
 use kernel::{
     fs::{File, Kiocb},
@@ -13,6 +14,7 @@ use kernel::{
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     mm::virt::VmaNew,
     prelude::*,
+    sync::{new_mutex, Mutex},
 };
 
 /// Names of the nodes, one per card index (misc devices need static names).
@@ -47,14 +49,29 @@ impl CardNode {
 }
 
 /// One open file of a card.
+#[pin_data(PinnedDrop)]
 pub(crate) struct CardFile {
     pub(crate) shared: Arc<CardShared>,
     key: MappingKey,
     _module: ModuleRef,
+    /// This file's DMA buffers (IDs are per file).
+    #[pin]
+    pub(crate) buffers: Mutex<BufferTable>,
 }
 
-impl Drop for CardFile {
-    fn drop(&mut self) {
+impl CardFile {
+    /// Identifies the file that started a stream.
+    pub(crate) fn owner_id(&self) -> usize {
+        core::ptr::from_ref(self) as usize
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for CardFile {
+    fn drop(self: Pin<&mut Self>) {
+        // A stream this file started stops (DMA quiet) before its buffers can go.
+        let _ = stream::stop(&self.shared, Some(self.owner_id()));
+        self.buffers.lock().clear();
         self.shared.file_closed(self.key);
     }
 }
@@ -68,24 +85,26 @@ impl MiscDevice for CardFile {
         let shared = ffi::card_node_of(misc).shared.clone();
         let key = MappingKey::of(file);
         shared.file_opened(key)?;
-        match KBox::pin(
-            CardFile {
-                shared: shared.clone(),
+        let file_shared = shared.clone();
+        match KBox::pin_init(
+            try_pin_init!(CardFile {
+                shared: file_shared,
                 key,
                 _module: module,
-            },
+                buffers <- new_mutex!(BufferTable::new()),
+            }),
             GFP_KERNEL,
         ) {
             Ok(f) => Ok(f),
             Err(e) => {
                 shared.file_closed(key);
-                Err(e.into())
+                Err(e)
             }
         }
     }
 
     fn ioctl(me: Pin<&CardFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        ioctl::dispatch(&me.shared, cmd, arg)
+        ioctl::dispatch(&me, cmd, arg)
     }
 
     fn read_iter(kiocb: Kiocb<'_, Self::Ptr>, iov: &mut IovIterDest<'_>) -> Result<usize> {
@@ -97,6 +116,12 @@ impl MiscDevice for CardFile {
     }
 
     fn mmap(me: Pin<&CardFile>, _file: &File, vma: &VmaNew) -> Result {
+        let pgoff = ffi::vma_pgoff(vma);
+        if (1..=uapi::MMAP_PGOFF_BUFFER_MAX).contains(&pgoff) {
+            // Only this file's buffers: another file's ID means nothing here.
+            let buf = me.buffers.lock().get(pgoff as u32).ok_or(EINVAL)?;
+            return mmap_buf::mmap(&me.shared, buf, vma);
+        }
         mmap_bar::mmap(&me.shared, vma)
     }
 }

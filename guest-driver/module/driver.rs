@@ -4,7 +4,7 @@
 
 use crate::card::{CardShared, BAR0_SIZE};
 use crate::chardev::{CardNode, MAX_CARDS};
-use crate::ffi::{self, IrqLine, WcBar};
+use crate::ffi::{self, dma_mem, IrqLine, WcBar};
 use crate::hw::regs;
 use crate::irq::CardIrq;
 use crate::uapi;
@@ -116,6 +116,7 @@ impl CardlessDriver {
     ) -> Result<impl PinInit<CardData<'bound>, Error> + 'bound> {
         pdev.enable_device_mem()?;
         pdev.set_master();
+        dma_mem::set_dma_mask_64(pdev)?;
         let bar0 = pdev.iomap_region_sized::<BAR0_SIZE>(0, c"cardless")?;
         let id = bar0.read32(regs::ID as usize);
         if id != regs::ID_VALUE {

@@ -6,6 +6,8 @@
 #include <linux/mm.h>
 #include <linux/pgtable.h>
 #include <linux/pci.h>
+#include <linux/vmalloc.h>
+#include <linux/dma-mapping.h>
 
 pgprot_t cardless_pgprot_noncached(pgprot_t prot)
 {
@@ -21,4 +23,19 @@ int cardless_io_remap_pfn_range(struct vm_area_struct *vma, unsigned long addr,
 int cardless_pci_domain_nr(struct pci_bus *bus)
 {
 	return pci_domain_nr(bus);
+}
+
+void cardless_get_page(struct page *page)
+{
+	get_page(page);
+}
+
+void *cardless_vmalloc_user(unsigned long size)
+{
+	return vmalloc_user(size);
+}
+
+int cardless_dma_mapping_error(struct device *dev, dma_addr_t addr)
+{
+	return dma_mapping_error(dev, addr);
 }

@@ -5,3 +5,7 @@
 #[allow(unreachable_pub)]
 #[path = "../../device/abi/src/regs.rs"]
 pub(crate) mod regs;
+
+#[allow(unreachable_pub)]
+#[path = "../../device/abi/src/record.rs"]
+pub(crate) mod record;

@@ -3,8 +3,11 @@
 //! Every argument is copied in and validated before use; unknown numbers get
 //! ENOTTY, a bad pointer EFAULT, a bad value EINVAL, an unbound card ENODEV.
 
+use crate::buffer::Buffer;
 use crate::card::{CardShared, BAR0_SIZE};
+use crate::chardev::CardFile;
 use crate::hw::regs;
+use crate::stream;
 use crate::uapi;
 use kernel::{
     prelude::*,
@@ -53,7 +56,55 @@ fn card_info(shared: &CardShared) -> Result<uapi::CardInfo> {
     })
 }
 
-pub(crate) fn dispatch(shared: &CardShared, cmd: u32, arg: usize) -> Result<isize> {
+fn buffer_ioctl(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
+    let shared = &file.shared;
+    match cmd {
+        uapi::IOC_BUF_ALLOC => {
+            let mut req: uapi::BufAlloc = read_arg(arg)?;
+            let mut table = file.buffers.lock();
+            let id = table.next_id()?;
+            let buf = Buffer::alloc(shared, id, req.strategy, req.size)?;
+            table.insert(buf)?;
+            req.id = id;
+            req.mmap_offset = uapi::mmap_offset(id as u64);
+            drop(table);
+            write_arg(arg, &req)
+        }
+        uapi::IOC_BUF_FREE => {
+            let id: u32 = read_arg(arg)?;
+            let buf = file.buffers.lock().remove(id).ok_or(ENOENT)?;
+            // The card must not write into it once it is gone from the table;
+            // the memory itself lives on while a mapping holds it.
+            stream::stop_if_using(shared, &buf)?;
+            Ok(0)
+        }
+        uapi::IOC_STREAM_START => {
+            let req: uapi::StreamStart = read_arg(arg)?;
+            let buf = file.buffers.lock().get(req.buf_id).ok_or(ENOENT)?;
+            stream::start(shared, file.owner_id(), buf, &req)?;
+            Ok(0)
+        }
+        uapi::IOC_STREAM_STOP => {
+            stream::stop(shared, None)?;
+            Ok(0)
+        }
+        uapi::IOC_STREAM_WAIT => {
+            let mut req: uapi::StreamWait = read_arg(arg)?;
+            stream::wait(shared, &mut req)?;
+            write_arg(arg, &req)
+        }
+        uapi::IOC_STREAM_COUNTERS => write_arg(arg, &stream::counters(shared)?),
+        uapi::IOC_STREAM_CONSUME => {
+            let idx: u32 = read_arg(arg)?;
+            stream::consume(shared, idx)?;
+            Ok(0)
+        }
+        _ => Err(ENOTTY),
+    }
+}
+
+pub(crate) fn dispatch(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
+    let shared = &*file.shared;
     match cmd {
         uapi::IOC_VERSION => {
             let version = uapi::Version {
@@ -81,6 +132,6 @@ pub(crate) fn dispatch(shared: &CardShared, cmd: u32, arg: usize) -> Result<isiz
             shared.write_reg(regs::INT_MASK, regs::INT_ALL)?;
             Ok(0)
         }
-        _ => Err(ENOTTY),
+        _ => buffer_ioctl(file, cmd, arg),
     }
 }

@@ -15,11 +15,23 @@ pub(crate) struct CardIrq {
     pub(crate) cause: Option<u32>,
 }
 
+/// What the hard handler found.
+pub(crate) enum Handled {
+    NotOurs,
+    Done,
+    /// Stream waiters must be woken (in the interrupt thread: they sleep on a
+    /// mutex-protected condition, which hard-IRQ context cannot take).
+    WakeThread,
+}
+
+/// Causes that change what a `STREAM_WAIT` sleeper waits for.
+const WAKING_CAUSES: u32 = regs::INT_DATA_READY | regs::INT_OVERFLOW | regs::INT_ERROR;
+
 impl CardIrq {
-    /// Hard-IRQ context. Returns whether the interrupt was the card's.
-    pub(crate) fn handle(&self) -> bool {
+    /// Hard-IRQ context.
+    pub(crate) fn handle(&self) -> Handled {
         let Some(bar) = self.shared.bar0.try_access() else {
-            return false;
+            return Handled::NotOurs;
         };
         let causes = match self.cause {
             Some(bit) => bit,
@@ -27,7 +39,7 @@ impl CardIrq {
                 let status = bar.read32(regs::INT_STATUS as usize);
                 // 0: a shared INTx line, not us. All-ones: the card is gone.
                 if status == 0 || status == u32::MAX {
-                    return false;
+                    return Handled::NotOurs;
                 }
                 status & regs::INT_ALL
             }
@@ -35,6 +47,15 @@ impl CardIrq {
         // W1C acknowledges exactly the causes handled here (SPEC §7.2).
         bar.write32(causes, regs::INT_STATUS as usize);
         self.shared.count_irq(causes);
-        true
+        if causes & WAKING_CAUSES != 0 {
+            Handled::WakeThread
+        } else {
+            Handled::Done
+        }
+    }
+
+    /// The interrupt thread: wake stream waiters.
+    pub(crate) fn thread(&self) {
+        self.shared.wake_waiters();
     }
 }

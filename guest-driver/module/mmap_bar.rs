@@ -7,7 +7,7 @@
 use crate::card::CardShared;
 use crate::ffi::{self, Caching};
 use crate::uapi;
-use kernel::{bindings, mm::virt::VmaNew, prelude::*};
+use kernel::{bindings, mm::virt::VmaNew, page::PAGE_SIZE, prelude::*};
 
 struct Region {
     pgoff: u64,
@@ -16,7 +16,8 @@ struct Region {
     caching: Caching,
 }
 
-fn regions(shared: &CardShared) -> [Region; 2] {
+fn regions(shared: &CardShared) -> [Region; 3] {
+    let unbacked = crate::unbacked_base();
     [
         Region {
             pgoff: uapi::MMAP_PGOFF_BAR0,
@@ -30,6 +31,13 @@ fn regions(shared: &CardShared) -> [Region; 2] {
             len: shared.bar2_len,
             caching: Caching::WriteCombining,
         },
+        // Zero length (so refused) unless the module parameter names an address.
+        Region {
+            pgoff: uapi::MMAP_PGOFF_UNBACKED,
+            phys: unbacked,
+            len: if unbacked != 0 { PAGE_SIZE as u64 } else { 0 },
+            caching: Caching::Uncached,
+        },
     ]
 }
 
@@ -42,6 +50,9 @@ pub(crate) fn mmap(shared: &CardShared, vma: &VmaNew) -> Result {
         .find(|r| pgoff >= r.pgoff && pgoff - r.pgoff < r.len.div_ceil(bindings::PAGE_SIZE as u64))
         .ok_or(EINVAL)?;
     let offset = (pgoff - region.pgoff) << bindings::PAGE_SHIFT;
+    if region.pgoff == uapi::MMAP_PGOFF_UNBACKED && vma.writable() {
+        return Err(EACCES);
+    }
     // The whole mapping must lie inside the BAR.
     if offset.checked_add(len).is_none_or(|end| end > region.len) {
         return Err(EINVAL);

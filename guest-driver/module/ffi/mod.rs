@@ -306,11 +306,21 @@ unsafe extern "C" fn irq_trampoline(
     // SAFETY: `cookie` is the `Arc<CardIrq>` pointer registered with this handler; it
     // stays alive until `free_irq` has returned (see `IrqLine::drop`).
     let handler = unsafe { &*cookie.cast::<crate::irq::CardIrq>() };
-    if handler.handle() {
-        bindings::irqreturn_IRQ_HANDLED
-    } else {
-        bindings::irqreturn_IRQ_NONE
+    match handler.handle() {
+        crate::irq::Handled::NotOurs => bindings::irqreturn_IRQ_NONE,
+        crate::irq::Handled::Done => bindings::irqreturn_IRQ_HANDLED,
+        crate::irq::Handled::WakeThread => bindings::irqreturn_IRQ_WAKE_THREAD,
     }
+}
+
+unsafe extern "C" fn irq_thread_trampoline(
+    _irq: c_int,
+    cookie: *mut core::ffi::c_void,
+) -> bindings::irqreturn_t {
+    // SAFETY: as in `irq_trampoline`; `free_irq` also waits for the thread.
+    let handler = unsafe { &*cookie.cast::<crate::irq::CardIrq>() };
+    handler.thread();
+    bindings::irqreturn_IRQ_HANDLED
 }
 
 impl IrqLine {
@@ -336,12 +346,12 @@ impl IrqLine {
         } else {
             0
         };
-        // SAFETY: `irq_trampoline` only dereferences `cookie`, valid until `free_irq`.
+        // SAFETY: the trampolines only dereference `cookie`, valid until `free_irq`.
         let ret = unsafe {
             bindings::request_threaded_irq(
                 irq,
                 Some(irq_trampoline),
-                None,
+                Some(irq_thread_trampoline),
                 flags as _,
                 name.as_char_ptr(),
                 cookie.cast_mut().cast(),
@@ -399,3 +409,18 @@ pub(crate) const fn pci_device_id(vendor: u16, device: u16) -> pci::DeviceId {
     // which `raw` is: the same fields `DeviceId::from_id` fills.
     unsafe { core::mem::transmute::<bindings::pci_device_id, pci::DeviceId>(raw) }
 }
+
+pub(crate) mod dma_mem;
+pub(crate) mod vma;
+// SAFETY: as above.
+unsafe impl kernel::transmute::FromBytes for crate::uapi::BufAlloc {}
+// SAFETY: as above.
+unsafe impl kernel::transmute::AsBytes for crate::uapi::BufAlloc {}
+// SAFETY: as above.
+unsafe impl kernel::transmute::FromBytes for crate::uapi::StreamStart {}
+// SAFETY: as above.
+unsafe impl kernel::transmute::FromBytes for crate::uapi::StreamWait {}
+// SAFETY: as above.
+unsafe impl kernel::transmute::AsBytes for crate::uapi::StreamWait {}
+// SAFETY: as above.
+unsafe impl kernel::transmute::AsBytes for crate::uapi::StreamCounters {}

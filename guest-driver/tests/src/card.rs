@@ -80,6 +80,51 @@ impl Card {
         self.ioctl_raw(uapi::IOC_RESET, 0).map(|_| ())
     }
 
+    pub fn buf_alloc(&self, size: u64, strategy: u32) -> Result<uapi::BufAlloc, Errno> {
+        let mut a = uapi::BufAlloc {
+            size,
+            strategy,
+            ..Default::default()
+        };
+        self.ioctl_with(uapi::IOC_BUF_ALLOC, &mut a).map(|_| a)
+    }
+
+    pub fn buf_free(&self, id: u32) -> Result<(), Errno> {
+        let mut id = id;
+        self.ioctl_with(uapi::IOC_BUF_FREE, &mut id)
+    }
+
+    pub fn stream_start(&self, p: &uapi::StreamStart) -> Result<(), Errno> {
+        let mut p = *p;
+        self.ioctl_with(uapi::IOC_STREAM_START, &mut p)
+    }
+
+    pub fn stream_stop(&self) -> Result<(), Errno> {
+        self.ioctl_raw(uapi::IOC_STREAM_STOP, 0).map(|_| ())
+    }
+
+    /// Waits until the producer index differs from `after`; returns it.
+    pub fn stream_wait(&self, after: u32, timeout_ms: u32) -> Result<u32, Errno> {
+        let mut w = uapi::StreamWait {
+            after,
+            timeout_ms,
+            ..Default::default()
+        };
+        self.ioctl_with(uapi::IOC_STREAM_WAIT, &mut w)
+            .map(|_| w.prod_idx)
+    }
+
+    pub fn stream_consume(&self, idx: u32) -> Result<(), Errno> {
+        let mut idx = idx;
+        self.ioctl_with(uapi::IOC_STREAM_CONSUME, &mut idx)
+    }
+
+    pub fn counters(&self) -> Result<uapi::StreamCounters, Errno> {
+        let mut c = uapi::StreamCounters::default();
+        self.ioctl_with(uapi::IOC_STREAM_COUNTERS, &mut c)
+            .map(|_| c)
+    }
+
     /// mmap(len, prot, flags) at page offset `pgoff`.
     pub fn map(&self, pgoff: u64, len: usize, prot: i32, flags: i32) -> Result<Mapping, Errno> {
         // SAFETY: a fresh mapping chosen by the kernel; the driver validates the rest.
@@ -168,6 +213,13 @@ impl Mapping {
 
     pub fn addr(&self) -> usize {
         self.ptr as usize
+    }
+
+    /// The bytes of the mapping (RAM-backed buffer mappings only).
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: a live mapping of `len` readable bytes; the card writes into
+        // it behind our back, which is why callers copy out what they check.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
 

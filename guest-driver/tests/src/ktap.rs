@@ -27,22 +27,40 @@ pub fn skip(why: impl Into<String>) -> CaseResult {
 /// Runs the suites whose names match `filter` (all when empty); returns
 /// true when every case passed or skipped.
 pub fn run(suites: &[Suite], filter: &[String]) -> bool {
-    let chosen: Vec<&Suite> = suites
+    // A filter word selects the suites whose names contain it; "suite.case"
+    // selects one case.
+    let wanted = |suite: &str, case: &str| {
+        filter.is_empty()
+            || filter.iter().any(|f| match f.split_once('.') {
+                Some((s, c)) => suite == s && case == c,
+                None => suite.contains(f.as_str()),
+            })
+    };
+    let chosen: Vec<(&Suite, Vec<&Case>)> = suites
         .iter()
-        .filter(|s| filter.is_empty() || filter.iter().any(|f| s.name.contains(f.as_str())))
+        .map(|s| {
+            (
+                s,
+                s.cases
+                    .iter()
+                    .filter(|c| wanted(s.name, c.name))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, cases)| !cases.is_empty())
         .collect();
     let out = &mut std::io::stdout();
     let _ = writeln!(out, "KTAP version 1\n1..{}", chosen.len());
     let mut all_ok = true;
-    for (si, suite) in chosen.iter().enumerate() {
+    for (si, (suite, cases)) in chosen.iter().enumerate() {
         let _ = writeln!(
             out,
             "    KTAP version 1\n    # Subtest: {}\n    1..{}",
             suite.name,
-            suite.cases.len()
+            cases.len()
         );
         let mut suite_ok = true;
-        for (ci, case) in suite.cases.iter().enumerate() {
+        for (ci, case) in cases.iter().enumerate() {
             let _ = out.flush();
             match (case.run)() {
                 Ok(()) => {

@@ -6,6 +6,8 @@
 mod card;
 mod ktap;
 mod pci;
+mod stream_reader;
+mod suite_dma;
 mod suite_driver_core;
 mod suite_enumeration;
 
@@ -28,7 +30,14 @@ fn main() {
     let ok = if args.iter().any(|a| a == "--harness-selftest") {
         ktap::run(&[HARNESS_SELFTEST], &[])
     } else {
-        ktap::run(&[suite_enumeration::SUITE, suite_driver_core::SUITE], &args)
+        ktap::run(
+            &[
+                suite_enumeration::SUITE,
+                suite_driver_core::SUITE,
+                suite_dma::SUITE,
+            ],
+            &args,
+        )
     };
     std::process::exit(if ok { 0 } else { 1 });
 }

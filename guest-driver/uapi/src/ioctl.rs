@@ -228,6 +228,10 @@ pub const PAGE_SHIFT: u32 = 12;
 pub const MMAP_PGOFF_BAR0: u64 = 0x1000_0000;
 /// mmap page offset of BAR2 page 0: the on-board memory, mapped write-combining.
 pub const MMAP_PGOFF_BAR2: u64 = 0x2000_0000;
+/// mmap page offset of one page at the physical address given by the module
+/// parameter `unbacked_base`, where nothing (no RAM, no BAR) answers: the
+/// second seed's "it maps fine but reads back 0xff" (uncached, read-only).
+pub const MMAP_PGOFF_UNBACKED: u64 = 0x3000_0000;
 /// Page offsets from 1 up to this bound name DMA buffers by ID (the seeds'
 /// `buffer_id << PAGE_SHIFT`); 0 is never a valid ID.
 pub const MMAP_PGOFF_BUFFER_MAX: u64 = 0x0fff_ffff;
@@ -235,6 +239,7 @@ pub const MMAP_PGOFF_BUFFER_MAX: u64 = 0x0fff_ffff;
 // Buffer IDs, BAR0 and BAR2 (up to 4 GiB) never share a page offset.
 const _: () = assert!(MMAP_PGOFF_BUFFER_MAX < MMAP_PGOFF_BAR0);
 const _: () = assert!(MMAP_PGOFF_BAR0 + (1 << 20) <= MMAP_PGOFF_BAR2);
+const _: () = assert!(MMAP_PGOFF_BAR2 + (1 << 20) <= MMAP_PGOFF_UNBACKED);
 
 /// The byte offset to pass to mmap for a page offset.
 pub const fn mmap_offset(pgoff: u64) -> u64 {
