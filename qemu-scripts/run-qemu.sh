@@ -101,6 +101,14 @@ qemu_args=(
 for i in $(seq 0 $((cards - 1))); do
     qemu_args+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))")
 done
+# A scratch ext4 disk (/mnt in the guest): O_DIRECT from mapped buffers needs a
+# real block device (tmpfs would copy through the page cache instead).
+disk=$log_dir/scratch.ext4
+rm -f "$disk"
+truncate -s 32M "$disk"
+mkfs=$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)
+"$mkfs" -q -F "$disk" || die "mkfs.ext4 failed (is e2fsprogs installed? run 'make setup')"
+qemu_args+=(-drive "file=$disk,if=none,format=raw,id=scratch,cache=none" -device virtio-blk-pci,drive=scratch)
 qemu_args+=("${card_args[@]}" ${QEMU_EXTRA:-})
 
 if [ "$mode" = run ]; then

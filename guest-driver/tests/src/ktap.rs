@@ -113,3 +113,11 @@ macro_rules! check_eq {
         }
     }};
 }
+
+/// `cases![f, g]`: the cases named after their functions.
+#[macro_export]
+macro_rules! cases {
+    ($($f:ident),* $(,)?) => {
+        &[$($crate::ktap::Case { name: stringify!($f), run: $f }),*]
+    };
+}

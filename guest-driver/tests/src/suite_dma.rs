@@ -4,9 +4,9 @@
 //! address; bad input.
 
 use crate::card::{self, Card, Errno};
-use crate::ktap::{Case, CaseResult, Suite};
+use crate::ktap::{CaseResult, Suite};
 use crate::stream_reader::{params, Ring};
-use crate::{check, check_eq};
+use crate::{cases, check, check_eq};
 use cardless_abi::regs;
 use cardless_uapi::ioctl as uapi;
 use std::time::Duration;
@@ -114,6 +114,87 @@ per_strategy! {
     vmalloc_streamed_and_verified => uapi::STRATEGY_VMALLOC,
     fault_streamed_and_verified => uapi::STRATEGY_FAULT,
     carveout_streamed_and_verified => uapi::STRATEGY_CARVEOUT,
+}
+
+/// The first seed's last answer: direct I/O from a mapping needs `struct page`
+/// (get_user_pages). `write(O_DIRECT)` of a buffer the card filled succeeds
+/// for the page-backed strategies and fails with EFAULT for PFN mappings.
+fn direct_io(strategy: u32) -> CaseResult {
+    const LEN: usize = 64 * 1024;
+    let card = Card::open(0)?;
+    let buf = card
+        .buf_alloc(LEN as u64, strategy)
+        .map_err(e("BUF_ALLOC"))?;
+    let map = card
+        .map(buf.id as u64, LEN, libc::PROT_READ, libc::MAP_SHARED)
+        .map_err(e("mmap"))?;
+    card.stream_start(&params(buf.id, 11))
+        .map_err(e("STREAM_START"))?;
+    let ring = Ring {
+        card: &card,
+        map: &map,
+        entries: (LEN / 1024) as u32,
+        record_size: 1024,
+        seed: 11,
+    };
+    let read = ring.read(64, |_| {});
+    card.stream_stop().map_err(e("STREAM_STOP"))?;
+    read?;
+    let path =
+        std::ffi::CString::new(format!("/mnt/odirect-{}", name(strategy))).unwrap_or_default();
+    // SAFETY: a valid path; the flags ask for direct I/O.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_DIRECT,
+            0o600,
+        )
+    };
+    check!(
+        fd >= 0,
+        "open {path:?} with O_DIRECT: {} (is the scratch disk mounted on /mnt?)",
+        card::errno()
+    );
+    // SAFETY: writing from our own mapping of LEN bytes.
+    let n = unsafe { libc::write(fd, map.ptr as *const libc::c_void, LEN) };
+    let err = card::errno();
+    // SAFETY: our descriptor.
+    unsafe { libc::close(fd) };
+    if has_struct_page_mapping(strategy) {
+        check_eq!(
+            n,
+            LEN as isize,
+            format!("O_DIRECT write from a {} mapping ({err})", name(strategy))
+        );
+        let written = std::fs::read(path.to_str().unwrap_or_default())
+            .map_err(|x| format!("read back: {x}"))?;
+        check!(
+            written == map.bytes(),
+            "the file differs from the mapping it was written from"
+        );
+    } else {
+        check_eq!(
+            (n, err),
+            (-1, Errno(libc::EFAULT)),
+            format!("O_DIRECT write from a {} (PFN) mapping", name(strategy))
+        );
+    }
+    Ok(())
+}
+
+macro_rules! direct_io_cases {
+    ($($fn_name:ident => $strategy:expr),* $(,)?) => {
+        $(fn $fn_name() -> CaseResult { direct_io($strategy) })*
+    };
+}
+
+direct_io_cases! {
+    coherent_direct_io_is_efault => uapi::STRATEGY_COHERENT,
+    pages_direct_io_works => uapi::STRATEGY_PAGES,
+    compound_direct_io_works => uapi::STRATEGY_COMPOUND,
+    vmalloc_direct_io_works => uapi::STRATEGY_VMALLOC,
+    fault_direct_io_works => uapi::STRATEGY_FAULT,
+    carveout_direct_io_is_efault => uapi::STRATEGY_CARVEOUT,
 }
 
 /// A fast card and a stalled reader: with drop policy the card drops and
@@ -549,66 +630,27 @@ fn free_and_mmap_race() -> CaseResult {
 
 pub const SUITE: Suite = Suite {
     name: "dma_buffers",
-    cases: &[
-        Case {
-            name: "coherent_streamed_and_verified",
-            run: coherent_streamed_and_verified,
-        },
-        Case {
-            name: "pages_streamed_and_verified",
-            run: pages_streamed_and_verified,
-        },
-        Case {
-            name: "compound_streamed_and_verified",
-            run: compound_streamed_and_verified,
-        },
-        Case {
-            name: "vmalloc_streamed_and_verified",
-            run: vmalloc_streamed_and_verified,
-        },
-        Case {
-            name: "fault_streamed_and_verified",
-            run: fault_streamed_and_verified,
-        },
-        Case {
-            name: "carveout_streamed_and_verified",
-            run: carveout_streamed_and_verified,
-        },
-        Case {
-            name: "overflow_drops_and_counts",
-            run: overflow_drops_and_counts,
-        },
-        Case {
-            name: "overflow_stops_without_loss",
-            run: overflow_stops_without_loss,
-        },
-        Case {
-            name: "close_while_mapped_keeps_memory",
-            run: close_while_mapped_keeps_memory,
-        },
-        Case {
-            name: "fork_shares_the_mapping",
-            run: fork_shares_the_mapping,
-        },
-        Case {
-            name: "unbacked_address_reads_a_fill_not_data",
-            run: unbacked_address_reads_a_fill_not_data,
-        },
-        Case {
-            name: "bad_buffer_requests_fail_cleanly",
-            run: bad_buffer_requests_fail_cleanly,
-        },
-        Case {
-            name: "stream_start_twice_is_busy_and_wait_times_out",
-            run: stream_start_twice_is_busy_and_wait_times_out,
-        },
-        Case {
-            name: "wait_is_interrupted_by_a_signal",
-            run: wait_is_interrupted_by_a_signal,
-        },
-        Case {
-            name: "free_and_mmap_race",
-            run: free_and_mmap_race,
-        },
+    cases: cases![
+        coherent_streamed_and_verified,
+        pages_streamed_and_verified,
+        compound_streamed_and_verified,
+        vmalloc_streamed_and_verified,
+        fault_streamed_and_verified,
+        carveout_streamed_and_verified,
+        coherent_direct_io_is_efault,
+        pages_direct_io_works,
+        compound_direct_io_works,
+        vmalloc_direct_io_works,
+        fault_direct_io_works,
+        carveout_direct_io_is_efault,
+        overflow_drops_and_counts,
+        overflow_stops_without_loss,
+        close_while_mapped_keeps_memory,
+        fork_shares_the_mapping,
+        unbacked_address_reads_a_fill_not_data,
+        bad_buffer_requests_fail_cleanly,
+        stream_start_twice_is_busy_and_wait_times_out,
+        wait_is_interrupted_by_a_signal,
+        free_and_mmap_race,
     ],
 };

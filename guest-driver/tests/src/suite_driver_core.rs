@@ -3,8 +3,8 @@
 //! Register semantics cited from device/SPEC.md.
 
 use crate::card::{self, Card, Errno};
-use crate::ktap::{skip, Case, CaseResult, Suite};
-use crate::{check, check_eq, pci};
+use crate::ktap::{skip, CaseResult, Suite};
+use crate::{cases, check, check_eq, pci};
 use cardless_abi::{record, regs};
 use cardless_uapi::ioctl as uapi;
 use std::time::{Duration, Instant};
@@ -501,62 +501,20 @@ fn two_cards_are_independent() -> CaseResult {
 
 pub const SUITE: Suite = Suite {
     name: "driver_core",
-    cases: &[
-        Case {
-            name: "node_is_root_only",
-            run: node_is_root_only,
-        },
-        Case {
-            name: "version_ioctl_reports_abi_and_card",
-            run: version_ioctl_reports_abi_and_card,
-        },
-        Case {
-            name: "card_info_matches_spec",
-            run: card_info_matches_spec,
-        },
-        Case {
-            name: "id_through_kernel_and_mapping_agree",
-            run: id_through_kernel_and_mapping_agree,
-        },
-        Case {
-            name: "scratch_written_through_mapping_is_seen_by_device",
-            run: scratch_written_through_mapping_is_seen_by_device,
-        },
-        Case {
-            name: "bar2_pattern_reaches_the_card",
-            run: bar2_pattern_reaches_the_card,
-        },
-        Case {
-            name: "smaps_shows_pfn_mapping_flags",
-            run: smaps_shows_pfn_mapping_flags,
-        },
-        Case {
-            name: "interrupts_are_counted_per_vector",
-            run: interrupts_are_counted_per_vector,
-        },
-        Case {
-            name: "reset_restores_registers",
-            run: reset_restores_registers,
-        },
-        Case {
-            name: "bad_mmaps_are_refused",
-            run: bad_mmaps_are_refused,
-        },
-        Case {
-            name: "bad_ioctls_get_errors",
-            run: bad_ioctls_get_errors,
-        },
-        Case {
-            name: "two_cards_are_independent",
-            run: two_cards_are_independent,
-        },
-        Case {
-            name: "module_unload_refused_while_open_and_mapped",
-            run: module_unload_refused_while_open_and_mapped,
-        },
-        Case {
-            name: "unbind_with_open_mapping_is_safe_and_rebind_works",
-            run: unbind_with_open_mapping_is_safe_and_rebind_works,
-        },
+    cases: cases![
+        node_is_root_only,
+        version_ioctl_reports_abi_and_card,
+        card_info_matches_spec,
+        id_through_kernel_and_mapping_agree,
+        scratch_written_through_mapping_is_seen_by_device,
+        bar2_pattern_reaches_the_card,
+        smaps_shows_pfn_mapping_flags,
+        interrupts_are_counted_per_vector,
+        reset_restores_registers,
+        bad_mmaps_are_refused,
+        bad_ioctls_get_errors,
+        two_cards_are_independent,
+        module_unload_refused_while_open_and_mapped,
+        unbind_with_open_mapping_is_safe_and_rebind_works,
     ],
 };

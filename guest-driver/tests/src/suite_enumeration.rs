@@ -1,7 +1,7 @@
 //! The card enumerates with the spec's identity and the driver binds to it (SPEC §1).
 
-use crate::ktap::{Case, CaseResult, Suite};
-use crate::{check, check_eq, pci};
+use crate::ktap::{CaseResult, Suite};
+use crate::{cases, check, check_eq, pci};
 use cardless_abi::regs;
 
 fn card_is_present() -> CaseResult {
@@ -44,18 +44,5 @@ fn driver_is_bound() -> CaseResult {
 
 pub const SUITE: Suite = Suite {
     name: "enumeration",
-    cases: &[
-        Case {
-            name: "card_is_present",
-            run: card_is_present,
-        },
-        Case {
-            name: "class_matches_spec",
-            run: class_matches_spec,
-        },
-        Case {
-            name: "driver_is_bound",
-            run: driver_is_bound,
-        },
-    ],
+    cases: cases![card_is_present, class_matches_spec, driver_is_bound],
 };
