@@ -1,0 +1,80 @@
+//! Runs last: the driver unloads and reloads cleanly (every teardown path,
+//! checked by the DMA-API debugger), and kmemleak finds nothing the suite
+//! leaked.
+
+use crate::card::Card;
+use crate::ktap::{skip, CaseResult, Suite};
+use crate::{cases, check, check_eq, pci};
+use cardless_abi::regs;
+use std::process::Command;
+
+fn module_params_from_cmdline() -> Vec<String> {
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    cmdline
+        .split_whitespace()
+        .filter_map(|a| a.strip_prefix("cardless."))
+        .filter(|a| !a.starts_with("mode="))
+        .map(str::to_string)
+        .collect()
+}
+
+fn unload_and_reload() -> CaseResult {
+    let rmmod = Command::new("rmmod")
+        .arg("cardless")
+        .output()
+        .map_err(|e| format!("rmmod: {e}"))?;
+    check!(
+        rmmod.status.success(),
+        "rmmod cardless with no open file failed: {}",
+        String::from_utf8_lossy(&rmmod.stderr)
+    );
+    check!(
+        !std::path::Path::new("/dev/cardless0").exists(),
+        "/dev/cardless0 still exists after rmmod"
+    );
+    let insmod = Command::new("insmod")
+        .arg("/lib/modules/cardless.ko")
+        .args(module_params_from_cmdline())
+        .output()
+        .map_err(|e| format!("insmod: {e}"))?;
+    check!(
+        insmod.status.success(),
+        "insmod failed: {}",
+        String::from_utf8_lossy(&insmod.stderr)
+    );
+    for card in pci::cards() {
+        let driver = card.driver();
+        check_eq!(driver.as_deref(), Some("cardless"), "driver after reload");
+    }
+    check_eq!(
+        Card::open(0)?
+            .reg_read(regs::ID)
+            .map_err(|e| format!("ID: {e}"))?,
+        regs::ID_VALUE,
+        "ID after reload"
+    );
+    Ok(())
+}
+
+fn kmemleak_finds_nothing() -> CaseResult {
+    let ctl = "/sys/kernel/debug/kmemleak";
+    if !std::path::Path::new(ctl).exists() {
+        return skip("kernel without kmemleak (KERNEL=fast)");
+    }
+    // Two scans: an object must look unreferenced in both to be reported.
+    for _ in 0..2 {
+        std::fs::write(ctl, "scan").map_err(|e| format!("kmemleak scan: {e}"))?;
+    }
+    let report = std::fs::read_to_string(ctl).map_err(|e| format!("read {ctl}: {e}"))?;
+    check!(
+        report.trim().is_empty(),
+        "kmemleak reports leaks:\n{}",
+        report.lines().take(40).collect::<Vec<_>>().join("\n")
+    );
+    Ok(())
+}
+
+pub const SUITE: Suite = Suite {
+    name: "kernel_health",
+    cases: cases![unload_and_reload, kmemleak_finds_nothing],
+};
