@@ -120,6 +120,30 @@ pub(crate) struct Buffer {
     pub(crate) dma: Arc<DmaSlot>,
     memory: Memory,
     card: Arc<CardShared>,
+    /// Last: the budget is given back after the memory.
+    _budget: BudgetClaim,
+}
+
+/// Bytes of the card's buffer budget (`uapi::BUF_MAX_TOTAL`), given back on drop.
+struct BudgetClaim {
+    card: Arc<CardShared>,
+    bytes: u64,
+}
+
+impl BudgetClaim {
+    fn take(card: &Arc<CardShared>, bytes: u64) -> Result<Self> {
+        card.reserve_buffer_bytes(bytes)?;
+        Ok(BudgetClaim {
+            card: card.clone(),
+            bytes,
+        })
+    }
+}
+
+impl Drop for BudgetClaim {
+    fn drop(&mut self) {
+        self.card.release_buffer_bytes(self.bytes);
+    }
 }
 
 impl Drop for Buffer {
@@ -209,6 +233,7 @@ impl Buffer {
         {
             return Err(EINVAL);
         }
+        let budget = BudgetClaim::take(card, size)?;
         let size = size as usize;
         let (memory, state) = card.with_bound_device(|dev| build(dev, strategy, size))??;
         let dma = Arc::pin_init(
@@ -216,17 +241,16 @@ impl Buffer {
             GFP_KERNEL,
         )?;
         card.remember_dma_slot(dma.clone())?;
-        Ok(Arc::new(
-            Buffer {
-                id,
-                strategy,
-                size,
-                dma,
-                memory,
-                card: card.clone(),
-            },
-            GFP_KERNEL,
-        )?)
+        let buffer = Buffer {
+            id,
+            strategy,
+            size,
+            dma,
+            memory,
+            card: card.clone(),
+            _budget: budget,
+        };
+        Ok(Arc::new(buffer, GFP_KERNEL)?)
     }
 
     /// The page to map at page `index` for the `fault` strategy; `None` (SIGBUS)

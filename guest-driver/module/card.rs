@@ -60,6 +60,8 @@ pub(crate) struct CardShared {
     pub(crate) events: Mutex<u64>,
     #[pin]
     pub(crate) events_changed: CondVar,
+    /// Bytes of live buffers (capped at `uapi::BUF_MAX_TOTAL`).
+    pub(crate) buffer_bytes: Atomic<u64>,
     /// The DMA state of every live buffer, revoked at unbind.
     #[pin]
     dma_slots: Mutex<KVec<Arc<DmaSlot>>>,
@@ -102,6 +104,7 @@ impl CardShared {
                 stream <- new_mutex!(None),
                 events <- new_mutex!(0),
                 events_changed <- new_condvar!(),
+                buffer_bytes: Atomic::new(0),
                 dma_slots <- new_mutex!(KVec::new()),
             }),
             GFP_KERNEL,
@@ -196,6 +199,29 @@ impl CardShared {
             drop(slots);
             drop(removed);
         }
+    }
+
+    /// Reserves `bytes` of the card's buffer budget (ENOSPC past it).
+    pub(crate) fn reserve_buffer_bytes(&self, bytes: u64) -> Result {
+        loop {
+            let used = self.buffer_bytes.load(Relaxed);
+            let next = used
+                .checked_add(bytes)
+                .filter(|n| *n <= crate::uapi::BUF_MAX_TOTAL)
+                .ok_or(ENOSPC)?;
+            if self
+                .buffer_bytes
+                .cmpxchg(used, next, kernel::sync::atomic::Full)
+                .is_ok()
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    pub(crate) fn release_buffer_bytes(&self, bytes: u64) {
+        self.buffer_bytes
+            .fetch_sub(bytes, kernel::sync::atomic::Full);
     }
 
     /// Wakes every `STREAM_WAIT` (process context: interrupt thread, unbind).

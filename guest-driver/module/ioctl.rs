@@ -37,6 +37,27 @@ fn checked_reg_offset(offset: u32) -> Result<u64> {
     Ok(offset as u64)
 }
 
+/// Registers a debugging write may touch: none that programs a DMA address
+/// or starts DMA, since the card would then write wherever the value points
+/// (without an IOMMU, any guest memory). The ring, status block and copy
+/// engine's host side belong to the driver.
+fn user_may_write(offset: u64, value: u32) -> bool {
+    match offset {
+        regs::SCRATCH
+        | regs::INT_STATUS
+        | regs::ERROR_CODE
+        | regs::COPY_BAR_OFF
+        | regs::COPY_LEN => true,
+        // The copy engine's BAR2-only operation (and invalid ops, which only
+        // latch an error), never a copy to or from host memory.
+        regs::COPY_CTRL => !matches!(
+            value & regs::COPY_OP_MASK,
+            regs::COPY_OP_TO_HOST | regs::COPY_OP_FROM_HOST
+        ),
+        _ => false,
+    }
+}
+
 fn card_info(shared: &CardShared) -> Result<uapi::CardInfo> {
     Ok(uapi::CardInfo {
         index: shared.index,
@@ -123,7 +144,11 @@ pub(crate) fn dispatch(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
         }
         uapi::IOC_REG_WRITE => {
             let access: uapi::RegAccess = read_arg(arg)?;
-            shared.write_reg(checked_reg_offset(access.offset)?, access.value)?;
+            let offset = checked_reg_offset(access.offset)?;
+            if !user_may_write(offset, access.value) {
+                return Err(EPERM);
+            }
+            shared.write_reg(offset, access.value)?;
             Ok(0)
         }
         uapi::IOC_RESET => {

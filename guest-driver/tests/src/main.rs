@@ -10,6 +10,7 @@ mod stream_reader;
 mod suite_dma;
 mod suite_driver_core;
 mod suite_enumeration;
+mod suite_hostile;
 mod suite_kernel_health;
 
 use ktap::{Case, CaseResult, Suite};
@@ -36,6 +37,7 @@ fn main() {
                 suite_enumeration::SUITE,
                 suite_driver_core::SUITE,
                 suite_dma::SUITE,
+                suite_hostile::SUITE,
                 suite_kernel_health::SUITE,
             ],
             &args,

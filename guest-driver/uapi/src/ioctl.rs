@@ -101,7 +101,10 @@ pub const IOC_VERSION: u32 = ioc(IOC_READ, 1, core::mem::size_of::<Version>());
 pub const IOC_CARD_INFO: u32 = ioc(IOC_READ, 2, core::mem::size_of::<CardInfo>());
 /// `_IOWR(0xCA, 3, RegAccess)`: read a BAR0 register (debugging).
 pub const IOC_REG_READ: u32 = ioc(IOC_READ | IOC_WRITE, 3, core::mem::size_of::<RegAccess>());
-/// `_IOW(0xCA, 4, RegAccess)`: write a BAR0 register (debugging).
+/// `_IOW(0xCA, 4, RegAccess)`: write a BAR0 register (debugging). Only
+/// registers that cannot make the card DMA: SCRATCH, INT_STATUS, ERROR_CODE,
+/// COPY_BAR_OFF, COPY_LEN, and COPY_CTRL with an op other than a host copy;
+/// anything else is EPERM.
 pub const IOC_REG_WRITE: u32 = ioc(IOC_WRITE, 4, core::mem::size_of::<RegAccess>());
 /// `_IO(0xCA, 5)`: reset the card (engine stopped, registers to reset values).
 pub const IOC_RESET: u32 = ioc(IOC_NONE, 5, 0);
@@ -133,6 +136,8 @@ pub const STRATEGY_NAMES: [&str; STRATEGY_COUNT as usize] = [
 
 /// Largest buffer the driver accepts (bytes).
 pub const BUF_MAX_SIZE: u64 = 64 << 20;
+/// Most bytes of buffers one card may hold at once (all files together).
+pub const BUF_MAX_TOTAL: u64 = 128 << 20;
 /// Most buffers one open file may hold at once.
 pub const BUF_MAX_PER_FILE: u32 = 64;
 
