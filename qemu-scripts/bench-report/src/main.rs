@@ -1,0 +1,59 @@
+//! `cardless-bench-report --json BENCH.json --out-dir DIR [--guide FILE]`:
+//! see [`cardless_bench_report::cli::USAGE`].
+
+use cardless_bench_report::{cli, run, GuideOutcome};
+use std::process::ExitCode;
+
+const ME: &str = "cardless-bench-report";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = match cli::parse(&args) {
+        Ok(cli::Command::Run(opts)) => opts,
+        Ok(cli::Command::Help) => {
+            println!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{ME}: {e}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match run(&opts) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{ME}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", outcome.tables);
+    for path in &outcome.written {
+        eprintln!("{ME}: wrote {}", path.display());
+    }
+    let guide = opts.guide.as_ref().map(|p| p.display().to_string());
+    match (&outcome.guide, &guide) {
+        (GuideOutcome::Updated, Some(g)) => eprintln!("{ME}: regenerated the tables in {g}"),
+        (GuideOutcome::Unchanged, Some(g)) => eprintln!("{ME}: {g} already holds these tables"),
+        (GuideOutcome::KeptIncomplete, Some(g)) => {
+            eprintln!("{ME}: {g} left as it was: not every figure was measured")
+        }
+        (GuideOutcome::Failed(e), _) => eprintln!("{ME}: {e}"),
+        _ => {}
+    }
+    if !outcome.problems.is_empty() {
+        for p in &outcome.problems {
+            eprintln!("{ME}: {p}");
+        }
+        let names: Vec<&str> = outcome.problems.iter().map(|p| p.figure()).collect();
+        eprintln!(
+            "{ME}: FAILED: {} figure(s) not measured or invalid: {}",
+            names.len(),
+            names.join(", ")
+        );
+    }
+    if outcome.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
