@@ -10,7 +10,12 @@ pub fn sig3(x: f64) -> String {
     let decimals = (2 - x.abs().log10().floor() as i32).max(0) as usize;
     let s = format!("{x:.decimals$}");
     // Rounding up may add a digit (9.995 -> "10.00"): one decimal fewer then.
-    if decimals > 0 && s.trim_start_matches(['-', '0', '.']).len() > 4 {
+    let significant = s
+        .trim_start_matches(['-', '0', '.'])
+        .chars()
+        .filter(char::is_ascii_digit)
+        .count();
+    if decimals > 0 && significant > 3 {
         format!("{x:.prec$}", prec = decimals - 1)
     } else {
         s
