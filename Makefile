@@ -15,13 +15,17 @@
 SCRIPTS := qemu-scripts
 export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS
 
-.PHONY: qemu-test qemu-run setup kernel build harness-selftest test check fmt clippy clean fuzz
+.PHONY: qemu-test qemu-run qemu-bench setup kernel build harness-selftest test check fmt clippy clean fuzz
 
 qemu-test:
 	@$(SCRIPTS)/qemu-test.sh
 
 qemu-run:
 	@$(SCRIPTS)/qemu-run.sh
+
+# Benchmarks that answer the seeds' questions (table, JSON, plots, guide tables).
+qemu-bench:
+	@$(SCRIPTS)/qemu-bench.sh
 
 # The pieces, for when you want only one.
 setup:

@@ -90,7 +90,7 @@ echo "$accel" >"$log_dir/accel"
 # reserves it: no struct page use, no allocator), and an address at 1 GiB
 # where nothing answers (guest RAM is 512 MiB; the PCI window starts higher).
 carveout="memmap=16M\$0x18000000 cardless.carveout_base=0x18000000 cardless.carveout_size=0x1000000 cardless.unbacked_base=0x40000000"
-append="console=ttyS0 panic=-1 cardless.mode=$mode page_poison=1 debug_pagealloc=on $carveout ${GUEST_APPEND:-}"
+append="console=ttyS0 panic=-1 cardless.mode=$mode cardless.accel=$accel page_poison=1 debug_pagealloc=on $carveout ${GUEST_APPEND:-}"
 qemu_args=(
     "${accel_args[@]}" -smp 2 -nodefaults -no-reboot -display none
     -object memory-backend-memfd,id=mem,size=${GUEST_MEM:-512M},share=on

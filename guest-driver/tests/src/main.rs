@@ -3,10 +3,7 @@
 //! `--harness-selftest` runs a suite that must fail, so the host harness can
 //! prove it notices failures.
 
-mod card;
-mod ktap;
-mod pci;
-mod stream_reader;
+use cardless_guest_tests::{card, cases, check, check_eq, ktap, pci, stream_reader};
 mod suite_dma;
 mod suite_driver_core;
 mod suite_enumeration;

@@ -13,7 +13,7 @@ fn module_params_from_cmdline() -> Vec<String> {
     cmdline
         .split_whitespace()
         .filter_map(|a| a.strip_prefix("cardless."))
-        .filter(|a| !a.starts_with("mode="))
+        .filter(|a| !a.starts_with("mode=") && !a.starts_with("accel="))
         .map(str::to_string)
         .collect()
 }

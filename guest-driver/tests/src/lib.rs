@@ -1,0 +1,8 @@
+//! Guest-side code shared by the test suite (`cardless-tests`) and the
+//! benchmark (`cardless-bench`): the card handle, KTAP output, sysfs lookup,
+//! the verifying stream reader.
+
+pub mod card;
+pub mod ktap;
+pub mod pci;
+pub mod stream_reader;

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make qemu-bench: boots the guest with the card and QEMU's built-in `edu`
+# device (the baseline for register latency), runs cardless-bench in it, and
+# turns its JSON into build/bench/{bench.json,report.md,*.svg} and the
+# generated tables of docs/mapping-guide.md. Fails if a figure could not be
+# measured. Numbers are machine- and accelerator-specific: every table says
+# which accelerator produced it.
+source "$(dirname "$0")/lib.sh"
+
+"$SCRIPTS_DIR/build.sh"
+source "$BUILD_DIR/paths.env"
+out=$BUILD_DIR/bench
+rm -rf "$out"; mkdir -p "$out"
+
+extra=$(mktemp -d); mkdir -p "$extra/etc"; echo "cardless-bench" >"$extra/etc/cardless-cmd"
+(cd "$extra" && find . | cpio -o -H newc --quiet) | cat "$INITRAMFS" - >"$out/initramfs.cpio"
+rm -rf "$extra"
+
+step "booting the guest with the card and edu, running the benchmark (several minutes under TCG)"
+set +e
+QEMU_EXTRA="-device edu" "$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" --initrd "$out/initramfs.cpio" \
+    --device "$DEVICE_BIN" --log-dir "$out" --mode cmd --cards 1 --timeout "${TIMEOUT:-2400}" \
+    --device-args "${DEVICE_ARGS:-}" >"$out/bench-output.txt"
+rc=$?
+set -e
+[ $rc -eq 0 ] || die "the benchmark guest failed (status $rc; console: $out/console.log)"
+sed -n '/^BENCH-JSON-BEGIN$/,/^BENCH-JSON-END$/p' "$out/results.log" | sed '1d;$d' >"$out/bench.json"
+[ -s "$out/bench.json" ] || die "the benchmark printed no result (see $out/results.log and $out/console.log)"
+
+step "report"
+(cd "$REPO_DIR" && cargo build --release --quiet -p cardless-bench-report)
+"$REPO_DIR/target/release/cardless-bench-report" --json "$out/bench.json" --out-dir "$out" --guide "$REPO_DIR/docs/mapping-guide.md"
+note "report: $out/report.md; plots: $out/*.svg; guide tables regenerated in docs/mapping-guide.md"
