@@ -24,7 +24,7 @@ QEMU_EXTRA="-device edu" "$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" --i
 rc=$?
 set -e
 [ $rc -eq 0 ] || die "the benchmark guest failed (status $rc; console: $out/console.log)"
-sed -n '/^BENCH-JSON-BEGIN$/,/^BENCH-JSON-END$/p' "$out/results.log" | sed '1d;$d' >"$out/bench.json"
+tr -d '\r' <"$out/results.log" | sed -n '/^BENCH-JSON-BEGIN$/,/^BENCH-JSON-END$/p' | sed '1d;$d' >"$out/bench.json"
 [ -s "$out/bench.json" ] || die "the benchmark printed no result (see $out/results.log and $out/console.log)"
 
 step "report"
