@@ -101,13 +101,16 @@ fn stream_verified(strategy: u32) -> CaseResult {
     Ok(())
 }
 
-macro_rules! per_strategy {
-    ($($fn_name:ident => $strategy:expr),* $(,)?) => {
-        $(fn $fn_name() -> CaseResult { stream_verified($strategy) })*
+/// `strategy_cases! { check: case_name => STRATEGY, ... }`: one case per
+/// strategy, each running `check(STRATEGY)`.
+macro_rules! strategy_cases {
+    ($check:ident: $($fn_name:ident => $strategy:expr),* $(,)?) => {
+        $(fn $fn_name() -> CaseResult { $check($strategy) })*
     };
 }
 
-per_strategy! {
+strategy_cases! {
+    stream_verified:
     coherent_streamed_and_verified => uapi::STRATEGY_COHERENT,
     pages_streamed_and_verified => uapi::STRATEGY_PAGES,
     compound_streamed_and_verified => uapi::STRATEGY_COMPOUND,
@@ -182,13 +185,8 @@ fn direct_io(strategy: u32) -> CaseResult {
     Ok(())
 }
 
-macro_rules! direct_io_cases {
-    ($($fn_name:ident => $strategy:expr),* $(,)?) => {
-        $(fn $fn_name() -> CaseResult { direct_io($strategy) })*
-    };
-}
-
-direct_io_cases! {
+strategy_cases! {
+    direct_io:
     coherent_direct_io_is_efault => uapi::STRATEGY_COHERENT,
     pages_direct_io_works => uapi::STRATEGY_PAGES,
     compound_direct_io_works => uapi::STRATEGY_COMPOUND,
