@@ -43,7 +43,7 @@ pub(crate) enum DmaState {
     /// Each page mapped on its own; the card reads the page table (SPEC §5.5).
     PageList {
         table: Coherent<[u8]>,
-        _maps: KVec<DmaPageMap>,
+        maps: KVec<DmaPageMap>,
     },
 }
 
@@ -54,6 +54,22 @@ pub(crate) struct RingAddress {
 }
 
 impl DmaState {
+    /// The DMA address of bytes `offset .. offset + len` when they form one
+    /// DMA range; `None` when they cross a page of a page list.
+    pub(crate) fn dma_range(&self, offset: u64, len: u64) -> Option<u64> {
+        match self {
+            DmaState::Coherent(c) => Some(c.dma_handle() + offset),
+            DmaState::Contiguous(m) => Some(m.addr() + offset),
+            DmaState::Resource(m) => Some(m.addr() + offset),
+            DmaState::PageList { maps, .. } => {
+                let page = (offset / PAGE_SIZE as u64) as usize;
+                let within = offset % PAGE_SIZE as u64;
+                (within + len <= PAGE_SIZE as u64)
+                    .then(|| maps.get(page).map(|m| m.addr() + within))?
+            }
+        }
+    }
+
     pub(crate) fn ring_address(&self) -> RingAddress {
         match self {
             DmaState::Coherent(c) => RingAddress {
@@ -179,7 +195,7 @@ fn page_list(
     let maps = dma_mem::dma_map_each_page(dev, &src, count)?;
     Ok(DmaState::PageList {
         table: page_table(dev, &maps)?,
-        _maps: maps,
+        maps,
     })
 }
 

@@ -60,6 +60,9 @@ pub(crate) struct CardShared {
     pub(crate) events: Mutex<u64>,
     #[pin]
     pub(crate) events_changed: CondVar,
+    /// Serializes copy-engine commands (SPEC §11).
+    #[pin]
+    pub(crate) copy_engine: Mutex<()>,
     /// Bytes of live buffers (capped at `uapi::BUF_MAX_TOTAL`).
     pub(crate) buffer_bytes: Atomic<u64>,
     /// The DMA state of every live buffer, revoked at unbind.
@@ -104,6 +107,7 @@ impl CardShared {
                 stream <- new_mutex!(None),
                 events <- new_mutex!(0),
                 events_changed <- new_condvar!(),
+                copy_engine <- new_mutex!(()),
                 buffer_bytes: Atomic::new(0),
                 dma_slots <- new_mutex!(KVec::new()),
             }),

@@ -10,6 +10,7 @@ mod bar2_rw;
 mod buffer;
 mod card;
 mod chardev;
+mod copy;
 mod driver;
 mod ffi;
 mod hw;

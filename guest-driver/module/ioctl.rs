@@ -7,8 +7,8 @@ use crate::buffer::Buffer;
 use crate::card::{CardShared, BAR0_SIZE};
 use crate::chardev::CardFile;
 use crate::hw::regs;
-use crate::stream;
 use crate::uapi;
+use crate::{copy, stream};
 use kernel::{
     prelude::*,
     sync::atomic::Relaxed,
@@ -115,6 +115,12 @@ fn buffer_ioctl(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
             write_arg(arg, &req)
         }
         uapi::IOC_STREAM_COUNTERS => write_arg(arg, &stream::counters(shared)?),
+        uapi::IOC_COPY => {
+            let req: uapi::CopyRequest = read_arg(arg)?;
+            let buf = file.buffers.lock().get(req.buf_id).ok_or(ENOENT)?;
+            copy::run(shared, &buf, &req)?;
+            Ok(0)
+        }
         uapi::IOC_STREAM_CONSUME => {
             let idx: u32 = read_arg(arg)?;
             stream::consume(shared, idx)?;

@@ -424,3 +424,5 @@ unsafe impl kernel::transmute::FromBytes for crate::uapi::StreamWait {}
 unsafe impl kernel::transmute::AsBytes for crate::uapi::StreamWait {}
 // SAFETY: as above.
 unsafe impl kernel::transmute::AsBytes for crate::uapi::StreamCounters {}
+// SAFETY: as above.
+unsafe impl kernel::transmute::FromBytes for crate::uapi::CopyRequest {}

@@ -125,6 +125,25 @@ impl Card {
             .map(|_| c)
     }
 
+    /// One copy-engine command between BAR2 and a buffer of this file.
+    pub fn copy(
+        &self,
+        buf_id: u32,
+        op: u32,
+        buf_offset: u64,
+        bar_offset: u32,
+        len: u32,
+    ) -> Result<(), Errno> {
+        let mut r = uapi::CopyRequest {
+            buf_id,
+            op,
+            buf_offset,
+            bar_offset,
+            len,
+        };
+        self.ioctl_with(uapi::IOC_COPY, &mut r)
+    }
+
     /// mmap(len, prot, flags) at page offset `pgoff`.
     pub fn map(&self, pgoff: u64, len: usize, prot: i32, flags: i32) -> Result<Mapping, Errno> {
         // SAFETY: a fresh mapping chosen by the kernel; the driver validates the rest.

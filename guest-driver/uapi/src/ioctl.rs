@@ -225,6 +225,30 @@ pub const IOC_STREAM_COUNTERS: u32 = ioc(IOC_READ, 21, core::mem::size_of::<Stre
 /// `_IOW(0xCA, 22, u32)`: the reader consumed up to this index.
 pub const IOC_STREAM_CONSUME: u32 = ioc(IOC_WRITE, 22, core::mem::size_of::<u32>());
 
+/// [`CopyRequest::op`]: the card copies BAR2 into the buffer (a DMA write).
+pub const COPY_BAR2_TO_BUFFER: u32 = 0;
+/// [`CopyRequest::op`]: the card copies the buffer into BAR2 (a DMA read).
+pub const COPY_BUFFER_TO_BAR2: u32 = 1;
+
+/// Argument of [`IOC_COPY`]: one copy-engine command between BAR2 and a
+/// buffer of this file (SPEC §11). The range must be one DMA range: any
+/// range of a coherent, compound or carveout buffer; within one page for the
+/// page-list strategies.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CopyRequest {
+    pub buf_id: u32,
+    /// `COPY_BAR2_TO_BUFFER` or `COPY_BUFFER_TO_BAR2`.
+    pub op: u32,
+    pub buf_offset: u64,
+    pub bar_offset: u32,
+    pub len: u32,
+}
+
+/// `_IOW(0xCA, 23, CopyRequest)`: run one copy (synchronous; EIO if the card
+/// reports an error, with its code in the counters' `error_code`).
+pub const IOC_COPY: u32 = ioc(IOC_WRITE, 23, core::mem::size_of::<CopyRequest>());
+
 /// Page size the offsets below are counted in (x86-64).
 pub const PAGE_SHIFT: u32 = 12;
 /// mmap page offset (`offset >> PAGE_SHIFT`) of BAR0 page 0: the registers,
@@ -273,5 +297,6 @@ mod tests {
         assert_eq!(core::mem::size_of::<StreamStart>(), 32);
         assert_eq!(core::mem::size_of::<StreamWait>(), 16);
         assert_eq!(core::mem::size_of::<StreamCounters>(), 48);
+        assert_eq!(core::mem::size_of::<CopyRequest>(), 24);
     }
 }
