@@ -15,7 +15,7 @@
 SCRIPTS := qemu-scripts
 export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS
 
-.PHONY: qemu-test qemu-run qemu-bench setup kernel build harness-selftest test check fmt clippy clean fuzz
+.PHONY: qemu-test qemu-run qemu-bench card-death-test setup kernel build harness-selftest test check fmt clippy clean fuzz
 
 qemu-test:
 	@$(SCRIPTS)/qemu-test.sh
@@ -36,6 +36,10 @@ kernel: setup
 
 build:
 	@$(SCRIPTS)/build.sh
+
+# The guest survives its card dying: server SIGKILLed mid-stream, hot-unplug.
+card-death-test:
+	@$(SCRIPTS)/card-death-test.sh
 
 # The harness checks itself: failures and kernel splats turn it red, Ctrl-C leaves nothing.
 harness-selftest:

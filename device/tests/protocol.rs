@@ -479,6 +479,19 @@ fn dma_unmap_all_and_maps_without_fd() {
     // Without an fd (QEMU with non-shared RAM): accepted, but unreachable.
     raw.send(&map(0x40000));
     assert_eq!(raw.recv().unwrap().0.flags, FLAG_REPLY);
+    // QEMU unmaps such ranges later: not an error (it would log one per boot).
+    let mut unmap_fdless = Vec::new();
+    unmap_fdless.extend_from_slice(&24u32.to_le_bytes());
+    unmap_fdless.extend_from_slice(&0u32.to_le_bytes());
+    unmap_fdless.extend_from_slice(&0x40000u64.to_le_bytes());
+    unmap_fdless.extend_from_slice(&(1u64 << 16).to_le_bytes());
+    raw.send(&message(4, 3, &unmap_fdless));
+    let (header, body) = raw.recv().unwrap();
+    assert_eq!(
+        header.flags, FLAG_REPLY,
+        "unmap of a range mapped without an fd succeeds"
+    );
+    assert_eq!(body, unmap_fdless);
 
     let mut unmap_all = Vec::new();
     unmap_all.extend_from_slice(&24u32.to_le_bytes());

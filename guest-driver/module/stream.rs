@@ -191,7 +191,14 @@ pub(crate) fn wait(card: &CardShared, w: &mut uapi::StreamWait) -> Result {
             .events_changed
             .wait_interruptible_timeout(&mut events, left)
         {
-            CondVarTimeoutResult::Timeout => left = 0,
+            CondVarTimeoutResult::Timeout => {
+                // Silence may mean the card is gone: a read of a dead or
+                // removed device completes all-ones.
+                if card.read_reg(regs::STATUS)? == u32::MAX {
+                    return Err(ENODEV);
+                }
+                left = 0;
+            }
             CondVarTimeoutResult::Signal { .. } => return Err(EINTR),
             CondVarTimeoutResult::Woken { jiffies } => left = jiffies.max(1),
         }

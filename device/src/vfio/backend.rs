@@ -30,7 +30,7 @@ pub trait CardBackend: Send + Sync {
         writable: bool,
     ) -> Result<(), String>;
     /// Takes `iova..iova+size` away at once.
-    fn dma_unmap(&self, iova: u64, size: u64) -> Result<(), String>;
+    fn dma_unmap(&self, iova: u64, size: u64) -> Result<(), crate::dma::DmaError>;
     /// Takes every mapping away (DMA_UNMAP with the ALL flag, disconnect).
     fn dma_unmap_all(&self);
 }

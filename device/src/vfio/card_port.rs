@@ -81,10 +81,8 @@ impl CardBackend for CardPort {
             .map_err(|error| error.to_string())
     }
 
-    fn dma_unmap(&self, iova: u64, size: u64) -> Result<(), String> {
-        self.card
-            .dma_unmap(iova, size)
-            .map_err(|error| error.to_string())
+    fn dma_unmap(&self, iova: u64, size: u64) -> Result<(), crate::dma::DmaError> {
+        self.card.dma_unmap(iova, size)
     }
 
     fn dma_unmap_all(&self) {

@@ -118,7 +118,15 @@ pub fn unmap(card: &dyn CardBackend, body: &[u8]) -> Result<Vec<u8>, ProtocolErr
         if size == 0 || iova.checked_add(size).is_none() {
             return Err(ProtocolError::DmaRange { iova, size });
         }
-        card.dma_unmap(iova, size).map_err(ProtocolError::Dma)?;
+        match card.dma_unmap(iova, size) {
+            // QEMU unmaps what it mapped without an fd too (ROM, other
+            // devices' BARs): the card never had those, so there is nothing
+            // to undo. Refusing them makes QEMU log errors on every boot.
+            Err(DmaError::NothingMapped { .. }) => {
+                log::debug!("DMA_UNMAP {iova:#x}+{size:#x}: not the card's (mapped without an fd)");
+            }
+            other => other.map_err(|error| ProtocolError::Dma(error.to_string()))?,
+        }
     }
     log::debug!("DMA_UNMAP {iova:#x}+{size:#x} flags {flags:#x}");
     let mut reply = BodyWriter::with_capacity(DMA_UNMAP_BODY);

@@ -4,6 +4,7 @@
 //! prove it notices failures.
 
 use cardless_guest_tests::{card, cases, check, check_eq, ktap, pci, stream_reader};
+mod suite_card_death;
 mod suite_dma;
 mod suite_driver_core;
 mod suite_enumeration;
@@ -28,6 +29,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let ok = if args.iter().any(|a| a == "--harness-selftest") {
         ktap::run(&[HARNESS_SELFTEST], &[])
+    } else if args.iter().any(|a| a.starts_with("card_death")) {
+        // Needs the host's half (qemu-scripts/card-death-test.sh): never in the default run.
+        ktap::run(&[suite_card_death::SUITE], &args)
     } else {
         ktap::run(
             &[
