@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The guest survives the card dying (make card-death-test): boots two cards,
 # runs the guest's card_death suite, and does the host's half of it:
-#  1. when the guest streams from card 0, SIGKILL card 0's server;
-#  2. when the guest holds card 1 open and mapped, hot-unplug card 1 with
-#     QMP device_del.
+#  1. when the guest holds card 1 open and mapped, hot-unplug card 1 with
+#     QMP device_del;
+#  2. when the guest streams from card 0, SIGKILL card 0's server (known to
+#     abort QEMU 11.1 itself, see the note below: not in CI).
 # Then judges the run like qemu-test (KTAP results + console splats).
 source "$(dirname "$0")/lib.sh"
 
@@ -51,13 +52,15 @@ for cmd in ({"execute": "qmp_capabilities"}, json.loads(sys.argv[2])):
 PY
 }
 
-if wait_for "card-death: streaming"; then
-    pid=$(pgrep -f "cardless-device --socket $private/.*/card0.sock" || true)
-    [ -n "$pid" ] && kill -9 "$pid" && note "killed card 0's server (pid $pid) with SIGKILL"
-fi
 if wait_for "card-death: unplug card 1"; then
     qmp "$(ls "$private"/cardless.*/qmp.sock)" '{"execute": "device_del", "arguments": {"id": "card1"}}' &&
         note "asked QEMU to unplug card 1 (device_del)"
+fi
+# Last: QEMU 11.1's vfio-user client aborts (error_setv assertion) when a
+# server dies while the guest drives the card.
+if wait_for "card-death: streaming"; then
+    pid=$(pgrep -f "cardless-device --socket $private/.*/card0.sock" || true)
+    [ -n "$pid" ] && kill -9 "$pid" && note "killed card 0's server (pid $pid) with SIGKILL"
 fi
 set +e
 wait "$runner"

@@ -95,6 +95,9 @@ qemu_args=(
     "${accel_args[@]}" -smp 2 -nodefaults -no-reboot -display none
     -object memory-backend-memfd,id=mem,size=${GUEST_MEM:-512M},share=on
     -machine q35,memory-backend=mem
+    # Native PCIe hotplug (pciehp) on the root ports, not ACPI hotplug: the
+    # guest kernel has HOTPLUG_PCI_PCIE (device_del of a card).
+    -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
     -kernel "$kernel" -initrd "$initrd" -append "$append"
 )
 # one PCIe root port per card, so each can be hot-unplugged

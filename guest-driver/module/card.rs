@@ -42,6 +42,8 @@ pub(crate) struct CardShared {
     pub(crate) bar0_len: u64,
     pub(crate) bar2_phys: u64,
     pub(crate) bar2_len: u64,
+    /// False from the moment unbind begins: file operations answer ENODEV.
+    pub(crate) alive: Atomic<bool>,
     pub(crate) irq_mode: Atomic<u32>,
     pub(crate) irq_vectors: Atomic<u32>,
     /// Interrupts handled per cause (INT_STATUS bit order).
@@ -98,6 +100,7 @@ impl CardShared {
                 bar0_len,
                 bar2_phys,
                 bar2_len,
+                alive: Atomic::new(true),
                 irq_mode: Atomic::new(0),
                 irq_vectors: Atomic::new(0),
                 irq_counts: [Atomic::new(0), Atomic::new(0), Atomic::new(0), Atomic::new(0)],
@@ -115,14 +118,21 @@ impl CardShared {
         )
     }
 
-    /// Reads a BAR0 register; ENODEV once the card is unbound.
+    /// Reads a BAR0 register; ENODEV once the card is unbound (from the
+    /// start of unbind: `bar0` is only revoked after the driver's remove).
     pub(crate) fn read_reg(&self, offset: u64) -> Result<u32> {
+        if !self.alive.load(Relaxed) {
+            return Err(ENODEV);
+        }
         let bar = self.bar0.try_access().ok_or(ENODEV)?;
         bar.try_read32(offset as usize)
     }
 
     /// Writes a BAR0 register; ENODEV once the card is unbound.
     pub(crate) fn write_reg(&self, offset: u64, value: u32) -> Result {
+        if !self.alive.load(Relaxed) {
+            return Err(ENODEV);
+        }
         let bar = self.bar0.try_access().ok_or(ENODEV)?;
         bar.try_write32(value, offset as usize)
     }
@@ -156,6 +166,7 @@ impl CardShared {
     /// SIGBUS), the stream lets its buffer go, and every DMA mapping and
     /// coherent allocation is released while the device is still bound.
     pub(crate) fn unbind(&self) {
+        self.alive.store(false, Relaxed);
         {
             let mut m = self.mappings.lock();
             m.bound = false;
