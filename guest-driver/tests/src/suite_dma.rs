@@ -18,6 +18,24 @@ fn e(what: &str) -> impl FnOnce(Errno) -> String + '_ {
     move |err| format!("{what}: {err}")
 }
 
+/// Allocates a buffer and maps all of it read-only (the ring's usual view).
+fn mapped_buffer(
+    card: &Card,
+    size: u64,
+    strategy: u32,
+) -> Result<(uapi::BufAlloc, card::Mapping), String> {
+    let buf = card.buf_alloc(size, strategy).map_err(e("BUF_ALLOC"))?;
+    let map = card
+        .map(
+            buf.id as u64,
+            size as usize,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+        )
+        .map_err(e("mmap"))?;
+    Ok((buf, map))
+}
+
 fn name(strategy: u32) -> &'static str {
     uapi::STRATEGY_NAMES[strategy as usize]
 }
@@ -31,17 +49,7 @@ fn has_struct_page_mapping(strategy: u32) -> bool {
 /// check the mapping's VmFlags, free while mapped and read again.
 fn stream_verified(strategy: u32) -> CaseResult {
     let card = Card::open(0)?;
-    let buf = card
-        .buf_alloc(RING_BYTES, strategy)
-        .map_err(e("BUF_ALLOC"))?;
-    let map = card
-        .map(
-            buf.id as u64,
-            RING_BYTES as usize,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-        )
-        .map_err(e("mmap"))?;
+    let (buf, map) = mapped_buffer(&card, RING_BYTES, strategy)?;
     let seed = 0x5eed_0000 + strategy as u64;
     let p = params(buf.id, seed);
     card.stream_start(&p).map_err(e("STREAM_START"))?;
@@ -125,12 +133,7 @@ strategy_cases! {
 fn direct_io(strategy: u32) -> CaseResult {
     const LEN: usize = 64 * 1024;
     let card = Card::open(0)?;
-    let buf = card
-        .buf_alloc(LEN as u64, strategy)
-        .map_err(e("BUF_ALLOC"))?;
-    let map = card
-        .map(buf.id as u64, LEN, libc::PROT_READ, libc::MAP_SHARED)
-        .map_err(e("mmap"))?;
+    let (buf, map) = mapped_buffer(&card, LEN as u64, strategy)?;
     card.stream_start(&params(buf.id, 11))
         .map_err(e("STREAM_START"))?;
     let ring = Ring {
@@ -199,12 +202,7 @@ strategy_cases! {
 /// counts, and every gap the reader sees is accounted for (SPEC §6.4).
 fn overflow_drops_and_counts() -> CaseResult {
     let card = Card::open(0)?;
-    let buf = card
-        .buf_alloc(64 * 1024, uapi::STRATEGY_PAGES)
-        .map_err(e("BUF_ALLOC"))?;
-    let map = card
-        .map(buf.id as u64, 64 * 1024, libc::PROT_READ, libc::MAP_SHARED)
-        .map_err(e("mmap"))?;
+    let (buf, map) = mapped_buffer(&card, 64 * 1024, uapi::STRATEGY_PAGES)?;
     let mut p = params(buf.id, 77);
     p.rate = 20_000;
     p.coalesce_records = 1;
@@ -245,12 +243,7 @@ fn overflow_drops_and_counts() -> CaseResult {
 /// With the stop policy the card stops instead of dropping: nothing is lost.
 fn overflow_stops_without_loss() -> CaseResult {
     let card = Card::open(0)?;
-    let buf = card
-        .buf_alloc(64 * 1024, uapi::STRATEGY_COHERENT)
-        .map_err(e("BUF_ALLOC"))?;
-    let map = card
-        .map(buf.id as u64, 64 * 1024, libc::PROT_READ, libc::MAP_SHARED)
-        .map_err(e("mmap"))?;
+    let (buf, map) = mapped_buffer(&card, 64 * 1024, uapi::STRATEGY_COHERENT)?;
     let mut p = params(buf.id, 78);
     p.rate = 20_000;
     p.flags = uapi::STREAM_F_OVERFLOW_STOP;
@@ -288,17 +281,7 @@ fn overflow_stops_without_loss() -> CaseResult {
 /// close() with a live mapping: the memory stays valid until munmap.
 fn close_while_mapped_keeps_memory() -> CaseResult {
     let card = Card::open(0)?;
-    let buf = card
-        .buf_alloc(RING_BYTES, uapi::STRATEGY_VMALLOC)
-        .map_err(e("BUF_ALLOC"))?;
-    let map = card
-        .map(
-            buf.id as u64,
-            RING_BYTES as usize,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-        )
-        .map_err(e("mmap"))?;
+    let (buf, map) = mapped_buffer(&card, RING_BYTES, uapi::STRATEGY_VMALLOC)?;
     let p = params(buf.id, 91);
     card.stream_start(&p).map_err(e("STREAM_START"))?;
     let ring = Ring {
@@ -328,17 +311,7 @@ fn close_while_mapped_keeps_memory() -> CaseResult {
 /// A forked child shares the mapping and reads the same verified bytes.
 fn fork_shares_the_mapping() -> CaseResult {
     let card = Card::open(0)?;
-    let buf = card
-        .buf_alloc(RING_BYTES, uapi::STRATEGY_COMPOUND)
-        .map_err(e("BUF_ALLOC"))?;
-    let map = card
-        .map(
-            buf.id as u64,
-            RING_BYTES as usize,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-        )
-        .map_err(e("mmap"))?;
+    let (buf, map) = mapped_buffer(&card, RING_BYTES, uapi::STRATEGY_COMPOUND)?;
     card.stream_start(&params(buf.id, 92))
         .map_err(e("STREAM_START"))?;
     let ring = Ring {
