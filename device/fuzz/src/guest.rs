@@ -22,68 +22,26 @@ pub const PAGE: u64 = 4096;
 /// Largest DMA_MAP the target issues, in pages.
 pub const MAX_MAP_PAGES: u64 = 16;
 
-/// Every BAR0 register (SPEC §4.2), for ops that name one by index.
-pub const REGS: &[u64] = &[
-    ID,
-    VERSION,
-    FEATURES,
-    SCRATCH,
-    CONTROL,
-    STATUS,
-    INT_STATUS,
-    INT_MASK,
-    ERROR_CODE,
-    BAR2_SIZE,
-    ERROR_ADDR_LO,
-    ERROR_ADDR_HI,
-    RING_BASE_LO,
-    RING_BASE_HI,
-    RING_ENTRIES,
-    RECORD_SIZE,
-    SG_PAGES,
-    STATUS_ADDR_LO,
-    STATUS_ADDR_HI,
-    PROD_IDX,
-    CONS_IDX,
-    COAL_COUNT,
-    COAL_NS,
-    RATE,
-    STEP,
-    STEP_NS,
-    SEED_LO,
-    SEED_HI,
-    VTIME_LO,
-    VTIME_HI,
-    CNT_PRODUCED,
-    CNT_DROPPED,
-    CNT_ERRORS,
-    CNT_IRQS,
-    CNT_BAD_ACCESS,
-    CNT_COPIES,
-    COPY_BAR_OFF,
-    COPY_LEN,
-    COPY_HOST_LO,
-    COPY_HOST_HI,
-    COPY_CTRL,
-    COPY_STATUS,
-    COPY_RESULT_LO,
-    COPY_RESULT_HI,
-    // The fault-injection debug window (SPEC §14.4; holes without it).
-    DBG_ID,
-    DBG_KIND,
-    DBG_TRIGGER,
-    DBG_COUNT,
-    DBG_WHEN_LO,
-    DBG_WHEN_HI,
-    DBG_ARG_LO,
-    DBG_ARG_HI,
-    DBG_ARG2,
-    DBG_CMD,
-    DBG_CMD_STATUS,
-    DBG_SCHEDULED,
-    DBG_FIRED,
-    DBG_STATE,
-];
+/// Number of registers an op can name: SPEC §4.2's and the debug window's.
+const REG_COUNT: usize = ALL_REGS.len() + ALL_DBG_REGS.len();
+
+/// Every BAR0 register (SPEC §4.2) then the fault-injection debug window
+/// (SPEC §14.4; holes without it), for ops that name one by index: the ABI's
+/// own lists, in their order (the seed corpus encodes these indices).
+pub const REGS: [u64; REG_COUNT] = {
+    let mut out = [0; REG_COUNT];
+    let mut i = 0;
+    while i < ALL_REGS.len() {
+        out[i] = ALL_REGS[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < ALL_DBG_REGS.len() {
+        out[i + j] = ALL_DBG_REGS[j];
+        j += 1;
+    }
+    out
+};
 
 /// Record sizes the `Ring` op picks from (two invalid ones included).
 pub const RECORD_SIZES: [u32; 8] = [64, 128, 512, 4096, 40, 100, 72, 8192];

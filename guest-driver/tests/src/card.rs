@@ -234,6 +234,16 @@ impl Mapping {
         self.ptr as usize
     }
 
+    /// The signal that kills a child process reading the mapping's first
+    /// word, if any (SIGBUS once the driver zapped the mapping).
+    pub fn signal_of_touch(&self) -> Option<i32> {
+        let ptr = self.ptr as usize;
+        signal_of_child(move || {
+            // SAFETY: a deliberate read of (possibly zapped) device memory in a child.
+            let _ = unsafe { std::ptr::read_volatile(ptr as *const u32) };
+        })
+    }
+
     /// The bytes of the mapping (RAM-backed buffer mappings only).
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: a live mapping of `len` readable bytes; the card writes into
