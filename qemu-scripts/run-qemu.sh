@@ -4,6 +4,10 @@
 #   run-qemu.sh --kernel BZIMAGE --initrd CPIO --device BIN --log-dir DIR
 #               [--mode test|cmd|run] [--cards N] [--timeout SECONDS]
 #               [--accel auto|tcg|kvm] [--device-args "ARGS"]
+#               [--card-args I "ARGS"]...
+#
+# --device-args go to every card's cardless-device; --card-args I (repeatable)
+# appends to card I's only, after the --device-args (e.g. a traced card).
 #
 # Each card is a cardless-device process on a socket in a private 0700
 # directory. Both processes and the directory are cleaned up on every exit
@@ -12,6 +16,7 @@
 source "$(dirname "$0")/lib.sh"
 
 mode=test cards=1 timeout=600 accel=${ACCEL:-auto} device_args="" kernel="" initrd="" device="" log_dir=""
+declare -A per_card_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --kernel) kernel=$2; shift 2 ;;
@@ -23,8 +28,14 @@ while [ $# -gt 0 ]; do
         --timeout) timeout=$2; shift 2 ;;
         --accel) accel=$2; shift 2 ;;
         --device-args) device_args=$2; shift 2 ;;
+        --card-args)
+            [ $# -ge 3 ] && [[ $2 =~ ^[0-9]+$ ]] || die "run-qemu.sh: --card-args needs a card index and its arguments (--card-args 0 '--trace FILE')"
+            per_card_args[$2]="${per_card_args[$2]:-} $3"; shift 3 ;;
         *) die "run-qemu.sh: unknown argument '$1'" ;;
     esac
+done
+for i in "${!per_card_args[@]}"; do
+    [ "$i" -lt "$cards" ] || die "run-qemu.sh: --card-args $i, but only $cards card(s) (--cards N)"
 done
 for f in "$kernel" "$initrd" "$device"; do [ -f "$f" ] || die "run-qemu.sh: missing file '$f' (build first: make qemu-test)"; done
 mkdir -p "$log_dir"
@@ -52,7 +63,7 @@ card_args=()
 for i in $(seq 0 $((cards - 1))); do
     sock=$sock_dir/card$i.sock
     # shellcheck disable=SC2086
-    "$device" --socket "$sock" $device_args >"$log_dir/device$i.log" 2>&1 &
+    "$device" --socket "$sock" $device_args ${per_card_args[$i]:-} >"$log_dir/device$i.log" 2>&1 &
     pids+=($!)
     for _ in $(seq 100); do [ -S "$sock" ] && break; kill -0 "${pids[-1]}" 2>/dev/null || break; sleep 0.05; done
     [ -S "$sock" ] || { tail -n 20 "$log_dir/device$i.log" >&2; die "cardless-device $i did not open $sock (log: $log_dir/device$i.log)"; }
