@@ -9,11 +9,12 @@
 #   KERNEL=debug|fast  guest kernel flavour (debug: KASAN, lockdep, ...; default debug)
 #   ACCEL=auto|tcg|kvm accelerator (auto: KVM only if a probe boot works)
 #   CARDS=N            number of cards attached (qemu-test: 2, qemu-run: 1)
+#   IOMMU=1            boot with a guest IOMMU (VT-d): the card's DMA goes through IOVAs
 #   TESTS='suite ...'  qemu-test runs only these suites (e.g. TESTS=driver_core)
 #   CARDLESS_CACHE     cache directory (default ~/.cache/cardless)
 
 SCRIPTS := qemu-scripts
-export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS
+export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU
 
 .PHONY: qemu-test qemu-run qemu-bench card-death-test setup kernel build harness-selftest test check fmt clippy clean fuzz
 

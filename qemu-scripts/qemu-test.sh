@@ -25,7 +25,7 @@ if [ "${SELFTEST:-0}" = 1 ] || [ -n "${TESTS:-}" ]; then
     rm -rf "$extra"
 fi
 
-step "booting the guest ($KERNEL kernel, ${CARDS:-2} cards) and running the suite"
+step "booting the guest ($KERNEL kernel, ${CARDS:-2} cards$([ "${IOMMU:-0}" = 1 ] && echo ", guest IOMMU")) and running the suite"
 start=$SECONDS
 set +e
 "$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" --initrd "$initrd" --device "$DEVICE_BIN" \

@@ -101,11 +101,28 @@ echo "$accel" >"$log_dir/accel"
 # reserves it: no struct page use, no allocator), and an address at 1 GiB
 # where nothing answers (guest RAM is 512 MiB; the PCI window starts higher).
 carveout="memmap=16M\$0x18000000 cardless.carveout_base=0x18000000 cardless.carveout_size=0x1000000 cardless.unbacked_base=0x40000000"
-append="console=ttyS0 panic=-1 cardless.mode=$mode cardless.accel=$accel page_poison=1 debug_pagealloc=on $carveout ${GUEST_APPEND:-}"
+append="console=ttyS0 panic=-1 cardless.mode=$mode cardless.accel=$accel page_poison=1 debug_pagealloc=on $carveout"
+
+iommu_args=()
+case "${IOMMU:-0}" in
+    0) ;;
+    # A guest IOMMU (VT-d): the driver's DMA addresses become IOVAs, and QEMU
+    # sends the card a DMA_MAP/DMA_UNMAP per guest mapping. caching-mode=on
+    # is what lets QEMU see each mapping (vfio needs it); interrupt
+    # remapping stays off (it needs kernel-irqchip=split under KVM and the
+    # card's MSI-X does not need it). strict: unmap at once, not batched,
+    # so a stale IOVA the card uses is a fault, not a silent hit.
+    1) iommu_args=(-device intel-iommu,caching-mode=on,intremap=off)
+       append+=" intel_iommu=on iommu.strict=1" ;;
+    *) die "IOMMU must be 0 or 1 (got '$IOMMU')" ;;
+esac
+append+=" ${GUEST_APPEND:-}"
 qemu_args=(
     "${accel_args[@]}" -smp 2 -nodefaults -no-reboot -display none
     -object memory-backend-memfd,id=mem,size=${GUEST_MEM:-512M},share=on
     -machine q35,memory-backend=mem
+    # before any PCI device, so every one of them sits behind it
+    "${iommu_args[@]}"
     # Native PCIe hotplug (pciehp) on the root ports, not ACPI hotplug: the
     # guest kernel has HOTPLUG_PCI_PCIE (device_del of a card).
     -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
