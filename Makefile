@@ -16,7 +16,7 @@
 SCRIPTS := qemu-scripts
 export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU
 
-.PHONY: qemu-test qemu-run qemu-bench card-death-test setup kernel build harness-selftest test check fmt clippy clean fuzz
+.PHONY: qemu-test qemu-run qemu-bench card-death-test zoo-test setup kernel build harness-selftest test check fmt clippy clean fuzz
 
 qemu-test:
 	@$(SCRIPTS)/qemu-test.sh
@@ -41,6 +41,10 @@ build:
 # The guest survives its card dying: server SIGKILLed mid-stream, hot-unplug.
 card-death-test:
 	@$(SCRIPTS)/card-death-test.sh
+
+# The bug zoo: the module's test build with classic driver bugs, each caught twice alike.
+zoo-test:
+	@$(SCRIPTS)/zoo-test.sh
 
 # The harness checks itself: failures and kernel splats turn it red, Ctrl-C leaves nothing.
 harness-selftest:

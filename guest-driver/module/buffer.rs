@@ -31,6 +31,9 @@ enum Memory {
     Compound(CompoundPages),
     Vmalloc(VmallocArea),
     Carveout(CarveoutClaim),
+    /// Bug zoo only (`ZOO_KMALLOC_FREED_IN_CLOSE`): memory from `kmalloc`.
+    #[cfg(cardless_zoo)]
+    Kmalloc(dma_mem::KmallocBlock),
 }
 
 /// How the card reaches the buffer.
@@ -118,6 +121,13 @@ impl CarveoutClaim {
         }
         if CARVEOUT_IN_USE.cmpxchg(0, 1, Full).is_err() {
             return Err(EBUSY);
+        }
+        #[cfg(cardless_zoo)]
+        if crate::zoo::armed(uapi::ZOO_UNBACKED_CARVEOUT) {
+            // The bug: a "reserved region" where no RAM is (the third seed's 0xff).
+            return Ok(CarveoutClaim {
+                phys: crate::unbacked_base(),
+            });
         }
         Ok(CarveoutClaim { phys: base })
     }
@@ -216,7 +226,7 @@ fn build(
             (Memory::Pages(mem), dma)
         }
         uapi::STRATEGY_COMPOUND => {
-            let mem = CompoundPages::alloc(pages)?;
+            let mem = compound_alloc(pages)?;
             let dma = DmaState::Contiguous(dma_mem::dma_map_compound(dev, &mem)?);
             (Memory::Compound(mem), dma)
         }
@@ -230,8 +240,33 @@ fn build(
             let dma = DmaState::Resource(DmaResourceMap::new(dev, claim.phys, size)?);
             (Memory::Carveout(claim), dma)
         }
+        #[cfg(cardless_zoo)]
+        uapi::ZOO_STRATEGY_KMALLOC if crate::zoo::armed(uapi::ZOO_KMALLOC_FREED_IN_CLOSE) => {
+            let mem = dma_mem::KmallocBlock::alloc(size)?;
+            let dma = DmaState::Contiguous(dma_mem::dma_map_kmalloc(dev, &mem)?);
+            (Memory::Kmalloc(mem), dma)
+        }
         _ => return Err(EINVAL),
     })
+}
+
+/// The `compound` strategy's allocation (`__GFP_COMP`, unless the zoo's bug says otherwise).
+fn compound_alloc(pages: usize) -> Result<CompoundPages> {
+    #[cfg(cardless_zoo)]
+    if crate::zoo::armed(uapi::ZOO_INSERT_NON_COMPOUND) {
+        // The bug: a plain high-order block; its tail pages have no refcount.
+        return CompoundPages::alloc_not_compound(pages);
+    }
+    CompoundPages::alloc(pages)
+}
+
+/// A strategy `IOC_BUF_ALLOC` accepts.
+fn known_strategy(strategy: u32) -> bool {
+    #[cfg(cardless_zoo)]
+    if strategy == uapi::ZOO_STRATEGY_KMALLOC {
+        return true;
+    }
+    strategy < uapi::STRATEGY_COUNT
 }
 
 impl Buffer {
@@ -245,7 +280,7 @@ impl Buffer {
         if size == 0
             || size % PAGE_SIZE as u64 != 0
             || size > uapi::BUF_MAX_SIZE
-            || strategy >= uapi::STRATEGY_COUNT
+            || !known_strategy(strategy)
         {
             return Err(EINVAL);
         }
@@ -296,6 +331,23 @@ impl Buffer {
         match &self.memory {
             Memory::Vmalloc(v) => Some(v),
             _ => None,
+        }
+    }
+
+    /// Bug zoo only: the physical address of `kmalloc` memory.
+    #[cfg(cardless_zoo)]
+    pub(crate) fn kmalloc_phys(&self) -> Option<u64> {
+        match &self.memory {
+            Memory::Kmalloc(k) => Some(k.phys()),
+            _ => None,
+        }
+    }
+
+    /// Bug zoo only: frees the `kmalloc` memory now, mapped or not (the bug).
+    #[cfg(cardless_zoo)]
+    pub(crate) fn free_kmalloc_now(&self) {
+        if let Memory::Kmalloc(k) = &self.memory {
+            k.free_now();
         }
     }
 

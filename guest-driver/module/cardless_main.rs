@@ -5,6 +5,7 @@
 //! files), `irq`, `chardev` (/dev/cardlessN), `ioctl`, `mmap_bar` (BARs into
 //! user space), `bar2_rw` (pread/pwrite of BAR2), `buffer` (DMA buffers,
 //! one strategy each), `mmap_buf` (buffers into user space), `stream`, and `ffi`, the only module with `unsafe` code.
+//! `zoo` (classic bugs on purpose) exists only in the test build (`--cfg cardless_zoo`).
 
 mod bar2_rw;
 mod buffer;
@@ -20,6 +21,8 @@ mod mmap_bar;
 mod mmap_buf;
 mod stream;
 mod uapi;
+#[cfg(cardless_zoo)]
+mod zoo;
 
 kernel::module_pci_driver! {
     type: driver::CardlessDriver,

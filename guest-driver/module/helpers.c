@@ -39,3 +39,16 @@ int cardless_dma_mapping_error(struct device *dev, dma_addr_t addr)
 {
 	return dma_mapping_error(dev, addr);
 }
+
+#ifdef CARDLESS_ZOO
+/* The bug zoo's kmalloc mapping (test build only). */
+struct page *cardless_virt_to_page(const void *addr)
+{
+	return virt_to_page(addr);
+}
+
+phys_addr_t cardless_virt_to_phys(const void *addr)
+{
+	return virt_to_phys((void *)addr);
+}
+#endif

@@ -48,6 +48,9 @@ fn user_may_write(offset: u64, value: u32) -> bool {
         | regs::ERROR_CODE
         | regs::COPY_BAR_OFF
         | regs::COPY_LEN => true,
+        // Only move a running stream along, into the ring the driver handed
+        // the card (a deterministic card advances on nothing else).
+        regs::STEP | regs::STEP_NS => true,
         // The copy engine's BAR2-only operation (and invalid ops, which only
         // latch an error), never a copy to or from host memory.
         regs::COPY_CTRL => !matches!(
@@ -94,6 +97,12 @@ fn buffer_ioctl(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
         uapi::IOC_BUF_FREE => {
             let id: u32 = read_arg(arg)?;
             let buf = file.buffers.lock().remove(id).ok_or(ENOENT)?;
+            #[cfg(cardless_zoo)]
+            if crate::zoo::armed(uapi::ZOO_FREE_RING_WHILE_STREAMING) {
+                // The bug: the DMA mappings go, the stream into them does not.
+                drop(buf.dma.state.lock().take());
+                return Ok(0);
+            }
             // The card must not write into it once it is gone from the table;
             // the memory itself lives on while a mapping holds it.
             stream::stop_if_using(shared, &buf)?;
@@ -155,6 +164,11 @@ pub(crate) fn dispatch(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
                 return Err(EPERM);
             }
             shared.write_reg(offset, access.value)?;
+            Ok(0)
+        }
+        #[cfg(cardless_zoo)]
+        uapi::IOC_ZOO_ARM => {
+            crate::zoo::arm(read_arg(arg)?)?;
             Ok(0)
         }
         uapi::IOC_RESET => {

@@ -23,7 +23,7 @@ fn regions(shared: &CardShared) -> [Region; 3] {
             pgoff: uapi::MMAP_PGOFF_BAR0,
             phys: shared.bar0_phys,
             len: shared.bar0_len,
-            caching: Caching::Uncached,
+            caching: bar0_caching(),
         },
         Region {
             pgoff: uapi::MMAP_PGOFF_BAR2,
@@ -39,6 +39,16 @@ fn regions(shared: &CardShared) -> [Region; 3] {
             caching: Caching::Uncached,
         },
     ]
+}
+
+/// Registers are uncached (unless the zoo's bug says otherwise).
+fn bar0_caching() -> Caching {
+    #[cfg(cardless_zoo)]
+    if crate::zoo::armed(uapi::ZOO_CACHED_REGISTERS) {
+        // The bug: the VMA's default (write-back) protection for registers.
+        return Caching::Default;
+    }
+    Caching::Uncached
 }
 
 pub(crate) fn mmap(shared: &CardShared, vma: &VmaNew) -> Result {

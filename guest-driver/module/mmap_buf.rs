@@ -56,6 +56,16 @@ pub(crate) fn mmap(card: &CardShared, buf: Arc<Buffer>, vma: &VmaNew) -> Result 
         uapi::STRATEGY_VMALLOC => dma_mem::remap_vmalloc(vma, buf.vmalloc().ok_or(EINVAL)?)?,
         uapi::STRATEGY_FAULT => {}
         uapi::STRATEGY_CARVEOUT => dma_mem::remap_phys(vma, buf.carveout_phys().ok_or(EINVAL)?)?,
+        #[cfg(cardless_zoo)]
+        uapi::ZOO_STRATEGY_KMALLOC => {
+            // The first seed's bug: `kmalloc` memory by PFN, freed by the
+            // vm_ops close of the first VMA to go (a split's or a fork's
+            // sibling still maps it).
+            dma_mem::remap_phys(vma, buf.kmalloc_phys().ok_or(EINVAL)?)?;
+            drop(m);
+            vma_ops::attach_zoo_kmalloc(vma, buf);
+            return Ok(());
+        }
         _ => return Err(EINVAL),
     }
     drop(m);

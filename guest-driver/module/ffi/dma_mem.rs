@@ -19,6 +19,10 @@ extern "C" {
     fn cardless_get_page(page: *mut bindings::page);
     fn cardless_vmalloc_user(size: c_ulong) -> *mut c_void;
     fn cardless_dma_mapping_error(dev: *mut bindings::device, addr: bindings::dma_addr_t) -> c_int;
+    #[cfg(cardless_zoo)]
+    fn cardless_virt_to_page(addr: *const c_void) -> *mut bindings::page;
+    #[cfg(cardless_zoo)]
+    fn cardless_virt_to_phys(addr: *const c_void) -> bindings::phys_addr_t;
     fn remap_vmalloc_range(
         vma: *mut bindings::vm_area_struct,
         addr: *mut c_void,
@@ -84,6 +88,24 @@ impl CompoundPages {
         let gfp = bindings::GFP_KERNEL | bindings::__GFP_ZERO | (1 << bindings::___GFP_COMP_BIT);
         // SAFETY: any order is accepted (too large fails with NULL).
         let head = unsafe { bindings::alloc_pages(gfp, order) };
+        Ok(CompoundPages {
+            head: NonNull::new(head).ok_or(ENOMEM)?,
+            order,
+        })
+    }
+
+    /// Bug zoo only (`ZOO_INSERT_NON_COMPOUND`): the same block without
+    /// `__GFP_COMP`, so only the first page is refcounted.
+    #[cfg(cardless_zoo)]
+    pub(crate) fn alloc_not_compound(pages: usize) -> Result<Self> {
+        if !pages.is_power_of_two() {
+            return Err(EINVAL);
+        }
+        let order = pages.trailing_zeros();
+        // SAFETY: any order is accepted (too large fails with NULL); freed with
+        // the same order by `Drop`, which frees a non-compound block whole too.
+        let head =
+            unsafe { bindings::alloc_pages(bindings::GFP_KERNEL | bindings::__GFP_ZERO, order) };
         Ok(CompoundPages {
             head: NonNull::new(head).ok_or(ENOMEM)?,
             order,
@@ -280,6 +302,85 @@ pub(crate) fn dma_map_each_page(
         maps.push(DmaPageMap::new(dev, src.page(i), PAGE_SIZE)?, GFP_KERNEL)?;
     }
     Ok(maps)
+}
+
+/// Bug zoo only (`ZOO_KMALLOC_FREED_IN_CLOSE`): `size` bytes from `kmalloc`
+/// (a power of two of at least a page: page-aligned and physically
+/// contiguous) that can be freed early, by a VMA's close (the bug), and is
+/// otherwise freed on drop. Freed once either way.
+#[cfg(cardless_zoo)]
+pub(crate) struct KmallocBlock {
+    /// The `kmalloc` address, 0 once freed.
+    addr: kernel::sync::atomic::Atomic<usize>,
+    /// Physical address and first page, taken while the memory was live.
+    phys: u64,
+    page: *mut bindings::page,
+    size: usize,
+}
+
+// SAFETY: plain memory owned by this value; the address is handed over atomically.
+#[cfg(cardless_zoo)]
+unsafe impl Send for KmallocBlock {}
+// SAFETY: as above.
+#[cfg(cardless_zoo)]
+unsafe impl Sync for KmallocBlock {}
+
+#[cfg(cardless_zoo)]
+impl KmallocBlock {
+    pub(crate) fn alloc(size: usize) -> Result<Self> {
+        if size < PAGE_SIZE || !size.is_power_of_two() {
+            return Err(EINVAL);
+        }
+        let mut mem = KVec::<u8>::with_capacity(size, GFP_KERNEL)?;
+        mem.extend_with(size, 0u8, GFP_KERNEL)?;
+        if mem.as_ptr() as usize % PAGE_SIZE != 0 {
+            return Err(EINVAL);
+        }
+        let (ptr, _, _) = mem.into_raw_parts();
+        // SAFETY: `ptr` is live, page-aligned `kmalloc` memory in the direct map.
+        let (phys, page) = unsafe {
+            (
+                cardless_virt_to_phys(ptr.cast()),
+                cardless_virt_to_page(ptr.cast()),
+            )
+        };
+        Ok(KmallocBlock {
+            addr: kernel::sync::atomic::Atomic::new(ptr as usize),
+            phys,
+            page,
+            size,
+        })
+    }
+
+    pub(crate) fn phys(&self) -> u64 {
+        self.phys
+    }
+
+    /// Frees the memory now (whoever still maps or DMA-maps it).
+    pub(crate) fn free_now(&self) {
+        let addr = self.addr.xchg(0, kernel::sync::atomic::Full);
+        if addr != 0 {
+            // SAFETY: allocated by `KVec` (kmalloc) in `alloc`; the swap to 0 makes
+            // this the only free.
+            unsafe { bindings::kfree(addr as *const c_void) };
+        }
+    }
+}
+
+#[cfg(cardless_zoo)]
+impl Drop for KmallocBlock {
+    fn drop(&mut self) {
+        self.free_now();
+    }
+}
+
+/// Bug zoo only: maps `kmalloc` memory for the card as one range.
+#[cfg(cardless_zoo)]
+pub(crate) fn dma_map_kmalloc(
+    dev: &device::Device<device::Bound>,
+    mem: &KmallocBlock,
+) -> Result<DmaPageMap> {
+    DmaPageMap::new(dev, mem.page, mem.size)
 }
 
 /// Maps a compound allocation for DMA as one range: the card gets one address.

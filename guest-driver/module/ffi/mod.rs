@@ -32,6 +32,9 @@ pub(crate) enum Caching {
     Uncached,
     /// Device memory: stores may be combined and posted (WC).
     WriteCombining,
+    /// Bug zoo only: whatever the VMA has (write-back), wrong for registers.
+    #[cfg(cardless_zoo)]
+    Default,
 }
 
 fn raw_pci(pdev: &pci::Device<impl kernel::device::DeviceContext>) -> *mut bindings::pci_dev {
@@ -57,6 +60,8 @@ pub(crate) fn io_remap_whole_vma(vma: &VmaNew, phys: u64, caching: Caching) -> R
         Caching::Uncached => unsafe { cardless_pgprot_noncached(prot) },
         // SAFETY: a pure function of its argument.
         Caching::WriteCombining => unsafe { bindings::pgprot_writecombine(prot) },
+        #[cfg(cardless_zoo)]
+        Caching::Default => prot,
     };
     // SAFETY: as above; the new protection must be visible in the VMA so later
     // faults and mprotect see the same caching mode.

@@ -99,3 +99,33 @@ pub(crate) fn reset_pgoff(vma: &VmaNew) {
     // SAFETY: a VMA under construction under the mmap write lock.
     unsafe { (*vma.as_ptr()).vm_pgoff = 0 };
 }
+
+/// Bug zoo only (`ZOO_KMALLOC_FREED_IN_CLOSE`): close frees the memory,
+/// though a sibling VMA (split, fork) may still map it.
+#[cfg(cardless_zoo)]
+unsafe extern "C" fn zoo_kmalloc_close(vma: *mut bindings::vm_area_struct) {
+    // SAFETY: one of our VMAs (see `buf_close`).
+    unsafe { buffer_of(vma) }.free_kmalloc_now();
+    // SAFETY: as for `buf_close`: the Arc keeps its counts right, only the memory goes early.
+    unsafe { buf_close(vma) };
+}
+
+#[cfg(cardless_zoo)]
+static ZOO_KMALLOC_VM_OPS: SyncVmOps = SyncVmOps(bindings::vm_operations_struct {
+    open: Some(buf_open),
+    close: Some(zoo_kmalloc_close),
+    fault: Some(buf_fault_sigbus),
+    // SAFETY: all-zeroes is a valid vm_operations_struct (hooks absent).
+    ..unsafe { core::mem::zeroed() }
+});
+
+/// Bug zoo only: `attach_buffer` with the close that frees the memory.
+#[cfg(cardless_zoo)]
+pub(crate) fn attach_zoo_kmalloc(vma: &VmaNew, buf: Arc<Buffer>) {
+    let raw = vma.as_ptr();
+    // SAFETY: as for `attach_buffer`.
+    unsafe {
+        (*raw).vm_private_data = Arc::into_raw(buf).cast_mut().cast();
+        (*raw).vm_ops = &ZOO_KMALLOC_VM_OPS.0;
+    }
+}

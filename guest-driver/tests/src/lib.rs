@@ -1,8 +1,9 @@
 //! Guest-side code shared by the test suite (`cardless-tests`) and the
 //! benchmark (`cardless-bench`): the card handle, KTAP output, sysfs lookup,
-//! the verifying stream reader.
+//! the verifying stream reader, the kernel log.
 
 pub mod card;
+pub mod kmsg;
 pub mod ktap;
 pub mod pci;
 pub mod stream_reader;

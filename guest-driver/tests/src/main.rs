@@ -3,13 +3,14 @@
 //! `--harness-selftest` runs a suite that must fail, so the host harness can
 //! prove it notices failures.
 
-use cardless_guest_tests::{card, cases, check, check_eq, ktap, pci, stream_reader};
+use cardless_guest_tests::{card, cases, check, check_eq, kmsg, ktap, pci, stream_reader};
 mod suite_card_death;
 mod suite_dma;
 mod suite_driver_core;
 mod suite_enumeration;
 mod suite_hostile;
 mod suite_kernel_health;
+mod suite_zoo;
 
 use ktap::{Case, CaseResult, Suite};
 
@@ -29,6 +30,9 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let ok = if args.iter().any(|a| a == "--harness-selftest") {
         ktap::run(&[HARNESS_SELFTEST], &[])
+    } else if args.iter().any(|a| a.starts_with("zoo")) {
+        // Needs the zoo build of the module (make zoo-test): never in the default run.
+        ktap::run(&[suite_zoo::SUITE], &args)
     } else if args.iter().any(|a| a.starts_with("card_death")) {
         // Needs the host's half (qemu-scripts/card-death-test.sh): never in the default run.
         ktap::run(&[suite_card_death::SUITE], &args)

@@ -420,6 +420,13 @@ fn bad_ioctls_get_errors() -> CaseResult {
         card.ioctl_raw(uapi::IOC_REG_WRITE, &mut huge as *mut _ as usize),
         libc::EINVAL,
     )?;
+    // The bug zoo's switch exists only in its test build (make zoo-test).
+    let mut bug = uapi::ZOO_KMALLOC_FREED_IN_CLOSE;
+    expect(
+        "IOC_ZOO_ARM on the normal module",
+        card.ioctl_raw(uapi::IOC_ZOO_ARM, &mut bug as *mut u32 as usize),
+        libc::ENOTTY,
+    )?;
     // Still healthy afterwards.
     check_eq!(
         card.reg_read(regs::ID).map_err(e("ID"))?,

@@ -102,9 +102,11 @@ pub const IOC_CARD_INFO: u32 = ioc(IOC_READ, 2, core::mem::size_of::<CardInfo>()
 /// `_IOWR(0xCA, 3, RegAccess)`: read a BAR0 register (debugging).
 pub const IOC_REG_READ: u32 = ioc(IOC_READ | IOC_WRITE, 3, core::mem::size_of::<RegAccess>());
 /// `_IOW(0xCA, 4, RegAccess)`: write a BAR0 register (debugging). Only
-/// registers that cannot make the card DMA: SCRATCH, INT_STATUS, ERROR_CODE,
-/// COPY_BAR_OFF, COPY_LEN, and COPY_CTRL with an op other than a host copy;
-/// anything else is EPERM.
+/// registers that cannot make the card DMA outside what the driver handed
+/// it: SCRATCH, INT_STATUS, ERROR_CODE, COPY_BAR_OFF, COPY_LEN, COPY_CTRL
+/// with an op other than a host copy, and STEP / STEP_NS (they only move a
+/// running stream along, into the driver's ring: how a deterministic card
+/// is driven); anything else is EPERM.
 pub const IOC_REG_WRITE: u32 = ioc(IOC_WRITE, 4, core::mem::size_of::<RegAccess>());
 /// `_IO(0xCA, 5)`: reset the card (engine stopped, registers to reset values).
 pub const IOC_RESET: u32 = ioc(IOC_NONE, 5, 0);
@@ -275,6 +277,48 @@ pub const fn mmap_offset(pgoff: u64) -> u64 {
     pgoff << PAGE_SHIFT
 }
 
+// ---------------------------------------------------------------------------
+// The bug zoo (issue 7): classic driver bugs, compiled only into the test
+// build of the module (`make zoo-test` builds it with `--cfg cardless_zoo`).
+// The normal module has none of them and answers IOC_ZOO_ARM with ENOTTY.
+// ---------------------------------------------------------------------------
+
+/// `_IOW(0xCA, 48, u32)`: arm one `ZOO_*` bug for the whole module (0 disarms).
+pub const IOC_ZOO_ARM: u32 = ioc(IOC_WRITE, 48, core::mem::size_of::<u32>());
+/// No bug: the driver behaves.
+pub const ZOO_NONE: u32 = 0;
+/// A buffer of strategy [`ZOO_STRATEGY_KMALLOC`] is `kmalloc` memory mapped
+/// with `remap_pfn_range`, and the mapping holds no reference: closing the
+/// file frees the memory under the live mapping (the first seed's crash).
+pub const ZOO_KMALLOC_FREED_IN_CLOSE: u32 = 1;
+/// `IOC_BUF_FREE` unmaps the buffer for DMA without stopping the stream
+/// that still writes into it.
+pub const ZOO_FREE_RING_WHILE_STREAMING: u32 = 2;
+/// The `compound` strategy allocates its high-order block without
+/// `__GFP_COMP`, then `vm_insert_page`s the sub-pages.
+pub const ZOO_INSERT_NON_COMPOUND: u32 = 3;
+/// BAR0 (registers) is mapped to user space without `pgprot_noncached`.
+pub const ZOO_CACHED_REGISTERS: u32 = 4;
+/// The `carveout` strategy maps `unbacked_base`, where no RAM is.
+pub const ZOO_UNBACKED_CARVEOUT: u32 = 5;
+/// `IOC_STREAM_CONSUME` forgets to write CONS_IDX to the card.
+pub const ZOO_NO_CONSUMER_UPDATE: u32 = 6;
+/// Number of `ZOO_*` values; valid values are `0..ZOO_COUNT`.
+pub const ZOO_COUNT: u32 = 7;
+/// Names, indexed by `ZOO_*`, for tools and logs.
+pub const ZOO_NAMES: [&str; ZOO_COUNT as usize] = [
+    "none",
+    "kmalloc_freed_in_close",
+    "free_ring_while_streaming",
+    "insert_non_compound",
+    "cached_registers",
+    "unbacked_carveout",
+    "no_consumer_update",
+];
+/// Buffer strategy of the zoo build only: one `kmalloc` allocation (see
+/// [`ZOO_KMALLOC_FREED_IN_CLOSE`]). Outside `0..STRATEGY_COUNT` on purpose.
+pub const ZOO_STRATEGY_KMALLOC: u32 = 0x100;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +330,29 @@ mod tests {
         assert_eq!(IOC_RESET, (0xCA << 8) | 5);
         assert_eq!(ioc_size(IOC_CARD_INFO), core::mem::size_of::<CardInfo>());
         assert_eq!(ioc_dir(IOC_REG_READ), IOC_READ | IOC_WRITE);
+    }
+
+    #[test]
+    fn zoo_values_stay_out_of_the_normal_ranges() {
+        // A normal module must reject the zoo's strategy like any unknown one.
+        assert!(ZOO_STRATEGY_KMALLOC >= STRATEGY_COUNT);
+        let normal = [
+            IOC_VERSION,
+            IOC_CARD_INFO,
+            IOC_REG_READ,
+            IOC_REG_WRITE,
+            IOC_RESET,
+            IOC_BUF_ALLOC,
+            IOC_BUF_FREE,
+            IOC_STREAM_START,
+            IOC_STREAM_STOP,
+            IOC_STREAM_WAIT,
+            IOC_STREAM_COUNTERS,
+            IOC_STREAM_CONSUME,
+            IOC_COPY,
+        ];
+        assert!(normal.iter().all(|&n| n & 0xff != IOC_ZOO_ARM & 0xff));
+        assert_eq!(ZOO_NAMES.len(), ZOO_COUNT as usize);
     }
 
     #[test]
