@@ -14,9 +14,9 @@
 #   CARDLESS_CACHE     cache directory (default ~/.cache/cardless)
 
 SCRIPTS := qemu-scripts
-export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU
+export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU TRACE
 
-.PHONY: qemu-test qemu-run qemu-bench card-death-test zoo-test setup kernel build harness-selftest test check fmt clippy clean fuzz
+.PHONY: qemu-test qemu-run qemu-bench card-death-test zoo-test timeline setup kernel build harness-selftest test check fmt clippy clean fuzz
 
 qemu-test:
 	@$(SCRIPTS)/qemu-test.sh
@@ -45,6 +45,11 @@ card-death-test:
 # The bug zoo: the module's test build with classic driver bugs, each caught twice alike.
 zoo-test:
 	@$(SCRIPTS)/zoo-test.sh
+
+# A card's trace as a timeline (JSON for Perfetto/chrome://tracing, and a PNG):
+# TRACE=FILE, default the last zoo-test's card 0. Prints where they are.
+timeline:
+	@$(SCRIPTS)/timeline.sh
 
 # The harness checks itself: failures and kernel splats turn it red, Ctrl-C leaves nothing.
 harness-selftest:

@@ -32,9 +32,25 @@ step "booting one deterministic card behind a guest IOMMU; the guest runs the zo
 set +e
 IOMMU=1 GUEST_APPEND="debugpat ${GUEST_APPEND:-}" "$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" \
     --initrd "$run_dir/initramfs.cpio" --device "$DEVICE_BIN" --log-dir "$run_dir" --mode test \
-    --cards 1 --timeout "${TIMEOUT:-900}" --device-args "--deterministic --seed 7"
+    --cards 1 --timeout "${TIMEOUT:-900}" --device-args "--deterministic --seed 7" \
+    --card-args 0 "--trace $run_dir/card0.trace"
 set -e
 
 step "verdict"
 (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-verdict)
-"$REPO_DIR/target/release/cardless-verdict" --results "$run_dir/results.log" --console "$run_dir/console.log"
+verdict=0
+"$REPO_DIR/target/release/cardless-verdict" --results "$run_dir/results.log" --console "$run_dir/console.log" || verdict=$?
+
+# The recorded run is itself a test: the card model, re-run without QEMU
+# against the guest's recorded actions, must do exactly what it did.
+step "replaying the recorded run without QEMU ($run_dir/card0.trace)"
+if [ ! -s "$run_dir/card0.trace" ]; then
+    note "no trace was written (did the card start? see $run_dir/device0.log)"; verdict=1
+elif "$DEVICE_BIN" replay "$run_dir/card0.trace" >"$run_dir/replay.log" 2>&1; then
+    note "$(tail -n 1 "$run_dir/replay.log")"
+    note "timeline of this run: make timeline TRACE=$run_dir/card0.trace"
+else
+    cat "$run_dir/replay.log" >&2
+    note "FAIL: the replay diverged from the recording (above); trace kept: $run_dir/card0.trace"; verdict=1
+fi
+exit "$verdict"
