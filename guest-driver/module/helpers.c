@@ -9,6 +9,8 @@
 #include <linux/vmalloc.h>
 #include <linux/dma-mapping.h>
 
+#include "helpers.h"
+
 pgprot_t cardless_pgprot_noncached(pgprot_t prot)
 {
 	return pgprot_noncached(prot);
