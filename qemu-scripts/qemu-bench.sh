@@ -2,9 +2,10 @@
 # make qemu-bench: boots the guest with the card and QEMU's built-in `edu`
 # device (the baseline for register latency), runs cardless-bench in it, and
 # turns its JSON into build/bench/{bench.json,report.md,*.svg} and the
-# generated tables of docs/mapping-guide.md. Fails if a figure could not be
-# measured. Numbers are machine- and accelerator-specific: every table says
-# which accelerator produced it.
+# generated parts of docs/mapping-guide.md (the tables and the figures of each
+# answer to the seeds' questions). Fails if a figure could not be measured.
+# Numbers are machine- and accelerator-specific: every table, sentence and
+# plot says which accelerator produced it. ACCEL=kvm works where KVM does.
 source "$(dirname "$0")/lib.sh"
 
 "$SCRIPTS_DIR/build.sh"
@@ -26,8 +27,13 @@ set -e
 [ $rc -eq 0 ] || die "the benchmark guest failed (status $rc; console: $out/console.log)"
 tr -d '\r' <"$out/results.log" | sed -n '/^BENCH-JSON-BEGIN$/,/^BENCH-JSON-END$/p' | sed '1d;$d' >"$out/bench.json"
 [ -s "$out/bench.json" ] || die "the benchmark printed no result (see $out/results.log and $out/console.log)"
+# The figures are labelled with the accelerator the guest says it ran under;
+# it must be the one this boot used (ACCEL=auto|tcg|kvm, see run-qemu.sh).
+accel=$(cat "$out/accel")
+grep -q "\"accel\":\"$accel\"" "$out/bench.json" ||
+    die "bench.json does not say \"accel\":\"$accel\", the accelerator this boot used (see $out/results.log)"
 
 step "report"
 (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-bench-report)
 "$REPO_DIR/target/release/cardless-bench-report" --json "$out/bench.json" --out-dir "$out" --guide "$REPO_DIR/docs/mapping-guide.md"
-note "report: $out/report.md; plots: $out/*.svg; guide tables regenerated in docs/mapping-guide.md"
+note "report: $out/report.md; plots: $out/*.svg; generated parts of docs/mapping-guide.md regenerated"

@@ -1,9 +1,11 @@
 //! What each plot shows: the four bar charts built from a [`Bench`], every
-//! title stating the accelerator. Drawing is [`crate::svg`]'s job.
+//! title stating the accelerator and what the bars and whiskers are, every x
+//! label the buffer size where sizes differ. Drawing is [`crate::svg`]'s job.
 
+use crate::ratios;
 use crate::schema::{Bench, RegisterTarget, ANONYMOUS, STRATEGIES};
 use crate::svg::{Bar, BarChart, Series};
-use crate::units::{duration_ns, mib_per_s, size, MIB};
+use crate::units::{duration_ns, mib_per_s, ratio, size, MIB};
 use std::collections::BTreeSet;
 
 /// The plots, as (file name, chart), in report order.
@@ -16,9 +18,27 @@ pub fn all(bench: &Bench) -> Vec<(&'static str, BarChart)> {
     ]
 }
 
-/// "TCG, median of 5 runs".
-fn run(bench: &Bench) -> String {
-    format!("{}, median of {} runs", bench.accel.label(), bench.runs)
+/// "TCG, median of 5 runs" (or "of 3–5 runs" when sections differ).
+fn run(bench: &Bench, runs: impl Iterator<Item = u64>) -> String {
+    let runs: BTreeSet<u64> = runs.collect();
+    let n = match (runs.first(), runs.last()) {
+        (Some(a), Some(b)) if a == b => format!("{a}"),
+        (Some(a), Some(b)) => format!("{a}–{b}"),
+        _ => "?".to_string(),
+    };
+    format!("{}, median of {n} runs", bench.accel.label())
+}
+
+/// Group labels: the names, with each buffer size when the sizes differ.
+fn labels(names: &[&str], size_of: impl Fn(&str) -> Option<u64>) -> Vec<String> {
+    let sizes: BTreeSet<u64> = names.iter().filter_map(|n| size_of(n)).collect();
+    names
+        .iter()
+        .map(|n| match size_of(n) {
+            Some(b) if sizes.len() > 1 => format!("{n} ({})", size(b)),
+            _ => n.to_string(),
+        })
+        .collect()
 }
 
 /// One series, one bar per group (`None` for a group with no figure).
@@ -29,30 +49,29 @@ fn single(bars: Vec<Option<Bar>>) -> Vec<Series> {
     }]
 }
 
+/// Per page, the figure comparable across buffer sizes; the total as a note.
 fn first_touch(bench: &Bench) -> BarChart {
-    let sizes: BTreeSet<u64> = bench.first_touch.iter().map(|e| e.bytes).collect();
-    let what = match sizes.iter().collect::<Vec<_>>()[..] {
-        [one] => format!("a {} buffer", size(*one)),
-        _ => "a buffer".to_string(),
-    };
+    let find = |s: &str| bench.first_touch.iter().find(|e| e.strategy == s);
     BarChart {
         title: format!(
-            "First touch of {what}, per strategy ({}; whiskers: min–max)",
-            run(bench)
+            "First touch per page: mmap + one read of every page ({}; whiskers: min–max)",
+            run(bench, bench.first_touch.iter().map(|e| e.runs))
         ),
-        y_desc: "time to read every page once".to_string(),
+        y_desc: "time per page".to_string(),
         unit: duration_ns,
-        groups: STRATEGIES.iter().map(|s| s.to_string()).collect(),
+        groups: labels(&STRATEGIES, |s| find(s).map(|e| e.bytes)),
         series: single(
             STRATEGIES
                 .iter()
                 .map(|s| {
-                    let e = bench.first_touch.iter().find(|e| e.strategy == *s)?;
+                    let e = find(s)?;
+                    let pages = e.pages as f64;
                     Some(Bar {
-                        value: e.ns.median,
-                        lo: Some(e.ns.min),
-                        hi: Some(e.ns.max),
+                        value: ratios::per_page_ns(e),
+                        lo: Some(e.ns.min / pages),
+                        hi: Some(e.ns.max / pages),
                         marker: None,
+                        note: Some(format!("{} total", duration_ns(e.ns.median))),
                     })
                 })
                 .collect(),
@@ -63,24 +82,27 @@ fn first_touch(bench: &Bench) -> BarChart {
 
 fn seq_read(bench: &Bench) -> BarChart {
     let names: Vec<&str> = std::iter::once(ANONYMOUS).chain(STRATEGIES).collect();
+    let find = |s: &str| bench.seq_read.iter().find(|e| e.strategy == s);
     BarChart {
         title: format!(
             "Sequential read of a populated mapping ({}; whiskers: min–max)",
-            run(bench)
+            run(bench, bench.seq_read.iter().map(|e| e.runs))
         ),
-        y_desc: "bandwidth".to_string(),
+        y_desc: "read bandwidth".to_string(),
         unit: mib_per_s,
-        groups: names.iter().map(|s| s.to_string()).collect(),
+        groups: labels(&names, |s| find(s).map(|e| e.bytes)),
         series: single(
             names
                 .iter()
                 .map(|s| {
-                    let e = bench.seq_read.iter().find(|e| e.strategy == *s)?;
+                    let e = find(s)?;
+                    let vs = ratios::seq_read_vs_anonymous(&bench.seq_read, e);
                     Some(Bar {
                         value: e.mib_s.median,
                         lo: Some(e.mib_s.min),
                         hi: Some(e.mib_s.max),
                         marker: None,
+                        note: vs.map(|r| format!("{} anon.", ratio(r))),
                     })
                 })
                 .collect(),
@@ -91,6 +113,11 @@ fn seq_read(bench: &Bench) -> BarChart {
 
 fn streaming(bench: &Bench) -> BarChart {
     let sizes: BTreeSet<u64> = bench.streaming.iter().map(|e| e.record_size).collect();
+    let rings: BTreeSet<u64> = bench.streaming.iter().map(|e| e.ring_bytes).collect();
+    let ring = match rings.iter().collect::<Vec<_>>()[..] {
+        [one] => format!("{} ring, ", size(*one)),
+        _ => String::new(),
+    };
     let series = sizes
         .iter()
         .map(|&record| Series {
@@ -109,6 +136,7 @@ fn streaming(bench: &Bench) -> BarChart {
                         lo: Some(e.records_per_s.min * mib),
                         hi: Some(e.records_per_s.max * mib),
                         marker: Some(e.memcpy_bytes_per_s / MIB),
+                        note: None,
                     })
                 })
                 .collect(),
@@ -116,14 +144,14 @@ fn streaming(bench: &Bench) -> BarChart {
         .collect();
     BarChart {
         title: format!(
-            "Streaming, verified by the reader ({}; whiskers: min–max)",
-            run(bench)
+            "Streaming, every record verified ({ring}{}; whiskers: min–max)",
+            run(bench, bench.streaming.iter().map(|e| e.runs))
         ),
         y_desc: "verified bytes per second".to_string(),
         unit: mib_per_s,
         groups: STRATEGIES.iter().map(|s| s.to_string()).collect(),
         series,
-        marker_legend: Some("memcpy of the same buffer".to_string()),
+        marker_legend: Some("memcpy of the same ring".to_string()),
     }
 }
 
@@ -142,6 +170,7 @@ fn latency(bench: &Bench) -> BarChart {
                 lo: None,
                 hi: Some(e.p99_ns),
                 marker: None,
+                note: Some(format!("{} reads", e.samples)),
             })
         })
         .collect();
@@ -150,10 +179,11 @@ fn latency(bench: &Bench) -> BarChart {
         lo: None,
         hi: Some(i.p99_us * 1e3),
         marker: None,
+        note: Some(format!("{} round trips", i.samples)),
     }));
     BarChart {
         title: format!(
-            "Register read and interrupt round trip ({}; whiskers: p99)",
+            "Register read and interrupt round trip ({}; bars: median, whiskers: p99)",
             bench.accel.label()
         ),
         y_desc: "latency".to_string(),

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 pub const USAGE: &str = "\
 usage: cardless-bench-report --json BENCH.json --out-dir DIR [--guide docs/mapping-guide.md]
 
-Reads the in-guest benchmark's JSON (schema 1), writes DIR/report.md and the
+Reads the in-guest benchmark's JSON (schema 2), writes DIR/report.md and the
 plots DIR/first_touch.svg, seq_read.svg, streaming.svg, latency.svg, and with
---guide replaces the tables between <!-- bench:begin --> and <!-- bench:end -->
-in that file (only when every figure was measured).
+--guide replaces the generated blocks of that file (only when every figure was
+measured): the tables between <!-- bench:begin --> and <!-- bench:end -->, and
+the figures of each answer between <!-- bench-qN:begin --> and
+<!-- bench-qN:end --> (N = 1..4).
 
 Exit status: 0 every figure measured and written; 1 a figure is missing,
 skipped or invalid (named on stderr; report and plots still written), or the

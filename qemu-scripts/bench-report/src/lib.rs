@@ -1,12 +1,15 @@
-//! `cardless-bench-report`: turns the in-guest benchmark's JSON (schema 1)
-//! into `report.md`, four SVG bar charts, and the generated tables of the
-//! mapping guide.
+//! `cardless-bench-report`: turns the in-guest benchmark's JSON (schema 2)
+//! into `report.md`, four SVG bar charts, and the generated parts of the
+//! mapping guide (the tables, and the figures behind each answer to the
+//! seeds' questions).
 //!
 //! One module per job: [`schema`] (parse and check the JSON), [`ratios`],
 //! [`units`] (number formatting), [`markdown`] (tables and report),
-//! [`charts`] (what each plot shows), [`svg`] (drawing), [`guide`] (the
-//! bench markers), [`cli`] (arguments); [`run`] ties them together.
+//! [`answers`] (the guide's per-question figures), [`charts`] (what each
+//! plot shows), [`svg`] (drawing), [`guide`] (the generated blocks), [`cli`]
+//! (arguments); [`run`] ties them together.
 
+pub mod answers;
 pub mod charts;
 pub mod cli;
 pub mod guide;
@@ -31,9 +34,9 @@ pub struct Options {
 pub enum GuideOutcome {
     /// No `--guide`.
     NotAsked,
-    /// The tables were written between the markers.
+    /// The generated blocks were written between their markers.
     Updated,
-    /// The guide already held these tables.
+    /// The guide already held this text.
     Unchanged,
     /// Left alone because some figure is missing (its markers were checked).
     KeptIncomplete,
@@ -124,13 +127,14 @@ pub fn run(opts: &Options) -> Result<Outcome, Fatal> {
     written.push(report_path);
 
     let tables = markdown::tables(&bench);
+    let blocks = guide_blocks(&bench, &tables);
     let guide = match &opts.guide {
         None => GuideOutcome::NotAsked,
-        Some(path) if !problems.is_empty() => match check_guide(path, &tables) {
+        Some(path) if !problems.is_empty() => match check_guide(path, &blocks) {
             Ok(()) => GuideOutcome::KeptIncomplete,
             Err(e) => GuideOutcome::Failed(e),
         },
-        Some(path) => match guide::update(path, &tables) {
+        Some(path) => match guide::update(path, &blocks) {
             Ok(true) => GuideOutcome::Updated,
             Ok(false) => GuideOutcome::Unchanged,
             Err(e) => GuideOutcome::Failed(e),
@@ -144,13 +148,23 @@ pub fn run(opts: &Options) -> Result<Outcome, Fatal> {
     })
 }
 
+/// Everything generated in the guide: the tables, then one block per question.
+pub fn guide_blocks(bench: &schema::Bench, tables: &str) -> Vec<guide::Block> {
+    let mut blocks = vec![guide::Block {
+        name: guide::TABLES.to_string(),
+        text: tables.to_string(),
+    }];
+    blocks.extend(answers::blocks(bench));
+    blocks
+}
+
 /// Checks the guide's markers without writing it.
-fn check_guide(path: &Path, tables: &str) -> Result<(), guide::GuideError> {
+fn check_guide(path: &Path, blocks: &[guide::Block]) -> Result<(), guide::GuideError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| guide::GuideError::Io {
         action: "read",
         path: name.clone(),
         source,
     })?;
-    guide::replace(&text, tables, &name).map(|_| ())
+    guide::replace(&text, blocks, &name).map(|_| ())
 }

@@ -32,8 +32,10 @@ fn main() -> ExitCode {
     }
     let guide = opts.guide.as_ref().map(|p| p.display().to_string());
     match (&outcome.guide, &guide) {
-        (GuideOutcome::Updated, Some(g)) => eprintln!("{ME}: regenerated the tables in {g}"),
-        (GuideOutcome::Unchanged, Some(g)) => eprintln!("{ME}: {g} already holds these tables"),
+        (GuideOutcome::Updated, Some(g)) => {
+            eprintln!("{ME}: regenerated the generated blocks of {g}")
+        }
+        (GuideOutcome::Unchanged, Some(g)) => eprintln!("{ME}: {g} already holds this text"),
         (GuideOutcome::KeptIncomplete, Some(g)) => {
             eprintln!("{ME}: {g} left as it was: not every figure was measured")
         }

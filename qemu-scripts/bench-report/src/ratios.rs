@@ -1,7 +1,8 @@
 //! The ratios the report states, each between figures measured side by side
 //! in the same run (on a noisy shared machine only ratios travel):
 //!
-//! - first touch: each strategy against the fastest, in total and per page;
+//! - first touch: each strategy against the cheapest per page, and in total
+//!   against the fastest with a buffer of the same size;
 //! - sequential read: each mapping against the anonymous buffer;
 //! - streaming: verified bytes/s against memcpy of the same buffer;
 //! - registers: trapped cardless BAR0 against QEMU's `edu` BAR0, and the
@@ -9,38 +10,63 @@
 
 use crate::schema::{Bench, FirstTouch, RegisterTarget, SeqRead, Streaming, ANONYMOUS};
 
-/// A first-touch figure with its ratios to the best strategy.
+/// A first-touch figure with its ratios.
+///
+/// Buffers differ in size (strategies backed by one contiguous allocation are
+/// smaller), so totals are compared only between buffers of the same size;
+/// per-page times compare across sizes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FirstTouchRatio {
     pub strategy: String,
     /// `median_ns / pages`.
     pub per_page_ns: f64,
-    /// Median total time over the smallest median total time.
-    pub vs_best_total: f64,
-    /// Time per page over the smallest time per page.
+    /// Time per page over the smallest time per page of any strategy.
     pub vs_best_per_page: f64,
+    /// Median total over the smallest median total among buffers of the same size.
+    pub vs_best_same_size: f64,
+}
+
+/// Median time per page.
+pub fn per_page_ns(e: &FirstTouch) -> f64 {
+    e.ns.median / e.pages as f64
 }
 
 /// First-touch ratios, in the order of `entries`.
 pub fn first_touch(entries: &[FirstTouch]) -> Vec<FirstTouchRatio> {
-    let per_page = |e: &FirstTouch| e.ns.median / e.pages as f64;
-    let best_total = min(entries.iter().map(|e| e.ns.median));
-    let best_per_page = min(entries.iter().map(per_page));
+    let best_per_page = min(entries.iter().map(per_page_ns));
     entries
         .iter()
-        .map(|e| FirstTouchRatio {
-            strategy: e.strategy.clone(),
-            per_page_ns: per_page(e),
-            vs_best_total: e.ns.median / best_total,
-            vs_best_per_page: per_page(e) / best_per_page,
+        .map(|e| {
+            let best_total = min(entries
+                .iter()
+                .filter(|o| o.bytes == e.bytes)
+                .map(|o| o.ns.median));
+            FirstTouchRatio {
+                strategy: e.strategy.clone(),
+                per_page_ns: per_page_ns(e),
+                vs_best_per_page: per_page_ns(e) / best_per_page,
+                vs_best_same_size: e.ns.median / best_total,
+            }
         })
         .collect()
 }
 
-/// The strategy with the smallest median first-touch time.
-pub fn best_first_touch(entries: &[FirstTouch]) -> Option<&FirstTouch> {
+/// The strategy with the smallest median time per page among those `keep` accepts.
+pub fn best_per_page(
+    entries: &[FirstTouch],
+    keep: impl Fn(&FirstTouch) -> bool,
+) -> Option<&FirstTouch> {
     entries
         .iter()
+        .filter(|e| keep(e))
+        .min_by(|a, b| per_page_ns(a).total_cmp(&per_page_ns(b)))
+}
+
+/// The strategy with the smallest median total among buffers of `bytes`.
+pub fn best_total_at(entries: &[FirstTouch], bytes: u64) -> Option<&FirstTouch> {
+    entries
+        .iter()
+        .filter(|e| e.bytes == bytes)
         .min_by(|a, b| a.ns.median.total_cmp(&b.ns.median))
 }
 

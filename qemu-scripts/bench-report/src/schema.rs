@@ -1,4 +1,4 @@
-//! The benchmark JSON (schema version 1, written by the in-guest benchmark):
+//! The benchmark JSON (schema version 2, written by the in-guest benchmark):
 //! its types, and a parser that checks every field and says which one is
 //! wrong.
 //!
@@ -13,6 +13,7 @@
 //! | --- | --- |
 //! | `first_touch.STRATEGY` | every strategy |
 //! | `seq_read.STRATEGY`, `seq_read.anonymous` | every strategy and the baseline |
+//! | `direct_io.STRATEGY` | every strategy |
 //! | `streaming.STRATEGY.RECORD_SIZE` | every strategy, at every record size any entry uses |
 //! | `register_latency.cardless_bar0`, `.edu_bar0`, `.cardless_bar2` | all three |
 //! | `irq_round_trip` | yes |
@@ -24,7 +25,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
 /// The schema version this tool reads.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// The driver's buffer strategies, in the driver's order.
 pub const STRATEGIES: [&str; 6] = cardless_uapi::ioctl::STRATEGY_NAMES;
@@ -70,6 +71,8 @@ pub struct FirstTouch {
     pub strategy: String,
     pub bytes: u64,
     pub pages: u64,
+    /// Runs behind the median.
+    pub runs: u64,
     /// Total time, ns.
     pub ns: Spread,
 }
@@ -79,6 +82,7 @@ pub struct FirstTouch {
 pub struct SeqRead {
     pub strategy: String,
     pub bytes: u64,
+    pub runs: u64,
     pub mib_s: Spread,
 }
 
@@ -88,10 +92,30 @@ pub struct Streaming {
     pub strategy: String,
     pub record_size: u64,
     pub records: u64,
+    /// The ring's size (also the buffer memcpy copies).
+    pub ring_bytes: u64,
+    pub runs: u64,
     pub records_per_s: Spread,
     pub median_bytes_per_s: f64,
     /// In-guest memcpy rate of the same buffer.
     pub memcpy_bytes_per_s: f64,
+}
+
+/// What `write(O_DIRECT)` from a populated mapping did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectIoResult {
+    /// The whole buffer was written.
+    Works,
+    /// It failed with this errno (`EFAULT`, or `errno N` when unnamed).
+    Fails(String),
+}
+
+/// Direct I/O from one strategy's mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectIo {
+    pub strategy: String,
+    pub bytes: u64,
+    pub result: DirectIoResult,
 }
 
 /// Which register read a latency figure is, recognised from its free-text
@@ -125,9 +149,9 @@ impl RegisterTarget {
     /// A short label for plots.
     pub fn short(self) -> &'static str {
         match self {
-            RegisterTarget::CardlessBar0 => "cardless BAR0",
-            RegisterTarget::EduBar0 => "edu BAR0",
-            RegisterTarget::CardlessBar2 => "cardless BAR2",
+            RegisterTarget::CardlessBar0 => "cardless BAR0 (trapped)",
+            RegisterTarget::EduBar0 => "edu BAR0 (QEMU built-in)",
+            RegisterTarget::CardlessBar2 => "cardless BAR2 (mapped)",
         }
     }
 
@@ -180,11 +204,11 @@ pub struct Skipped {
 pub struct Bench {
     pub accel: Accel,
     pub kernel: String,
-    pub runs: u64,
     /// Free text; sample files say they are not measurements here.
     pub note: Option<String>,
     pub first_touch: Vec<FirstTouch>,
     pub seq_read: Vec<SeqRead>,
+    pub direct_io: Vec<DirectIo>,
     pub streaming: Vec<Streaming>,
     pub register_latency: Vec<RegisterLatency>,
     pub irq_round_trip: Option<IrqRoundTrip>,
@@ -375,7 +399,6 @@ impl Parser {
             }
         };
         let kernel = Self::header(top.string("kernel"))?.to_string();
-        let runs = Self::header(top.count("runs"))?;
         let note = match root.get("note") {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
@@ -389,16 +412,17 @@ impl Parser {
         let skipped = self.skipped(&top);
         let first_touch = self.section(&top, "first_touch", Self::first_touch);
         let seq_read = self.section(&top, "seq_read", Self::seq_read);
+        let direct_io = self.section(&top, "direct_io", Self::direct_io);
         let streaming = self.section(&top, "streaming", Self::streaming);
         let register_latency = self.section(&top, "register_latency", Self::register_latency);
         let irq_round_trip = self.irq(&top);
         Ok(Bench {
             accel,
             kernel,
-            runs,
             note,
             first_touch,
             seq_read,
+            direct_io,
             streaming,
             register_latency,
             irq_round_trip,
@@ -513,6 +537,7 @@ impl Parser {
                 strategy: strategy.to_string(),
                 bytes: o.count("bytes")?,
                 pages: o.count("pages")?,
+                runs: o.count("runs")?,
                 ns: o.spread("ns")?,
             })
         })();
@@ -530,10 +555,36 @@ impl Parser {
             Ok(SeqRead {
                 strategy: strategy.to_string(),
                 bytes: o.count("bytes")?,
+                runs: o.count("runs")?,
                 mib_s: o.spread("mib_s")?,
             })
         })();
         (Some(format!("seq_read.{strategy}")), entry)
+    }
+
+    fn direct_io(o: &Obj) -> (Option<String>, FieldResult<DirectIo>) {
+        let strategy = match Self::strategy(o, &STRATEGIES) {
+            Ok(s) => s,
+            Err(e) => return (None, Err(e)),
+        };
+        let entry = (|| {
+            let result = match o.string("result")? {
+                "works" => DirectIoResult::Works,
+                e if is_errno_name(e) => DirectIoResult::Fails(e.to_string()),
+                other => {
+                    return Err((
+                        o.at("result"),
+                        format!("expected \"works\" or an errno name (\"EFAULT\", \"errno 5\"), found {other:?}"),
+                    ))
+                }
+            };
+            Ok(DirectIo {
+                strategy: strategy.to_string(),
+                bytes: o.count("bytes")?,
+                result,
+            })
+        })();
+        (Some(format!("direct_io.{strategy}")), entry)
     }
 
     fn streaming(o: &Obj) -> (Option<String>, FieldResult<Streaming>) {
@@ -547,6 +598,8 @@ impl Parser {
                 strategy: strategy.to_string(),
                 record_size,
                 records: o.count("records")?,
+                ring_bytes: o.count("ring_bytes")?,
+                runs: o.count("runs")?,
                 records_per_s: o.spread("records_per_s")?,
                 median_bytes_per_s: o.positive("median_bytes_per_s")?,
                 memcpy_bytes_per_s: o.positive("memcpy_bytes_per_s")?,
@@ -634,6 +687,9 @@ pub fn required_figures(bench: &Bench) -> Vec<String> {
     for s in STRATEGIES {
         out.push(format!("seq_read.{s}"));
     }
+    for s in STRATEGIES {
+        out.push(format!("direct_io.{s}"));
+    }
     let sizes: BTreeSet<u64> = bench.streaming.iter().map(|s| s.record_size).collect();
     for s in STRATEGIES {
         if sizes.is_empty() {
@@ -648,6 +704,18 @@ pub fn required_figures(bench: &Bench) -> Vec<String> {
     }
     out.push("irq_round_trip".to_string());
     out
+}
+
+/// `EFAULT`-style (E and capitals or digits) or `errno N`.
+fn is_errno_name(s: &str) -> bool {
+    let symbolic = s.len() > 1
+        && s.starts_with('E')
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let numeric = s
+        .strip_prefix("errno ")
+        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    symbolic || numeric
 }
 
 /// Whether skipping `name` covers `figure` (equal, or a prefix at a `.`).
@@ -703,6 +771,16 @@ mod tests {
             Some(RegisterTarget::CardlessBar2)
         );
         assert_eq!(r("something else"), None);
+    }
+
+    #[test]
+    fn errno_names() {
+        assert!(is_errno_name("EFAULT"));
+        assert!(is_errno_name("errno 121"));
+        assert!(!is_errno_name("E"));
+        assert!(!is_errno_name("efault"));
+        assert!(!is_errno_name("errno "));
+        assert!(!is_errno_name("failed"));
     }
 
     #[test]

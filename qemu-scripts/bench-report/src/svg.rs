@@ -3,9 +3,10 @@
 //! fontconfig is needed, at build time or at run time).
 //!
 //! Groups sit at integer x positions; each series has one bar per group,
-//! side by side. A bar may carry a whisker (`lo ..= hi`) and a marker (a short
-//! black line, e.g. the memcpy rate). When the values span more than
-//! [`LOG_SPAN`]x, the y axis is logarithmic.
+//! side by side. A bar may carry a whisker (`lo ..= hi`), a marker (a short
+//! black line, e.g. the memcpy rate) and a note (a second label line, e.g. a
+//! ratio). When the values span more than [`LOG_SPAN`]x, the y axis is
+//! logarithmic, and its description says so.
 
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
@@ -26,7 +27,7 @@ const COLOURS: [RGBColor; 4] = [
 ];
 
 /// One bar.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
     pub value: f64,
     /// Whisker bottom (defaults to the value).
@@ -34,6 +35,8 @@ pub struct Bar {
     /// Whisker top (defaults to the value).
     pub hi: Option<f64>,
     pub marker: Option<f64>,
+    /// A second label line, above the value.
+    pub note: Option<String>,
 }
 
 impl Bar {
@@ -43,6 +46,7 @@ impl Bar {
             lo: None,
             hi: None,
             marker: None,
+            note: None,
         }
     }
 }
@@ -93,6 +97,14 @@ impl BarChart {
         self.series.len() > 1 || self.marker_legend.is_some()
     }
 
+    /// Whether a bar carries a second label line (it needs headroom).
+    fn has_notes(&self) -> bool {
+        self.series
+            .iter()
+            .flat_map(|s| s.bars.iter().flatten())
+            .any(|b| b.note.is_some())
+    }
+
     /// Writes the chart to `path` (an SVG file).
     pub fn render(&self, path: &Path) -> Result<(), PlotError> {
         let err = |e: &dyn std::fmt::Display| PlotError {
@@ -112,18 +124,23 @@ impl BarChart {
             let base = 10f64.powf((lo / 1.5).log10().floor());
             let top = if self.has_legend() {
                 hi * 30.0
+            } else if self.has_notes() {
+                hi * 6.0
             } else {
                 hi * 4.0
             };
-            self.draw(&root, x, (base..top).log_scale(), base)
+            self.draw(&root, x, (base..top).log_scale(), base, " (log scale)")
                 .map_err(|e| err(&e))?;
         } else {
             let top = if self.has_legend() {
                 hi * 1.4
+            } else if self.has_notes() {
+                hi * 1.22
             } else {
                 hi * 1.15
             };
-            self.draw(&root, x, 0.0..top, 0.0).map_err(|e| err(&e))?;
+            self.draw(&root, x, 0.0..top, 0.0, "")
+                .map_err(|e| err(&e))?;
         }
         root.present().map_err(|e| err(&e))?;
         Ok(())
@@ -148,6 +165,7 @@ impl BarChart {
         x: std::ops::Range<f64>,
         y: Y,
         base: f64,
+        y_scale: &str,
     ) -> Result<(), DrawingAreaErrorKind<std::io::Error>>
     where
         Y: AsRangedCoord<Value = f64>,
@@ -175,8 +193,9 @@ impl BarChart {
             .x_labels(groups.len().max(1))
             .x_label_formatter(&x_label)
             .y_label_formatter(&|v: &f64| unit(*v))
-            .y_desc(self.y_desc.as_str())
-            .label_style(("sans-serif", 14))
+            .y_desc(format!("{}{y_scale}", self.y_desc))
+            .axis_desc_style(("sans-serif", 15))
+            .label_style(("sans-serif", 13))
             .draw()?;
 
         let k = self.series.len().max(1) as f64;
@@ -219,9 +238,14 @@ impl BarChart {
                     .into_font()
                     .color(&BLACK)
                     .pos(Pos::new(HPos::Center, VPos::Bottom));
-                chart.draw_series([
-                    EmptyElement::at((cx, hi)) + Text::new(unit(b.value), (0, -4), style)
-                ])?;
+                chart
+                    .draw_series([EmptyElement::at((cx, hi))
+                        + Text::new(unit(b.value), (0, -4), style.clone())])?;
+                if let Some(note) = &b.note {
+                    chart.draw_series([
+                        EmptyElement::at((cx, hi)) + Text::new(note.clone(), (0, -18), style)
+                    ])?;
+                }
             }
         }
         if let Some(text) = &self.marker_legend {

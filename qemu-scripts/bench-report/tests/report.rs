@@ -35,21 +35,27 @@ fn sample_parses_complete() {
     assert_eq!(problems, vec![], "sample has no problems");
     assert_eq!(bench.accel, Accel::Tcg);
     assert_eq!(bench.kernel, "7.2.13 debug");
-    assert_eq!(bench.runs, 5);
     assert_eq!(
         bench.note.as_deref(),
         Some("sample for tests, not a measurement")
     );
     assert_eq!(bench.first_touch.len(), 6);
     assert_eq!(bench.seq_read.len(), 7);
+    assert_eq!(bench.direct_io.len(), 6);
     assert_eq!(bench.streaming.len(), 12);
+    assert!(bench
+        .streaming
+        .iter()
+        .all(|s| s.runs == 3 && s.ring_bytes == 1 << 20));
     assert_eq!(bench.register_latency.len(), 3);
     let fault = bench
         .first_touch
         .iter()
         .find(|e| e.strategy == "fault")
         .expect("fault entry");
-    assert_eq!((fault.bytes, fault.pages), (16 << 20, 4096));
+    assert_eq!((fault.bytes, fault.pages, fault.runs), (16 << 20, 4096, 5));
+    let coherent = &bench.first_touch[0];
+    assert_eq!((coherent.bytes, coherent.pages), (4 << 20, 1024));
     assert!(fault.ns.min <= fault.ns.median && fault.ns.median <= fault.ns.max);
     let kinds: Vec<_> = bench.register_latency.iter().map(|r| r.kind).collect();
     assert_eq!(kinds, RegisterTarget::ALL.to_vec());
@@ -83,6 +89,12 @@ fn each_missing_figure_is_rejected_by_name() {
         ));
     }
     for s in schema::STRATEGIES {
+        cases.push((
+            format!("direct_io.{s}"),
+            without("direct_io", |e| e["strategy"] == s),
+        ));
+    }
+    for s in schema::STRATEGIES {
         for size in [64, 4096] {
             cases.push((
                 format!("streaming.{s}.{size}"),
@@ -106,7 +118,7 @@ fn each_missing_figure_is_rejected_by_name() {
         .expect("object")
         .remove("irq_round_trip");
     cases.push(("irq_round_trip".to_string(), no_irq));
-    assert_eq!(cases.len(), 6 + 7 + 12 + 3 + 1);
+    assert_eq!(cases.len(), 6 + 7 + 6 + 12 + 3 + 1);
 
     for (figure, v) in cases {
         let problems = problems_of(&v);
@@ -219,6 +231,18 @@ fn invalid_fields_are_named_by_path() {
             "below median_ns",
         ),
         (
+            with_field("direct_io", 3, "result", Some(json!("failed"))),
+            "direct_io[3].result",
+            "direct_io.vmalloc",
+            "errno name",
+        ),
+        (
+            with_field("streaming", 1, "ring_bytes", None),
+            "streaming[1].ring_bytes",
+            "streaming.pages.64",
+            "missing",
+        ),
+        (
             with_field("register_latency", 2, "samples", Some(json!(-3))),
             "register_latency[2].samples",
             "register_latency.cardless_bar2",
@@ -262,9 +286,9 @@ fn unknown_strategy_duplicate_and_missing_skipped_list_are_reported() {
 #[test]
 fn unusable_headers_are_fatal() {
     for (key, value, what) in [
-        ("schema", serde_json::json!(2), "version 2"),
+        ("schema", serde_json::json!(3), "version 3"),
         ("accel", serde_json::json!("hvf"), "accel"),
-        ("runs", serde_json::json!(0), "runs"),
+        ("schema", serde_json::json!(1), "version 1"),
         ("kernel", Value::Null, "kernel"),
     ] {
         let mut v = sample();
@@ -280,14 +304,16 @@ fn unusable_headers_are_fatal() {
 fn ratios_of_the_sample() {
     let (bench, _) = schema::parse(SAMPLE).expect("sample parses");
     let ft = ratios::first_touch(&bench.first_touch);
-    let best = ratios::best_first_touch(&bench.first_touch).expect("best");
+    let best = ratios::best_per_page(&bench.first_touch, |_| true).expect("best");
     assert_eq!(best.strategy, "compound");
     let fault = ft.iter().find(|r| r.strategy == "fault").expect("fault");
-    assert!((fault.vs_best_total - 1.35e8 / 3.4e6).abs() < 1e-9);
     assert!((fault.per_page_ns - 1.35e8 / 4096.0).abs() < 1e-9);
-    assert!((fault.vs_best_per_page - fault.vs_best_total).abs() < 1e-9);
+    assert!((fault.vs_best_per_page - (1.35e8 / 4096.0) / (0.85e6 / 1024.0)).abs() < 1e-9);
+    // In total, against the fastest 16 MiB buffer (pages), not the 4 MiB compound.
+    assert!((fault.vs_best_same_size - 1.35e8 / 3.6e6).abs() < 1e-9);
     let compound = ft.iter().find(|r| r.strategy == "compound").expect("c");
-    assert_eq!(compound.vs_best_total, 1.0);
+    assert_eq!(compound.vs_best_per_page, 1.0);
+    assert_eq!(compound.vs_best_same_size, 1.0);
 
     let anon = bench.seq_read.iter().find(|e| e.strategy == "anonymous");
     let anon = anon.expect("anonymous");
@@ -308,16 +334,20 @@ fn ratios_of_the_sample() {
 }
 
 #[test]
-fn ratios_pick_the_best_per_page_separately() {
-    // A smaller buffer can be slower in total and still cheaper per page.
+fn totals_compare_only_buffers_of_the_same_size() {
+    // compound (4 MiB) is the fastest in total, but pages (16 MiB) is the
+    // fastest of its size: ×1 there. Shrinking pages' buffer changes that.
+    let (bench, _) = schema::parse(SAMPLE).expect("sample parses");
+    let ft = ratios::first_touch(&bench.first_touch);
+    assert_eq!(ft[1].strategy, "pages");
+    assert_eq!(ft[1].vs_best_same_size, 1.0);
+    assert!(ft[1].vs_best_per_page > 1.0);
     let mut v = sample();
-    v["first_touch"][0]["pages"] = 8192.into();
-    v["first_touch"][0]["bytes"] = (32u64 << 20).into();
+    v["first_touch"][1]["pages"] = 1024.into();
+    v["first_touch"][1]["bytes"] = (4u64 << 20).into();
     let (bench, _) = schema::parse(&v.to_string()).expect("parses");
     let ft = ratios::first_touch(&bench.first_touch);
-    let coherent = &ft[0];
-    assert!(coherent.vs_best_total > 1.0);
-    assert_eq!(coherent.vs_best_per_page, 1.0);
+    assert!((ft[1].vs_best_same_size - 3.6e6 / 0.85e6).abs() < 1e-9);
 }
 
 #[test]
@@ -348,8 +378,14 @@ fn run_writes_report_and_non_empty_svgs() {
     let report = std::fs::read_to_string(out.join("report.md")).expect("report");
     assert!(report.contains("Every figure was measured."));
     assert!(report.contains("![first touch per strategy](first_touch.svg)"));
-    assert!(report.contains("| `fault` | TCG | 16 MiB | 4096 | 135 ms |"));
-    assert!(report.contains("×39.7"));
+    assert!(report.contains("| `fault` | TCG | 16 MiB | 4096 | 5 | 135 ms |"));
+    // Per page against compound (4 MiB), in total against pages (16 MiB).
+    assert!(report.contains("| 33.0 µs | ×39.7 | ×37.5 |"), "{report}");
+    assert!(report.contains("× best per page (`compound`)"));
+    assert!(report.contains("16 MiB: `pages`; 4 MiB: `compound`"));
+    assert!(report.contains("4 MiB for `coherent` and `compound`"));
+    assert!(report.contains("× anonymous (16 MiB)"));
+    assert!(report.contains("| `carveout` | TCG | 1 MiB | fails: EFAULT |"));
     assert!(report.contains("| cardless BAR0 (trapped) / edu BAR0 | TCG | ×21.4 |"));
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -370,11 +406,11 @@ fn every_table_states_the_accelerator() {
         );
         body_rows += usize::from(cells[1] == "TCG");
     }
-    // 6 + 7 + 12 + 3 + 2 ratios + 1 interrupt.
-    assert_eq!(body_rows, 31);
+    // 6 + 7 + 6 + 12 + 3 + 2 ratios + 1 interrupt.
+    assert_eq!(body_rows, 37);
 }
 
-const GUIDE: &str = "# Guide\n\nBefore.\n\n<!-- bench:begin -->\nThe table is generated by `make qemu-bench`.\n<!-- bench:end -->\n\nAfter.\n";
+const GUIDE: &str = "# Guide\n\nBefore.\n\n<!-- bench-q1:begin -->\n<!-- bench-q1:end -->\n<!-- bench-q2:begin -->\n<!-- bench-q2:end -->\n<!-- bench-q3:begin -->\n<!-- bench-q3:end -->\n<!-- bench-q4:begin -->\n<!-- bench-q4:end -->\n\n<!-- bench:begin -->\nThe table is generated by `make qemu-bench`.\n<!-- bench:end -->\n\nAfter.\n";
 
 #[test]
 fn guide_is_regenerated_idempotently() {
@@ -391,7 +427,8 @@ fn guide_is_regenerated_idempotently() {
     let first = run(&opts).expect("run");
     assert!(matches!(first.guide, GuideOutcome::Updated));
     let once = std::fs::read_to_string(&guide_path).expect("guide");
-    assert!(once.starts_with("# Guide\n\nBefore.\n\n<!-- bench:begin -->\n"));
+    assert!(once
+        .starts_with("# Guide\n\nBefore.\n\n<!-- bench-q1:begin -->\n**Measured** (under **TCG**"));
     assert!(once.ends_with("<!-- bench:end -->\n\nAfter.\n"));
     assert!(once.contains(&first.tables));
     assert!(!once.contains("The table is generated"));

@@ -70,6 +70,7 @@ pub fn first_touch(card: &Card, strategy: u32, runs: usize) -> Result<Json, Stri
         ("strategy", s(uapi::STRATEGY_NAMES[strategy as usize])),
         ("bytes", num(bytes as f64)),
         ("pages", num((bytes / PAGE) as f64)),
+        ("runs", num(runs as f64)),
         ("median_ns", num(st.median())),
         ("min_ns", num(st.min())),
         ("max_ns", num(st.max())),
@@ -93,6 +94,7 @@ fn seq_read_entry(name: &str, ptr: *const u8, len: usize, runs: usize) -> Json {
     Json::obj(vec![
         ("strategy", s(name)),
         ("bytes", num(len as f64)),
+        ("runs", num(runs as f64)),
         ("median_mib_s", num(st.median())),
         ("min_mib_s", num(st.min())),
         ("max_mib_s", num(st.max())),
@@ -199,12 +201,76 @@ pub fn streaming(
         ("strategy", s(uapi::STRATEGY_NAMES[strategy as usize])),
         ("record_size", num(record_size)),
         ("records", num(records as f64)),
+        ("ring_bytes", num(RING as f64)),
+        ("runs", num(runs as f64)),
         ("median_records_per_s", num(st.median())),
         ("min_records_per_s", num(st.min())),
         ("max_records_per_s", num(st.max())),
         ("median_bytes_per_s", num(st.median() * record_size as f64)),
         ("memcpy_bytes_per_s", num(memcpy_bps)),
     ]))
+}
+
+/// `write(O_DIRECT)` of a populated mapping to a file on the scratch disk
+/// (/mnt): `"works"`, or the errno it fails with (EFAULT for a PFN mapping,
+/// whose pages `get_user_pages` cannot hand to the block layer).
+pub fn direct_io(card: &Card, strategy: u32) -> Result<Json, String> {
+    const LEN: usize = 1 << 20;
+    let name = uapi::STRATEGY_NAMES[strategy as usize];
+    let buf = card
+        .buf_alloc(LEN as u64, strategy)
+        .map_err(|e| format!("alloc: {e}"))?;
+    let map = card
+        .map(buf.id as u64, LEN, libc::PROT_READ, libc::MAP_SHARED)
+        .map_err(|e| format!("mmap: {e}"))?;
+    std::hint::black_box(touch_pages(&map));
+    let path = std::ffi::CString::new(format!("/mnt/bench-odirect-{name}")).unwrap_or_default();
+    // SAFETY: a valid path; the flags ask for direct I/O.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_DIRECT,
+            0o600,
+        )
+    };
+    if fd < 0 {
+        return Err(format!(
+            "open {path:?} with O_DIRECT: {} (is the scratch disk mounted on /mnt?)",
+            cardless_guest_tests::card::errno()
+        ));
+    }
+    // SAFETY: writing from our own mapping of LEN bytes.
+    let n = unsafe { libc::write(fd, map.ptr as *const libc::c_void, LEN) };
+    let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+    // SAFETY: our descriptor and file.
+    unsafe {
+        libc::close(fd);
+        libc::unlink(path.as_ptr());
+    }
+    drop(map);
+    let _ = card.buf_free(buf.id);
+    let result = match n {
+        n if n == LEN as isize => "works".to_string(),
+        n if n >= 0 => return Err(format!("short O_DIRECT write: {n} of {LEN} bytes")),
+        _ => errno_name(err),
+    };
+    Ok(Json::obj(vec![
+        ("strategy", s(name)),
+        ("bytes", num(LEN as f64)),
+        ("result", s(&result)),
+    ]))
+}
+
+/// The symbolic name of the errnos a direct write can end with.
+fn errno_name(e: i32) -> String {
+    match e {
+        libc::EFAULT => "EFAULT".into(),
+        libc::EINVAL => "EINVAL".into(),
+        libc::EIO => "EIO".into(),
+        libc::ENOMEM => "ENOMEM".into(),
+        libc::ENOSPC => "ENOSPC".into(),
+        other => format!("errno {other}"),
+    }
 }
 
 fn latency_entry(target: &str, samples: Vec<f64>) -> Json {

@@ -1,4 +1,4 @@
-//! A small JSON writer for the benchmark's result file (schema 1, read by
+//! A small JSON writer for the benchmark's result file (schema 2, read by
 //! the host's `cardless-bench-report`).
 
 use std::fmt::Write;
