@@ -54,6 +54,8 @@ fn data_field(bytes: &[u8]) -> String {
 pub struct Tracer {
     out: BufWriter<Box<dyn Write + Send>>,
     failed: bool,
+    /// Lines written so far: the last one's event number (SPEC §15.2).
+    lines: u64,
 }
 
 /// Values up to 8 bytes as a little-endian integer, longer ones as a hash.
@@ -78,10 +80,19 @@ impl Tracer {
         Tracer {
             out: BufWriter::with_capacity(1 << 16, w),
             failed: false,
+            lines: 0,
         }
     }
 
+    /// The event number of the last line written (1-based line of the file,
+    /// what replay reports); 0 before the first.
+    pub fn last_event(&self) -> u64 {
+        self.lines
+    }
+
     fn line(&mut self, s: std::fmt::Arguments<'_>) {
+        // Counted even after a write error, so numbers stay those of the run.
+        self.lines += 1;
         if self.failed {
             return;
         }
@@ -178,6 +189,24 @@ impl Tracer {
     pub fn error(&mut self, t: u64, code: u32, addr: u64) {
         self.line(format_args!(
             "{{\"t\":{t},\"ev\":\"error\",\"code\":{code},\"addr\":\"{addr:#x}\"}}"
+        ));
+    }
+
+    /// A DMA sanitizer finding (SPEC §16): which `check`, the range, the
+    /// event number of the guest action or fault behind it, and a sentence.
+    pub fn sanitizer(
+        &mut self,
+        t: u64,
+        check: &str,
+        addr: u64,
+        len: u64,
+        cause: Option<u64>,
+        msg: &str,
+    ) {
+        let cause = cause.map_or(String::new(), |c| format!(",\"cause\":{c}"));
+        let msg = serde_json::Value::String(msg.to_owned()).to_string();
+        self.line(format_args!(
+            "{{\"t\":{t},\"ev\":\"sanitizer\",\"check\":\"{check}\",\"addr\":\"{addr:#x}\",\"len\":{len}{cause},\"msg\":{msg}}}"
         ));
     }
 

@@ -348,7 +348,8 @@ pub const ERR_BAD_RECORD_SIZE: u32 = 5;
 pub const ERR_BAD_ALIGNMENT: u32 = 6;
 /// SG_PAGES is 0, above MAX_SG_PAGES, or too small for the ring. ERROR_ADDR = SG_PAGES.
 pub const ERR_BAD_SG_COUNT: u32 = 7;
-/// An SG page table entry is not 4 KiB aligned. ERROR_ADDR = the entry.
+/// An SG page table entry is not 4 KiB aligned, or a page the ring uses is
+/// not entirely mapped writable. ERROR_ADDR = the entry.
 pub const ERR_BAD_SG_ENTRY: u32 = 8;
 /// CONS_IDX written with a value ahead of PROD_IDX or more than RING_ENTRIES
 /// behind it. ERROR_ADDR = the value written.
@@ -359,6 +360,15 @@ pub const ERR_COPY_RANGE: u32 = 10;
 pub const ERR_BAD_STEP: u32 = 11;
 /// COPY_CTRL written with an undefined op. ERROR_ADDR = the value written.
 pub const ERR_BAD_COPY_OP: u32 = 12;
+/// DMA sanitizer (§16): a DMA write, into mapped memory, outside every range
+/// the driver has handed to the card (ring, status block, copy buffer), or
+/// into one it took back (stop, reset, DMA_UNMAP). Nothing is written.
+/// ERROR_ADDR = first byte of the write.
+pub const ERR_DMA_STRAY: u32 = 13;
+/// At enable (§6.1, §16): the ring overlaps itself (an SG page listed
+/// twice), the status block or the SG page table, or the status block
+/// overlaps the SG page table. ERROR_ADDR = first overlapping IOVA.
+pub const ERR_RING_OVERLAP: u32 = 14;
 
 // ---------------------------------------------------------------------------
 // §14 Fault injection: kinds and the debug register window

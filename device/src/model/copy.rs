@@ -4,8 +4,10 @@
 use cardless_abi::record::{checksum_finish, weighted_sum};
 use cardless_abi::regs::*;
 
+use super::owner::Span;
+use super::sanitizer::Refused;
 use super::state::{Ctx, State};
-use crate::dma::{DmaError, DmaView};
+use crate::dma::DmaView;
 
 /// Chunk for checksumming BAR2 without allocating the whole range.
 const CSUM_CHUNK: usize = 4096;
@@ -22,12 +24,15 @@ impl State {
         );
         let op = ctrl & COPY_OP_MASK;
         let result = if op > COPY_OP_CHECKSUM {
-            Err((ERR_BAD_COPY_OP, u64::from(ctrl)))
+            Err(Refused::code(ERR_BAD_COPY_OP, u64::from(ctrl)))
         } else if off + len > ctx.bar2.size() {
             // u32 + u32 cannot overflow u64.
-            Err((ERR_COPY_RANGE, off))
+            Err(Refused::code(ERR_COPY_RANGE, off))
         } else {
-            match op {
+            // §16: the host buffer is the card's for the length of the copy.
+            let by = self.san.during;
+            self.san.own.hand_copy(Some(Span::new(host, len)), by);
+            let r = match op {
                 COPY_OP_TO_HOST => self.copy_to_host(ctx, &view, off, len, host),
                 COPY_OP_FROM_HOST => self.copy_from_host(ctx, &view, off, len, host),
                 _ => {
@@ -35,15 +40,16 @@ impl State {
                     self.regs.copy_result = bar2_checksum(ctx, off, len);
                     Ok(())
                 }
-            }
-            .map_err(|e| e.fault())
+            };
+            self.san.own.hand_copy(None, by);
+            r
         };
         self.cnt.copies = self.cnt.copies.wrapping_add(1);
         match result {
             Ok(()) => self.regs.copy_status = ERR_NONE,
-            Err((code, addr)) => {
-                self.regs.copy_status = code;
-                self.fail(ctx, &view, code, addr);
+            Err(r) => {
+                self.regs.copy_status = r.code;
+                self.fail_refused(ctx, &view, r);
             }
         }
         self.signal(ctx, &view, INT_COPY_DONE);
@@ -56,12 +62,14 @@ impl State {
         off: u64,
         len: u64,
         host: u64,
-    ) -> Result<(), DmaError> {
+    ) -> Result<(), Refused> {
+        self.san.check_write(view, host, len, "copy-engine", None)?;
         view.for_each(host, len, true, |p, dst| {
             if let Some(src) = ctx.bar2.slice(off + p as u64, dst.len() as u64) {
                 src.copy_to_volatile_slice(dst);
             }
-        })?;
+        })
+        .map_err(|e| self.san.dma_error(&e))?;
         self.trace_bar2(ctx, off, len);
         self.trace_dma(view, true, host, len);
         Ok(())
@@ -74,12 +82,13 @@ impl State {
         off: u64,
         len: u64,
         host: u64,
-    ) -> Result<(), DmaError> {
+    ) -> Result<(), Refused> {
         view.for_each(host, len, false, |p, src| {
             if let Some(dst) = ctx.bar2.slice(off + p as u64, src.len() as u64) {
                 src.copy_to_volatile_slice(dst);
             }
-        })?;
+        })
+        .map_err(|e| self.san.dma_error(&e))?;
         self.trace_dma(view, false, host, len);
         Ok(())
     }

@@ -6,7 +6,10 @@ use std::time::Instant;
 use cardless_abi::record::*;
 use cardless_abi::regs::*;
 
+use super::areas::{check_overlaps, overlap, ring_pieces, Areas};
+use super::owner::{Role, Span};
 use super::ring::{Layout, Ring};
+use super::sanitizer::{Finding, Refused, Sanitizer};
 use crate::fault::FaultKind;
 
 /// How often a free-running card looks at fault timers (SPEC §14.2).
@@ -83,8 +86,9 @@ impl Engine {
         }
     }
 
-    /// Stops without DMA (error path).
-    pub(crate) fn halt(&mut self) {
+    /// Stops without DMA (error path). Use `State::halt_engine`, which
+    /// also takes the ring back from the card.
+    fn halt(&mut self) {
         self.run = Run::Stopped;
     }
 
@@ -124,9 +128,13 @@ impl State {
                 status_gen: self.engine.status_gen,
                 ..Engine::default()
             };
+            for role in [Role::Ring, Role::SgTable, Role::StatusBlock] {
+                self.san.own.take_back(role);
+            }
             match self.validate_ring(&view) {
-                Err((code, addr)) => return self.fail(ctx, &view, code, addr),
-                Ok(ring) => {
+                Err(r) => return self.fail_refused(ctx, &view, r),
+                Ok((ring, areas)) => {
+                    self.hand_areas(areas);
                     self.engine.ring = Some(ring);
                     self.engine.seed = self.regs.seed;
                     self.engine.status_addr = Some(self.regs.status_addr);
@@ -135,8 +143,60 @@ impl State {
                 }
             }
         }
-        if let Err(e) = self.write_status_block(&view) {
-            self.fail_dma(ctx, &view, &e);
+        if let Err(r) = self.write_status_block(&view) {
+            self.fail_refused(ctx, &view, r);
+        }
+    }
+
+    /// §16: what a fresh enable hands to the card.
+    fn hand_areas(&mut self, a: Areas) {
+        let by = self.san.during;
+        self.san.own.hand(Role::Ring, a.ring, by);
+        if let Some(t) = a.table {
+            self.san.own.hand_table(t, by);
+        }
+        if let Some(sb) = a.status {
+            self.san.own.hand(Role::StatusBlock, [(sb, None)], by);
+        }
+    }
+
+    /// Stops without DMA (errors, removal, abandoning an overflow-stopped
+    /// stream) and takes the ring back (§16).
+    pub(crate) fn halt_engine(&mut self) {
+        self.engine.halt();
+        self.san.own.take_back(Role::Ring);
+        self.san.own.take_back(Role::SgTable);
+    }
+
+    /// §16: CTRL_STATUS_WB turned on while an address is latched but not
+    /// handed (it was off at enable): hand the status block now, unless it
+    /// overlaps the ring or the SG table (ERR_RING_OVERLAP).
+    pub(crate) fn hand_status_block_late(&mut self, ctx: &Ctx) {
+        if self.regs.control & CTRL_STATUS_WB == 0 || self.san.own.holds(Role::StatusBlock) {
+            return;
+        }
+        let Some(addr) = self.engine.status_addr else {
+            return;
+        };
+        let sb = Span::new(addr, STATUS_BLOCK_SIZE as u64);
+        match self.san.own.clash(sb) {
+            None => {
+                let by = self.san.during;
+                self.san.own.hand(Role::StatusBlock, [(sb, None)], by);
+            }
+            Some((role, span)) => {
+                let at = sb.start.max(span.start);
+                let r = overlap(
+                    (Role::StatusBlock, sb, None),
+                    (role, span, None),
+                    at,
+                    &self.san,
+                );
+                // Refused: no write-back to it until the next enable.
+                self.engine.status_addr = None;
+                let view = ctx.dma.view();
+                self.fail_refused(ctx, &view, r);
+            }
         }
     }
 
@@ -144,47 +204,54 @@ impl State {
     pub(crate) fn disable(&mut self, ctx: &Ctx) {
         let view = ctx.dma.view();
         self.engine.run = Run::Stopped;
+        self.san.own.take_back(Role::Ring);
+        self.san.own.take_back(Role::SgTable);
         if self.engine.take_pending() {
             self.signal(ctx, &view, INT_DATA_READY);
         }
-        if let Err(e) = self.write_status_block(&view) {
-            self.fail_dma(ctx, &view, &e);
+        if let Err(r) = self.write_status_block(&view) {
+            self.fail_refused(ctx, &view, r);
         }
         self.engine.status_addr = None;
+        self.san.own.take_back(Role::StatusBlock);
     }
 
     /// §6.1 validation; reads the SG table. Allocates at most
-    /// MAX_SG_PAGES entries, and only after the count was checked.
-    fn validate_ring(&mut self, view: &DmaView) -> Result<Ring, (u32, u64)> {
+    /// MAX_SG_PAGES entries, and only after the count was checked. Returns
+    /// the ring and what the card is handed (§16).
+    fn validate_ring(&mut self, view: &DmaView) -> Result<(Ring, Areas), Refused> {
         let r = self.regs;
         let rs = r.record_size;
+        let bad = |code, addr| Err(Refused::code(code, addr));
         if !(MIN_RECORD_SIZE..=MAX_RECORD_SIZE).contains(&rs) || !rs.is_multiple_of(RECORD_ALIGN) {
-            return Err((ERR_BAD_RECORD_SIZE, u64::from(rs)));
+            return bad(ERR_BAD_RECORD_SIZE, u64::from(rs));
         }
         let entries = r.ring_entries;
         let bytes = u64::from(entries) * u64::from(rs);
         if entries == 0 || entries > MAX_RING_ENTRIES || bytes > MAX_RING_BYTES {
-            return Err((ERR_BAD_RING_SIZE, u64::from(entries)));
+            return bad(ERR_BAD_RING_SIZE, u64::from(entries));
         }
         if !r.ring_base.is_multiple_of(8) {
-            return Err((ERR_BAD_ALIGNMENT, r.ring_base));
+            return bad(ERR_BAD_ALIGNMENT, r.ring_base);
         }
         if r.control & CTRL_STATUS_WB != 0 && !r.status_addr.is_multiple_of(8) {
-            return Err((ERR_BAD_ALIGNMENT, r.status_addr));
+            return bad(ERR_BAD_ALIGNMENT, r.status_addr);
         }
+        let mut table_span = None;
         let layout = if r.control & CTRL_SG == 0 {
             Layout::Contig { base: r.ring_base }
         } else {
             let n = r.sg_pages;
             if n == 0 || n > MAX_SG_PAGES || u64::from(n) * SG_PAGE_SIZE < bytes {
-                return Err((ERR_BAD_SG_COUNT, u64::from(n)));
+                return bad(ERR_BAD_SG_COUNT, u64::from(n));
             }
             let len = u64::from(n) * SG_ENTRY_SIZE;
+            table_span = Some(Span::new(r.ring_base, len));
             let mut table = vec![0u8; len as usize];
             view.for_each(r.ring_base, len, false, |p, s| {
                 s.copy_to(&mut table[p..p + s.len()]);
             })
-            .map_err(|e| e.fault())?;
+            .map_err(|e| self.san.dma_error(&e))?;
             let t = self.clock.now();
             if let Some(tr) = self.trace.as_mut() {
                 tr.dma(t, false, r.ring_base, &table);
@@ -193,17 +260,57 @@ impl State {
             for e in table.chunks_exact(8) {
                 let a = u64::from_le_bytes([e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]);
                 if !a.is_multiple_of(SG_PAGE_SIZE) {
-                    return Err((ERR_BAD_SG_ENTRY, a));
+                    return bad(ERR_BAD_SG_ENTRY, a);
                 }
                 pages.push(a);
             }
             Layout::Sg { pages }
         };
-        Ok(Ring {
+        let ring = Ring {
             layout,
             entries,
             record_size: rs,
-        })
+        };
+        let status = (r.control & CTRL_STATUS_WB != 0)
+            .then(|| Span::new(r.status_addr, STATUS_BLOCK_SIZE as u64));
+        let areas = Areas {
+            ring: ring_pieces(&ring),
+            table: table_span,
+            status,
+        };
+        if table_span.is_some() {
+            self.check_sg_pages(view, &areas)?;
+        }
+        check_overlaps(&areas, &self.san)?;
+        Ok((ring, areas))
+    }
+
+    /// §6.1, §16: every SG page the ring uses must be mapped writable.
+    fn check_sg_pages(&self, view: &DmaView, a: &Areas) -> Result<(), Refused> {
+        for &(span, page) in &a.ring {
+            let Err(e) = view.check(span.start, span.end - span.start, true) else {
+                continue;
+            };
+            let i = page.unwrap_or(0);
+            let at = a.table.map_or(0, |t| t.start) + u64::from(i) * SG_ENTRY_SIZE;
+            let msg = format!(
+                "SG page {i} ({:#x}, table entry at {at:#x}) is not usable by the card ({e}): \
+                 the page list points outside mapped memory; enable refused at {}",
+                span.start, self.san.during
+            );
+            return Err(Refused {
+                code: ERR_BAD_SG_ENTRY,
+                addr: span.start,
+                finding: Some(Box::new(Finding {
+                    check: "sg-unmapped",
+                    addr: span.start,
+                    len: SG_PAGE_SIZE,
+                    cause: Some(self.san.during),
+                    msg,
+                })),
+            });
+        }
+        Ok(())
     }
 
     /// CONS_IDX write (§6.3).
@@ -240,8 +347,8 @@ impl State {
         }
         self.check_coalesce_time(ctx, &view);
         if touched && self.engine.is_running() {
-            if let Err(e) = self.write_status_block(&view) {
-                self.fail_dma(ctx, &view, &e);
+            if let Err(r) = self.write_status_block(&view) {
+                self.fail_refused(ctx, &view, r);
             }
         }
     }
@@ -336,40 +443,53 @@ impl State {
             return Produced::Stopped;
         };
         let slot = ring.slot_offset(*prod);
+        let len = u64::from(record_size);
         // §14.1 stray-write: the whole record lands at another IOVA.
         let stray = match fault {
-            Some(f) if f.kind == FaultKind::StrayWrite => {
-                Some(if f.arg == 0 { ring.end_iova() } else { f.arg })
+            Some((f, cause)) if f.kind == FaultKind::StrayWrite => {
+                Some((if f.arg == 0 { ring.end_iova() } else { f.arg }, cause))
             }
             _ => None,
         };
+        // Checked (mappings, then §16 ownership) before a byte moves.
+        let san = &self.san;
         let res = match stray {
-            Some(at) => ring
-                .write_record_at(view, at, &h.to_bytes(), key)
+            Some((at, cause)) => san
+                .check_write(view, at, len, "stray-write record", Some(cause))
+                .and_then(|()| {
+                    ring.write_record_at(view, at, &h.to_bytes(), key)
+                        .map_err(|e| san.dma_error(&e))
+                })
                 .inspect(|_| {
                     if tracing {
-                        pieces.push((at, u64::from(record_size)));
+                        pieces.push((at, len));
                     }
                 }),
-            None => ring.write_record(view, *prod, &h.to_bytes(), key, |a, n| {
-                if tracing {
-                    pieces.push((a, n));
-                }
+            None => check_slot(san, view, ring, slot, len).and_then(|()| {
+                ring.write_record(view, *prod, &h.to_bytes(), key, |a, n| {
+                    if tracing {
+                        pieces.push((a, n));
+                    }
+                })
+                .map_err(|e| san.dma_error(&e))
             }),
         };
-        if let Some(at) = stray {
+        if let Some((at, _)) = stray {
             self.trace_stray(at);
         }
-        if let Err(err) = res {
+        if let Err(r) = res {
             self.engine.pieces.clear();
-            self.fail_dma(ctx, view, &err);
+            self.fail_refused(ctx, view, r);
             return Produced::Stopped;
         }
         if tracing {
             self.trace_pieces(view, now);
         }
-        if let Some(f) = fault.filter(|f| f.kind != FaultKind::StrayWrite) {
-            self.corrupt_record(view, &f, slot, None);
+        if let Some((f, cause)) = fault.filter(|(f, _)| f.kind != FaultKind::StrayWrite) {
+            if let Err(r) = self.corrupt_record(view, &f, cause, slot) {
+                self.fail_refused(ctx, view, r);
+                return Produced::Stopped;
+            }
         }
         let e = &mut self.engine;
         e.prod = e.prod.wrapping_add(1);
@@ -465,8 +585,8 @@ impl State {
             self.engine.restart_schedule(self.clock.now());
         }
         if touched && self.engine.is_running() {
-            if let Err(e) = self.write_status_block(&view) {
-                self.fail_dma(ctx, &view, &e);
+            if let Err(r) = self.write_status_block(&view) {
+                self.fail_refused(ctx, &view, r);
             }
         }
         if !self.engine.is_running() {
@@ -493,4 +613,25 @@ impl State {
             Some(t) => self.clock.instant_at(t).map_or(Wait::Forever, Wait::Until),
         }
     }
+}
+
+/// A record's slot: every piece mapped writable (SPEC §10), then every piece
+/// inside what the driver handed (§16).
+fn check_slot(
+    san: &Sanitizer,
+    view: &DmaView,
+    ring: &Ring,
+    off: u64,
+    len: u64,
+) -> Result<(), Refused> {
+    ring.for_each_piece(off, len, |iova, n, _| view.check(iova, n, true))
+        .map_err(|e| san.dma_error(&e))?;
+    let mut res = Ok(());
+    let _ = ring.for_each_piece(off, len, |iova, n, _| {
+        if res.is_ok() {
+            res = san.check_handed(iova, n, "record", None);
+        }
+        Ok(())
+    });
+    res
 }

@@ -8,6 +8,8 @@ use std::collections::VecDeque;
 
 use cardless_abi::regs::*;
 
+use super::owner::Cause;
+use super::sanitizer::Refused;
 use super::state::{Ctx, State};
 use crate::dma::DmaView;
 use crate::fault::{Fault, FaultKind, FaultPlan, Trigger};
@@ -17,6 +19,8 @@ use crate::fault::{Fault, FaultKind, FaultPlan, Trigger};
 struct Armed {
     fault: Fault,
     left: u32,
+    /// Its firing, for sanitizer reports (SPEC §16).
+    cause: Cause,
 }
 
 /// An interrupt message held by `delay-irq`.
@@ -125,10 +129,10 @@ impl Faults {
         s
     }
 
-    /// The next record fault to apply, if one is armed (§14.1).
-    pub(crate) fn take_record_fault(&mut self) -> Option<Fault> {
+    /// The next record fault to apply, if one is armed (§14.1), and its firing.
+    pub(crate) fn take_record_fault(&mut self) -> Option<(Fault, Cause)> {
         let a = self.rec.front_mut()?;
-        let f = a.fault;
+        let f = (a.fault, a.cause);
         a.left -= 1;
         if a.left == 0 {
             self.rec.pop_front();
@@ -195,16 +199,19 @@ impl State {
     fn fire(&mut self, ctx: &Ctx, f: Fault) {
         self.faults.fired = self.faults.fired.wrapping_add(1);
         self.trace_fault(f.kind, "fire", None);
+        let cause = self.fault_cause(f.kind);
         let now = self.clock.now();
         let until = |ns: u64| (ns != 0).then(|| now.saturating_add(ns));
         match f.kind {
             k if k.is_irq() => self.faults.irq.push_back(Armed {
                 fault: f,
                 left: f.count,
+                cause,
             }),
             k if k.is_record() => self.faults.rec.push_back(Armed {
                 fault: f,
                 left: f.count,
+                cause,
             }),
             FaultKind::Stall => self.faults.stall = Some(until(f.arg)),
             FaultKind::Resume => self.faults.stall = None,
@@ -219,7 +226,7 @@ impl State {
     fn remove_card(&mut self, ctx: &Ctx) {
         self.faults.removed = true;
         self.faults.held.clear();
-        self.engine.halt();
+        self.halt_engine();
         let ones = vec![0xffu8; 1 << 16];
         let mut off = 0;
         while off < ctx.bar2.size() {
@@ -288,16 +295,17 @@ impl State {
     }
 
     /// Flips byte `pos` of the record just written at ring offset `slot`
-    /// (or at `stray` IOVA) as fault `f` says (§14.1).
+    /// as fault `f` (fired by `cause`) says (§14.1). The 1-byte write is
+    /// checked by the sanitizer (§16) like any other.
     pub(crate) fn corrupt_record(
         &mut self,
         view: &DmaView,
         f: &Fault,
+        cause: Cause,
         slot: u64,
-        stray: Option<u64>,
-    ) {
+    ) -> Result<(), Refused> {
         let Some(ring) = self.engine.ring.as_ref() else {
-            return;
+            return Ok(());
         };
         let payload = u64::from(ring.record_size) - cardless_abi::record::RECORD_HEADER_SIZE as u64;
         let pos = match f.kind {
@@ -305,16 +313,11 @@ impl State {
             _ => cardless_abi::record::RECORD_HEADER_SIZE as u64 + f.arg % payload.max(1),
         };
         let mut iova = None;
-        match stray {
-            Some(base) => iova = base.checked_add(pos),
-            None => {
-                let _ = ring.for_each_piece(slot + pos, 1, |a, _, _| {
-                    iova = Some(a);
-                    Ok(())
-                });
-            }
-        }
-        let Some(iova) = iova else { return };
+        let _ = ring.for_each_piece(slot + pos, 1, |a, _, _| {
+            iova = Some(a);
+            Ok(())
+        });
+        let Some(iova) = iova else { return Ok(()) };
         let mut b = [0u8; 1];
         if view
             .for_each(iova, 1, false, |_, s| {
@@ -322,8 +325,10 @@ impl State {
             })
             .is_err()
         {
-            return;
+            return Ok(());
         }
+        self.san
+            .check_handed(iova, 1, "corrupt-fault byte", Some(cause))?;
         b[0] ^= f.arg2 as u8;
         if view
             .for_each(iova, 1, true, |_, s| s.copy_from(&b[..]))
@@ -335,6 +340,7 @@ impl State {
             }
             self.trace_fault(f.kind, "corrupt", Some(iova));
         }
+        Ok(())
     }
 
     /// A debug window read (§14.4); `None` for a hole inside the window.

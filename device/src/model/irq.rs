@@ -5,8 +5,9 @@ use cardless_abi::record::StatusBlock;
 use cardless_abi::regs::*;
 
 use super::fault::IrqFate;
+use super::sanitizer::Refused;
 use super::state::{Ctx, State};
-use crate::dma::{DmaError, DmaView};
+use crate::dma::DmaView;
 
 impl State {
     /// Sends one message for `cause` if INT_MASK enables it (§7.2).
@@ -42,9 +43,8 @@ impl State {
         self.sync_pending(ctx);
         let sb = self.write_status_block(view);
         self.send(ctx, cause);
-        if let Err(e) = sb {
-            let (code, addr) = e.fault();
-            self.fail_quiet(code, addr);
+        if let Err(r) = sb {
+            self.fail_refused_quiet(r);
             self.int_status |= INT_ERROR;
             self.sync_pending(ctx);
             self.send(ctx, INT_ERROR);
@@ -75,28 +75,27 @@ impl State {
             self.error_code = code;
             self.error_addr = addr;
         }
-        self.engine.halt();
+        self.halt_engine();
         self.kick += 1;
     }
 
     /// §10: an error. Pending records are signalled, then ERROR.
     pub(crate) fn fail(&mut self, ctx: &Ctx, view: &DmaView, code: u32, addr: u64) {
         self.fail_quiet(code, addr);
+        self.raise_error(ctx, view);
+    }
+
+    /// §10 step 4 after `fail_quiet`: pending records are signalled, then ERROR.
+    pub(crate) fn raise_error(&mut self, ctx: &Ctx, view: &DmaView) {
         if self.engine.take_pending() {
             self.signal(ctx, view, INT_DATA_READY);
         }
         self.signal(ctx, view, INT_ERROR);
     }
 
-    /// `fail` for a DMA error.
-    pub(crate) fn fail_dma(&mut self, ctx: &Ctx, view: &DmaView, e: &DmaError) {
-        let (code, addr) = e.fault();
-        self.fail(ctx, view, code, addr);
-    }
-
     /// §5.3: writes the status block if CONTROL.STATUS_WB is set and the
-    /// engine latched an address.
-    pub(crate) fn write_status_block(&mut self, view: &DmaView) -> Result<(), DmaError> {
+    /// engine latched an address; checked by the sanitizer (§16) first.
+    pub(crate) fn write_status_block(&mut self, view: &DmaView) -> Result<(), Refused> {
         let Some(addr) = self.engine.status_addr else {
             return Ok(());
         };
@@ -120,9 +119,13 @@ impl State {
             generation: self.engine.status_gen,
         };
         let bytes = sb.to_bytes();
-        view.for_each(addr, bytes.len() as u64, true, |pos, s| {
+        let len = bytes.len() as u64;
+        self.san
+            .check_write(view, addr, len, "status block", None)?;
+        view.for_each(addr, len, true, |pos, s| {
             s.copy_from(&bytes[pos..pos + s.len()]);
-        })?;
+        })
+        .map_err(|e| self.san.dma_error(&e))?;
         let t = self.clock.now();
         if let Some(tr) = self.trace.as_mut() {
             tr.dma(t, true, addr, &bytes);

@@ -3,13 +3,16 @@
 //! transport calls `bar_read`/`bar_write`/`reset` and gets interrupts through
 //! an [`IrqSink`]. The behaviour is `device/SPEC.md`.
 
+mod areas;
 mod clock;
 mod copy;
 mod engine;
 mod fault;
 mod irq;
+mod owner;
 mod ring;
 mod runner;
+mod sanitizer;
 mod shared_mem;
 mod state;
 
@@ -24,11 +27,13 @@ use cardless_abi::regs::{
     MAX_RECORD_SIZE, MIN_RECORD_SIZE, RECORD_ALIGN,
 };
 
+pub use sanitizer::SanitizerReport;
 pub use shared_mem::SharedMem;
 
 use crate::dma::{DmaError, DmaSpace};
 use crate::fault::FaultPlan;
 use crate::trace::Tracer;
+use owner::{Span, What};
 use state::{Ctx, State};
 
 /// Where the card's interrupt messages go.
@@ -213,6 +218,7 @@ impl Card {
     /// while removed or the link is down (§14.3).
     pub fn bar_read(&self, bar: u8, offset: u64, data: &mut [u8]) {
         self.inner.with(|st, ctx| {
+            st.note_action(What::Read { bar, off: offset });
             st.fault_tick(ctx);
             if st.faults.unreachable() && !st.faults.is_window(bar, offset) {
                 data.fill(0xff);
@@ -243,6 +249,14 @@ impl Card {
             if let Some(tr) = st.trace.as_mut() {
                 tr.mmio(t, true, bar, offset, data);
             }
+            let mut val = [0u8; 8];
+            let n = data.len().min(8);
+            val[..n].copy_from_slice(&data[..n]);
+            st.note_action(What::Write {
+                bar,
+                off: offset,
+                val: u64::from_le_bytes(val),
+            });
             st.fault_tick(ctx);
             if st.faults.unreachable() && !st.faults.is_window(bar, offset) {
                 return st.no_completion(ctx);
@@ -259,7 +273,10 @@ impl Card {
 
     /// Device reset (SPEC §9); also ends a surprise removal (§14.3).
     pub fn reset(&self) {
-        self.inner.with(|st, ctx| st.reset(ctx, true))
+        self.inner.with(|st, ctx| {
+            st.reset(ctx, true);
+            st.note_action(What::VmmReset);
+        })
     }
 
     /// DMA_MAP: maps `fd` at `iova` in the card's DMA space and traces it
@@ -278,11 +295,13 @@ impl Card {
             if let Some(tr) = st.trace.as_mut() {
                 tr.dma_map(t, iova, size, writable);
             }
+            st.note_action(What::DmaMap { addr: iova, size });
             Ok(())
         })
     }
 
-    /// DMA_UNMAP of `[iova, iova + size)`, traced.
+    /// DMA_UNMAP of `[iova, iova + size)`, traced. Whatever the driver had
+    /// handed to the card there is taken away (SPEC §16).
     pub fn dma_unmap(&self, iova: u64, size: u64) -> Result<(), DmaError> {
         self.inner.with(|st, ctx| {
             ctx.dma.unmap(iova, size)?;
@@ -290,6 +309,9 @@ impl Card {
             if let Some(tr) = st.trace.as_mut() {
                 tr.dma_unmap(t, iova, size);
             }
+            st.note_action(What::DmaUnmap { addr: iova, size });
+            let by = st.san.during;
+            st.san.own.unmapped(Span::new(iova, size), by);
             Ok(())
         })
     }
@@ -302,7 +324,22 @@ impl Card {
             if let Some(tr) = st.trace.as_mut() {
                 tr.dma_unmap_all(t);
             }
+            st.note_action(What::UnmapAll);
+            let by = st.san.during;
+            st.san.own.unmapped(
+                Span {
+                    start: 0,
+                    end: u64::MAX,
+                },
+                by,
+            );
         })
+    }
+
+    /// The DMA sanitizer's findings so far (SPEC §16), oldest first; at
+    /// most the last 64.
+    pub fn sanitizer_reports(&self) -> Vec<SanitizerReport> {
+        self.inner.lock().sanitizer_reports()
     }
 
     /// Pushes buffered trace lines out (replay reads them after each action).

@@ -9,6 +9,7 @@ use cardless_abi::regs::*;
 use super::clock::Clock;
 use super::engine::Engine;
 use super::fault::Faults;
+use super::sanitizer::Sanitizer;
 use super::shared_mem::SharedMem;
 use super::{CardConfig, IrqSink};
 use crate::dma::DmaSpace;
@@ -95,6 +96,8 @@ pub(crate) struct State {
     pub trace: Option<Tracer>,
     /// Fault injection (SPEC §14).
     pub faults: Faults,
+    /// DMA sanitizer: what the driver handed to the card (SPEC §16).
+    pub san: Sanitizer,
     /// Set by `Card::shutdown`; the engine thread exits.
     pub shutdown: bool,
     /// Bumped whenever the engine thread must re-plan (enable, CONS_IDX, RATE...).
@@ -124,6 +127,7 @@ impl State {
             clock: Clock::new(defaults.deterministic),
             trace,
             faults: Faults::new(cfg.debug_window, &cfg.faults),
+            san: Sanitizer::default(),
             shutdown: false,
             kick: 0,
         };
@@ -169,6 +173,7 @@ impl State {
             tr.reset(t, if vmm { "vmm" } else { "reg" });
         }
         self.load_reset_values();
+        self.san.own.reset();
         self.faults_reset(vmm);
         self.sync_pending(ctx);
         self.kick += 1;
@@ -397,11 +402,12 @@ impl State {
             // SPEC §6.4: disabling an overflow-stopped engine abandons its
             // stream, so the driver can free the ring; the next enable starts fresh.
             (false, false) if self.engine.is_overflow_stopped() => {
-                self.engine.halt();
+                self.halt_engine();
                 self.regs.control = bits;
             }
             _ => self.regs.control = bits,
         }
+        self.hand_status_block_late(ctx);
         self.kick += 1;
     }
 }

@@ -755,3 +755,131 @@ fn trace_file() {
     let rec = checksum(&rig.mem(RING, 64));
     assert!(text.contains(&format!("\"len\":64,\"hash\":\"{rec:#x}\"")));
 }
+
+/// Schedules, through the debug window, a stray write of the next record to `addr`.
+fn stray_at(rig: &Rig, addr: u64) {
+    rig.w(DBG_KIND, FAULT_STRAY_WRITE);
+    rig.w(DBG_TRIGGER, DBG_TRIG_VTIME);
+    rig.w(DBG_WHEN_LO, 0);
+    rig.w64(DBG_ARG_LO, addr);
+    rig.w(DBG_CMD, DBG_CMD_SCHEDULE);
+    assert_eq!(rig.r(DBG_CMD_STATUS), DBG_ST_OK);
+}
+
+/// SPEC §16.1: disable takes the ring back; the next enable hands only its
+/// own ring, so a stray write into the old one is caught.
+#[test]
+fn disable_takes_the_ring_back() {
+    let rig = Rig::new(CardConfig {
+        debug_window: true,
+        ..det()
+    });
+    rig.start_contig(4, 256, 0);
+    rig.w(STEP, 2);
+    rig.w(CONTROL, 0);
+    let ring_b = RING + 0x10_0000;
+    rig.w64(RING_BASE_LO, ring_b);
+    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    stray_at(&rig, RING + 0x800);
+    rig.w(STEP, 1);
+    assert_eq!(rig.r(ERROR_CODE), ERR_DMA_STRAY);
+    assert_eq!(rig.mem(RING + 0x800, 256), vec![0; 256]);
+    let r = rig.card.sanitizer_reports().pop().unwrap();
+    assert!(
+        r.message.contains(&format!("ring {ring_b:#x}..")),
+        "the old ring is no longer the card's: {}",
+        r.message
+    );
+    // Inside the current ring a stray record is the card's business: it lands.
+    rig.w(ERROR_CODE, 0);
+    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    stray_at(&rig, ring_b + 0x200);
+    rig.w(STEP, 1);
+    assert_eq!(rig.r(ERROR_CODE), 0);
+    assert_eq!(
+        verify_record(&rig.mem(ring_b + 0x200, 256), 0x5eed)
+            .unwrap()
+            .seq,
+        0
+    );
+    // Reset takes everything back.
+    rig.w(CONTROL, CTRL_RESET);
+    assert_eq!(rig.card.sanitizer_reports().len(), 1, "kept across reset");
+}
+
+/// SPEC §16.1: a status block switched on after enable is handed then,
+/// unless it overlaps the ring (ERR_RING_OVERLAP).
+#[test]
+fn late_status_write_back() {
+    let rig = Rig::new(det());
+    rig.w64(RING_BASE_LO, RING);
+    rig.w(RING_ENTRIES, 4);
+    rig.w(RECORD_SIZE, 256);
+    rig.w64(STATUS_ADDR_LO, SB);
+    rig.w(INT_MASK, INT_ALL);
+    rig.w(CONTROL, CTRL_ENABLE);
+    rig.w(STEP, 1);
+    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    rig.w(STEP, 1);
+    assert_eq!(rig.r(ERROR_CODE), 0);
+    assert_eq!(rig.status_block().prod_idx, 2);
+    // Again with the status block inside the ring.
+    rig.w(CONTROL, CTRL_RESET);
+    rig.w64(RING_BASE_LO, RING);
+    rig.w(RING_ENTRIES, 4);
+    rig.w(RECORD_SIZE, 256);
+    rig.w64(STATUS_ADDR_LO, RING + 0x100);
+    rig.w(INT_MASK, INT_ALL);
+    rig.w(CONTROL, CTRL_ENABLE);
+    rig.irqs();
+    let before = rig.mem(RING + 0x100, 64);
+    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    assert_eq!(rig.r(ERROR_CODE), ERR_RING_OVERLAP);
+    assert_eq!(rig.irqs(), vec![VEC_ERROR]);
+    assert_eq!(rig.mem(RING + 0x100, 64), before, "no status block written");
+}
+
+/// SPEC §16.2: whatever the stray targets, no byte outside the ring and
+/// the status block changes: guest memory is a canary.
+#[test]
+fn stray_writes_never_touch_memory_the_card_was_not_handed() {
+    let rig = Rig::new(CardConfig {
+        debug_window: true,
+        ..det()
+    });
+    let canary = vec![0xa5u8; GUEST_SIZE as usize];
+    rig.put(GUEST, &canary);
+    let (entries, rs) = (8u32, 512u32);
+    let ring_len = u64::from(entries * rs);
+    let mut x = 0x1234_5678_9abc_def1u64;
+    for round in 0..300 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let target = match round % 3 {
+            0 => GUEST + x % GUEST_SIZE,
+            1 => RING
+                .wrapping_add(x % (2 * ring_len))
+                .wrapping_sub(ring_len / 2),
+            _ => x,
+        } & !7;
+        rig.w(CONTROL, CTRL_RESET);
+        rig.start_contig(entries, rs, 0);
+        stray_at(&rig, target);
+        rig.w(STEP, 2);
+    }
+    let after = rig.mem(GUEST, GUEST_SIZE as usize);
+    let outside = |i: usize| {
+        let a = GUEST + i as u64;
+        !(RING..RING + ring_len).contains(&a) && !(SB..SB + 64).contains(&a)
+    };
+    let bad = (0..after.len()).find(|&i| outside(i) && after[i] != 0xa5);
+    assert_eq!(bad.map(|i| GUEST + i as u64), None);
+    let stray = rig
+        .card
+        .sanitizer_reports()
+        .iter()
+        .filter(|r| r.check == "stray")
+        .count();
+    assert!(stray > 10, "{stray} stray findings");
+}

@@ -175,6 +175,25 @@ pub(crate) fn explain(
                 error_name(*c1)
             ),
         ),
+        (
+            Sanitizer {
+                check: k1,
+                addr: a1,
+                msg: m1,
+                ..
+            },
+            Sanitizer {
+                check: k2,
+                addr: a2,
+                msg: m2,
+                ..
+            },
+        ) => (
+            Some(*a1),
+            format!(
+                "sanitizer finding {k2} at {a2:#x} (\"{m2}\"), expected {k1} at {a1:#x} (\"{m1}\")"
+            ),
+        ),
         (a, b) => (
             event_addr(a),
             format!(
@@ -193,6 +212,7 @@ pub(crate) fn event_addr(ev: &Event) -> Option<u64> {
         Event::Dma { addr, .. }
         | Event::DmaMap { addr, .. }
         | Event::DmaUnmap { addr, .. }
+        | Event::Sanitizer { addr, .. }
         | Event::Error { addr, .. } => Some(*addr),
         _ => None,
     }

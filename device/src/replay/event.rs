@@ -116,6 +116,19 @@ pub enum Event {
     },
     /// Every mapping removed.
     DmaUnmapAll,
+    /// A DMA sanitizer finding (SPEC §16).
+    Sanitizer {
+        /// `stray`, `unmapped`, `overlap` or `sg-unmapped`.
+        check: String,
+        /// First IOVA concerned.
+        addr: u64,
+        /// Bytes concerned.
+        len: u64,
+        /// Event number of the guest action or fault behind it.
+        cause: Option<u64>,
+        /// The explanation.
+        msg: String,
+    },
     /// A fault event (SPEC §14.5).
     Fault {
         /// Fault kind name.
@@ -142,6 +155,7 @@ impl Event {
             Event::DmaUnmap { .. } => "dma_unmap",
             Event::DmaUnmapAll => "dma_unmap_all",
             Event::Fault { .. } => "fault",
+            Event::Sanitizer { .. } => "sanitizer",
         }
     }
 
@@ -330,6 +344,13 @@ impl Fields<'_> {
                 size: self.num("size")?,
             },
             "dma_unmap_all" => Event::DmaUnmapAll,
+            "sanitizer" => Event::Sanitizer {
+                check: self.string("check")?.to_owned(),
+                addr: self.num("addr")?,
+                len: self.num("len")?,
+                cause: self.opt_num("cause")?,
+                msg: self.string("msg")?.to_owned(),
+            },
             "fault" => Event::Fault {
                 kind: self.string("kind")?.to_owned(),
                 act: self.string("act")?.to_owned(),
@@ -408,6 +429,7 @@ mod tests {
             r#"{"t":3,"ev":"dma_unmap","addr":"0x0","size":"0x1000"}"#,
             r#"{"t":3,"ev":"dma_unmap_all"}"#,
             r#"{"t":3,"ev":"fault","kind":"stall","act":"fire"}"#,
+            r#"{"t":3,"ev":"sanitizer","check":"stray","addr":"0x2000","len":256,"cause":9,"msg":"why"}"#,
         ];
         let parsed = parse_trace(&ok.join("\n")).unwrap();
         assert_eq!(parsed.len(), ok.len());

@@ -89,7 +89,7 @@ pub fn cause_name(cause: u64) -> &'static str {
 
 /// The name of an error code.
 pub fn error_name(code: u64) -> &'static str {
-    const NAMES: [&str; 13] = [
+    const NAMES: [&str; 15] = [
         "ERR_NONE",
         "ERR_DMA_UNMAPPED",
         "ERR_DMA_READONLY",
@@ -103,6 +103,8 @@ pub fn error_name(code: u64) -> &'static str {
         "ERR_COPY_RANGE",
         "ERR_BAD_STEP",
         "ERR_BAD_COPY_OP",
+        "ERR_DMA_STRAY",
+        "ERR_RING_OVERLAP",
     ];
     usize::try_from(code)
         .ok()
@@ -124,6 +126,8 @@ mod tests {
         assert_eq!(location(0, PROD_IDX), "BAR0+0x60 (PROD_IDX)");
         assert_eq!(location(2, 8), "BAR2+0x8");
         assert_eq!(error_name(1), "ERR_DMA_UNMAPPED");
+        assert_eq!(error_name(u64::from(ERR_DMA_STRAY)), "ERR_DMA_STRAY");
+        assert_eq!(error_name(u64::from(ERR_RING_OVERLAP)), "ERR_RING_OVERLAP");
         assert_eq!(error_name(99), "ERR_?");
         assert_eq!(cause_name(8), "OVERFLOW");
     }

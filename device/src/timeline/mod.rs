@@ -204,6 +204,13 @@ impl Timeline {
                 Event::Error { code, addr } => {
                     mark(Track::Card, format!("{} {addr:#x}", error_name(*code)), 1)
                 }
+                Event::Sanitizer {
+                    check, addr, len, ..
+                } => mark(
+                    Track::Card,
+                    format!("sanitizer {check} {addr:#x}+{len:#x}"),
+                    1,
+                ),
                 Event::Reset { vmm } => {
                     idx = Indices::default();
                     let by = if *vmm { "VMM" } else { "CONTROL" };
