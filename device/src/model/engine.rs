@@ -8,8 +8,8 @@ use cardless_abi::regs::*;
 
 use super::areas::{check_overlaps, overlap, ring_pieces, Areas};
 use super::owner::{Role, Span};
-use super::ring::{Layout, Ring};
-use super::sanitizer::{Finding, Refused, Sanitizer};
+use super::ring::{Layout, Ring, SlotError};
+use super::sanitizer::{Finding, Refused};
 use crate::fault::FaultKind;
 
 /// How often a free-running card looks at fault timers (SPEC §14.2).
@@ -465,14 +465,26 @@ impl State {
                         pieces.push((at, len));
                     }
                 }),
-            None => check_slot(san, view, ring, slot, len).and_then(|()| {
-                ring.write_record(view, *prod, &h.to_bytes(), key, |a, n| {
-                    if tracing {
-                        pieces.push((a, n));
-                    }
-                })
-                .map_err(|e| san.dma_error(&e))
-            }),
+            None => ring
+                .write_record(
+                    view,
+                    *prod,
+                    &h.to_bytes(),
+                    key,
+                    |a, n| san.own.covers(a, n),
+                    |a, n| {
+                        if tracing {
+                            pieces.push((a, n));
+                        }
+                    },
+                )
+                .map_err(|e| match e {
+                    SlotError::Dma(e) => san.dma_error(&e),
+                    SlotError::NotHanded { iova, len } => san
+                        .check_handed(iova, len, "record", None)
+                        .err()
+                        .unwrap_or(Refused::code(ERR_DMA_STRAY, iova)),
+                }),
         };
         if let Some((at, _)) = stray {
             self.trace_stray(at);
@@ -613,25 +625,4 @@ impl State {
             Some(t) => self.clock.instant_at(t).map_or(Wait::Forever, Wait::Until),
         }
     }
-}
-
-/// A record's slot: every piece mapped writable (SPEC §10), then every piece
-/// inside what the driver handed (§16).
-fn check_slot(
-    san: &Sanitizer,
-    view: &DmaView,
-    ring: &Ring,
-    off: u64,
-    len: u64,
-) -> Result<(), Refused> {
-    ring.for_each_piece(off, len, |iova, n, _| view.check(iova, n, true))
-        .map_err(|e| san.dma_error(&e))?;
-    let mut res = Ok(());
-    let _ = ring.for_each_piece(off, len, |iova, n, _| {
-        if res.is_ok() {
-            res = san.check_handed(iova, n, "record", None);
-        }
-        Ok(())
-    });
-    res
 }

@@ -15,6 +15,14 @@ pub(crate) enum Layout {
     Sg { pages: Vec<u64> },
 }
 
+/// Why a record was not written into its slot.
+pub(crate) enum SlotError {
+    /// A piece is not mapped writable (SPEC §10).
+    Dma(DmaError),
+    /// Every piece is mapped, this one is not handed to the card (§16).
+    NotHanded { iova: u64, len: u64 },
+}
+
 /// A validated ring, latched at enable.
 pub(crate) struct Ring {
     pub layout: Layout,
@@ -89,7 +97,8 @@ impl Ring {
     }
 
     /// Writes the record of producer index `idx`: `header` then the payload
-    /// with key `key`. Nothing is written unless every byte is mapped.
+    /// with key `key`. Nothing is written unless every byte is mapped
+    /// writable and then every piece is `handed` (the sanitizer, §16).
     /// `on_piece(iova, len)` is told each piece written (for the trace).
     pub(crate) fn write_record(
         &self,
@@ -97,11 +106,23 @@ impl Ring {
         idx: u32,
         header: &[u8; RECORD_HEADER_SIZE],
         key: u64,
+        handed: impl Fn(u64, u64) -> bool,
         mut on_piece: impl FnMut(u64, u64),
-    ) -> Result<(), DmaError> {
+    ) -> Result<(), SlotError> {
         let off = self.slot_offset(idx);
         let len = u64::from(self.record_size);
-        self.for_each_piece(off, len, |iova, n, _| view.check(iova, n, true))?;
+        self.for_each_piece(off, len, |iova, n, _| view.check(iova, n, true))
+            .map_err(SlotError::Dma)?;
+        let mut stray = None;
+        let _ = self.for_each_piece(off, len, |iova, n, _| {
+            if stray.is_none() && !handed(iova, n) {
+                stray = Some(SlotError::NotHanded { iova, len: n });
+            }
+            Ok(())
+        });
+        if let Some(e) = stray {
+            return Err(e);
+        }
         self.for_each_piece(off, len, |iova, n, pos| {
             view.for_each(iova, n, true, |p, s| {
                 fill(&s, pos as usize + p, header, key)
@@ -109,6 +130,7 @@ impl Ring {
             on_piece(iova, n);
             Ok(())
         })
+        .map_err(SlotError::Dma)
     }
 }
 
