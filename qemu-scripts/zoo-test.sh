@@ -48,6 +48,9 @@ if [ ! -s "$run_dir/card0.trace" ]; then
     note "no trace was written (did the card start? see $run_dir/device0.log)"; verdict=1
 elif "$DEVICE_BIN" replay "$run_dir/card0.trace" >"$run_dir/replay.log" 2>&1; then
     note "$(tail -n 1 "$run_dir/replay.log")"
+    found=$(grep -c '"ev":"sanitizer"' "$run_dir/card0.trace" || true)
+    note "the card's DMA sanitizer reported $found finding(s) (trace 'sanitizer' lines; the first:)"
+    grep -m1 'DMA sanitizer' "$run_dir/device0.log" | sed 's/^.*DMA sanitizer/      DMA sanitizer/' >&2 || true
     note "timeline of this run: make timeline TRACE=$run_dir/card0.trace"
 else
     cat "$run_dir/replay.log" >&2
