@@ -4,7 +4,9 @@
 //! exits when it disconnects or on SIGINT/SIGTERM, removing the socket.
 //! Subcommands work on traces without a VMM: `replay TRACE` re-runs the
 //! card against a recorded run (SPEC §15.2), `timeline TRACE -o OUT.json
-//! [--png OUT.png]` exports it for a trace viewer (SPEC §15.3).
+//! [--png OUT.png]` exports it for a trace viewer (SPEC §15.3), and `link
+//! --listen SOCK --server SOCK` relays a VMM to a server and outlives it
+//! (device/src/link).
 
 use std::io;
 use std::os::unix::fs::FileTypeExt;
@@ -22,6 +24,8 @@ use cardless_device::timeline::{self, Axis, Timeline};
 use cardless_device::vfio::socket::accept;
 use cardless_device::vfio::{CardPort, ConnectionError, PollPolicy, Server, StopSignal};
 use clap::Parser;
+
+mod link;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -102,6 +106,20 @@ enum Command {
         #[arg(long, value_enum, default_value = "vtime")]
         axis: Axis,
     },
+    /// Relay a VMM to a card's server and keep the VMM's connection when
+    /// the server dies, answering like a PCIe fabric whose endpoint
+    /// vanished (reads all-ones, writes dropped). Point QEMU at --listen.
+    Link {
+        /// Unix socket to listen on for QEMU.
+        #[arg(long, value_name = "PATH")]
+        listen: PathBuf,
+        /// The card server's socket (cardless-device --socket PATH).
+        #[arg(long, value_name = "PATH")]
+        server: PathBuf,
+        /// As the server's --poll-us (0 = always block).
+        #[arg(long, value_name = "US", default_value_t = 0)]
+        poll_us: u64,
+    },
 }
 
 impl Command {
@@ -118,6 +136,17 @@ impl Command {
                 Err(e) => {
                     eprintln!("cardless-device timeline: {e}");
                     ExitCode::from(2)
+                }
+            },
+            Command::Link {
+                listen,
+                server,
+                poll_us,
+            } => match link_command(&listen, &server, poll_us) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("cardless-device link: {e}");
+                    ExitCode::FAILURE
                 }
             },
         }
@@ -182,6 +211,21 @@ fn timeline_command(
         println!("timeline: PNG -> {}", png.display());
     }
     Ok(())
+}
+
+fn link_command(listen: &Path, server: &Path, poll_us: u64) -> Result<(), String> {
+    let stop = StopSignal::new().map_err(|e| e.to_string())?;
+    install_signal_handlers(&stop).map_err(|e| e.to_string())?;
+    let (listener, _socket_file) = bind(listen).map_err(|e| e.to_string())?;
+    log::info!(
+        "cardless-device link listening on {} for {}",
+        listen.display(),
+        server.display()
+    );
+    let policy = PollPolicy::spinning(Duration::from_micros(poll_us));
+    let result = link::run(&listener, server, policy, stop);
+    log::info!("cardless-device link exiting");
+    result
 }
 
 /// `--rate`: records per second, `None` = unlimited.

@@ -1,0 +1,189 @@
+//! What the link answers once the card's server is gone: a PCIe fabric
+//! whose endpoint vanished. Reads complete with all-ones (what a read of
+//! an absent device returns on real hardware, and what drivers test for),
+//! writes and the housekeeping commands a VMM sends while tearing a device
+//! down succeed doing nothing, and everything else fails with ENODEV.
+
+use cardless_device::vfio::wire::{
+    command, flags, BodyReader, BodyWriter, Header, HEADER_SIZE, MAX_DATA_XFER,
+};
+
+/// Why the link refused a command: the errno of the error reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub errno: i32,
+    pub why: String,
+}
+
+impl Refusal {
+    fn new(errno: i32, why: impl Into<String>) -> Refusal {
+        Refusal {
+            errno,
+            why: why.into(),
+        }
+    }
+}
+
+/// Body size of a DMA_UNMAP (argsz, flags, iova, size), echoed in its reply.
+const DMA_UNMAP_BODY: usize = 24;
+/// offset, region, count: the head of REGION_READ/REGION_WRITE bodies and replies.
+const REGION_ACCESS_HEAD: usize = 16;
+
+/// The reply body a vanished endpoint gives `command`, or the refusal.
+/// Only the first [`ANSWER_NEEDS`] bytes of `body` are looked at.
+pub fn answer(code: u16, body: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let name = command::name(code);
+    let malformed = |error: cardless_device::vfio::ProtocolError| {
+        Refusal::new(libc::EINVAL, format!("malformed {name}: {error}"))
+    };
+    match code {
+        command::REGION_READ => {
+            let mut reader = BodyReader::new(code, body);
+            let offset = reader.u64().map_err(malformed)?;
+            let region = reader.u32().map_err(malformed)?;
+            let count = reader.u32().map_err(malformed)?;
+            if count > MAX_DATA_XFER {
+                return Err(Refusal::new(
+                    libc::E2BIG,
+                    format!(
+                        "REGION_READ of {count} bytes exceeds max_data_xfer_size {MAX_DATA_XFER}"
+                    ),
+                ));
+            }
+            let mut reply = BodyWriter::with_capacity(REGION_ACCESS_HEAD + count as usize);
+            reply.u64(offset).u32(region).u32(count);
+            reply.0.resize(REGION_ACCESS_HEAD + count as usize, 0xff);
+            Ok(reply.0)
+        }
+        command::REGION_WRITE => {
+            let head = BodyReader::new(code, body)
+                .bytes(REGION_ACCESS_HEAD)
+                .map_err(malformed)?;
+            Ok(head.to_vec())
+        }
+        command::DMA_UNMAP => {
+            let echoed = BodyReader::new(code, body)
+                .bytes(DMA_UNMAP_BODY)
+                .map_err(malformed)?;
+            Ok(echoed.to_vec())
+        }
+        command::DMA_MAP | command::DEVICE_SET_IRQS | command::DEVICE_RESET => Ok(Vec::new()),
+        _ => Err(Refusal::new(
+            libc::ENODEV,
+            format!("{name} ({code}): the card's server is gone"),
+        )),
+    }
+}
+
+/// How many leading body bytes [`answer`] may need: what the link keeps of
+/// a command it passed on, in case the server dies before replying.
+pub const ANSWER_NEEDS: usize = DMA_UNMAP_BODY;
+
+/// The whole reply message to `request` for `result`.
+pub fn reply(request: &Header, result: &Result<Vec<u8>, Refusal>) -> Vec<u8> {
+    let (body, error) = match result {
+        Ok(body) => (body.as_slice(), 0),
+        Err(refusal) => (&[][..], refusal.errno),
+    };
+    let header = Header {
+        message_id: request.message_id,
+        command: request.command,
+        message_size: (HEADER_SIZE + body.len()) as u32,
+        flags: flags::REPLY | if error != 0 { flags::ERROR } else { 0 },
+        error: error as u32,
+    };
+    let mut out = Vec::with_capacity(HEADER_SIZE + body.len());
+    out.extend_from_slice(&header.encode());
+    out.extend_from_slice(body);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(offset: u64, region: u32, count: u32) -> Vec<u8> {
+        let mut body = BodyWriter::default();
+        body.u64(offset).u32(region).u32(count);
+        body.0
+    }
+
+    #[test]
+    fn reads_are_all_ones_of_the_requested_count() {
+        let reply = answer(command::REGION_READ, &access(0x40, 0, 4)).unwrap();
+        assert_eq!(&reply[..16], &access(0x40, 0, 4)[..]);
+        assert_eq!(&reply[16..], &[0xff; 4]);
+        let big = answer(command::REGION_READ, &access(0, 7, 4096)).unwrap();
+        assert_eq!(big.len(), 16 + 4096);
+        assert!(big[16..].iter().all(|&b| b == 0xff));
+    }
+
+    #[test]
+    fn huge_or_short_reads_are_refused_not_allocated() {
+        let huge = answer(command::REGION_READ, &access(0, 0, u32::MAX)).unwrap_err();
+        assert_eq!(huge.errno, libc::E2BIG);
+        let short = answer(command::REGION_READ, &[1, 2, 3]).unwrap_err();
+        assert_eq!(short.errno, libc::EINVAL);
+        assert!(short.why.contains("REGION_READ"), "{}", short.why);
+    }
+
+    #[test]
+    fn writes_and_teardown_commands_succeed() {
+        let mut write = access(8, 0, 4);
+        write.extend_from_slice(&[1, 2, 3, 4]);
+        assert_eq!(
+            answer(command::REGION_WRITE, &write).unwrap(),
+            access(8, 0, 4)
+        );
+        let unmap: Vec<u8> = (0..24).collect();
+        assert_eq!(answer(command::DMA_UNMAP, &unmap).unwrap(), unmap);
+        for code in [
+            command::DMA_MAP,
+            command::DEVICE_SET_IRQS,
+            command::DEVICE_RESET,
+        ] {
+            assert_eq!(answer(code, &[]).unwrap(), Vec::<u8>::new(), "{code}");
+        }
+        assert_eq!(
+            answer(command::DMA_UNMAP, &[0; 8]).unwrap_err().errno,
+            libc::EINVAL
+        );
+    }
+
+    #[test]
+    fn everything_else_is_enodev() {
+        for code in [
+            command::VERSION,
+            command::DEVICE_GET_INFO,
+            command::DEVICE_GET_REGION_INFO,
+            command::DEVICE_GET_IRQ_INFO,
+            command::DMA_READ,
+            command::REGION_WRITE_MULTI,
+            0,
+            999,
+        ] {
+            assert_eq!(answer(code, &[0; 64]).unwrap_err().errno, libc::ENODEV);
+        }
+    }
+
+    #[test]
+    fn replies_carry_the_request_id_and_the_errno() {
+        let request = Header {
+            message_id: 77,
+            command: command::DEVICE_GET_INFO,
+            message_size: 32,
+            flags: flags::COMMAND,
+            error: 0,
+        };
+        let refused = reply(&request, &Err(Refusal::new(libc::ENODEV, "gone")));
+        let header = Header::decode(refused[..16].try_into().unwrap());
+        assert_eq!(
+            (header.message_id, header.message_size, header.error),
+            (77, 16, libc::ENODEV as u32)
+        );
+        assert_eq!(header.flags, flags::REPLY | flags::ERROR);
+        let ok = reply(&request, &Ok(vec![9; 5]));
+        let header = Header::decode(ok[..16].try_into().unwrap());
+        assert_eq!((header.message_size, header.flags), (21, flags::REPLY));
+    }
+}
