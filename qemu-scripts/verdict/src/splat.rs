@@ -7,10 +7,18 @@ pub struct Splat {
     pub kind: &'static str,
     pub line_no: usize,
     pub excerpt: Vec<String>,
+    /// Every line of the report, timestamps removed (for the allow-list).
+    pub report: Vec<String>,
 }
 
 /// (pattern, kind). Matched against each line with the printk timestamp removed.
+/// Lockdep's reports come first: their opening line also says "WARNING:".
 const PATTERNS: &[(&str, &str)] = &[
+    ("possible circular locking dependency", "lockdep"),
+    ("possible recursive locking", "lockdep"),
+    ("inconsistent lock state", "lockdep"),
+    ("suspicious RCU usage", "lockdep"),
+    ("INFO: lockdep", "lockdep"),
     ("WARNING:", "WARNING"),
     ("------------[ cut here ]------------", "WARNING"),
     ("BUG:", "BUG"),
@@ -19,11 +27,6 @@ const PATTERNS: &[(&str, &str)] = &[
     ("general protection fault", "Oops"),
     ("KASAN:", "KASAN"),
     ("UBSAN:", "UBSAN"),
-    ("possible circular locking dependency", "lockdep"),
-    ("possible recursive locking", "lockdep"),
-    ("inconsistent lock state", "lockdep"),
-    ("suspicious RCU usage", "lockdep"),
-    ("INFO: lockdep", "lockdep"),
     ("Call Trace:", "Call Trace"),
     ("unreferenced object", "kmemleak"),
     // dma-debug's reports ("DMA-API: <driver> <dev>: device driver ...") come
@@ -49,6 +52,9 @@ fn strip_timestamp(line: &str) -> &str {
     t
 }
 
+/// How far a report's closing line is looked for.
+const REPORT_MAX_LINES: usize = 300;
+
 /// Lines that contain a pattern but report nothing wrong.
 fn is_benign(line: &str) -> bool {
     const BENIGN: &[&str] = &["DMA-API: preallocated", "DMA-API: debugging enabled"];
@@ -71,16 +77,28 @@ pub fn find(log: &str) -> Vec<Splat> {
             .find(|(p, _)| line.contains(p) && !is_benign(line))
         {
             let end = (i + 12).min(lines.len());
+            // The rest of this report (its trace) is not a new report. It
+            // ends with "---[ end trace" (WARNING, BUG), or for lockdep
+            // with the stack backtrace's "</TASK>".
+            let closes = |l: &&str| {
+                let l = strip_timestamp(l);
+                l.starts_with("---[ end trace") || (*kind == "lockdep" && l.starts_with("</TASK>"))
+            };
+            let report_end = lines[i + 1..]
+                .iter()
+                .take(REPORT_MAX_LINES)
+                .position(closes)
+                .map_or(end, |p| i + 1 + p + 1);
             found.push(Splat {
                 kind,
                 line_no: i + 1,
                 excerpt: lines[i..end].iter().map(|l| l.to_string()).collect(),
+                report: lines[i..report_end]
+                    .iter()
+                    .map(|l| strip_timestamp(l).to_string())
+                    .collect(),
             });
-            // The rest of this report (its trace) is not a new report.
-            skip_until = lines[i + 1..]
-                .iter()
-                .position(|l| strip_timestamp(l).starts_with("---[ end trace"))
-                .map_or(end, |p| i + 1 + p + 1);
+            skip_until = report_end;
         }
     }
     found
