@@ -4,10 +4,14 @@
 #   run-qemu.sh --kernel BZIMAGE --initrd CPIO --device BIN --log-dir DIR
 #               [--mode test|cmd|run] [--cards N] [--timeout SECONDS]
 #               [--accel auto|tcg|kvm] [--device-args "ARGS"]
-#               [--card-args I "ARGS"]...
+#               [--card-args I "ARGS"]... [--link I]...
 #
 # --device-args go to every card's cardless-device; --card-args I (repeatable)
 # appends to card I's only, after the --device-args (e.g. a traced card).
+# --link I puts a `cardless-device link` between QEMU and card I's server:
+# the server can then die (SIGKILL) without taking QEMU down; the card reads
+# all-ones instead. For the host's side of a run, LOG_DIR gets deviceI.pid
+# (card I's server) and qmp.path (QEMU's monitor socket).
 #
 # Each card is a cardless-device process on a socket in a private 0700
 # directory. Both processes and the directory are cleaned up on every exit
@@ -16,7 +20,7 @@
 source "$(dirname "$0")/lib.sh"
 
 mode=test cards=1 timeout=600 accel=${ACCEL:-auto} device_args="" kernel="" initrd="" device="" log_dir=""
-declare -A per_card_args=()
+declare -A per_card_args=() linked=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --kernel) kernel=$2; shift 2 ;;
@@ -31,11 +35,14 @@ while [ $# -gt 0 ]; do
         --card-args)
             [ $# -ge 3 ] && [[ $2 =~ ^[0-9]+$ ]] || die "run-qemu.sh: --card-args needs a card index and its arguments (--card-args 0 '--trace FILE')"
             per_card_args[$2]="${per_card_args[$2]:-} $3"; shift 3 ;;
+        --link)
+            [ $# -ge 2 ] && [[ $2 =~ ^[0-9]+$ ]] || die "run-qemu.sh: --link needs a card index"
+            linked[$2]=1; shift 2 ;;
         *) die "run-qemu.sh: unknown argument '$1'" ;;
     esac
 done
-for i in "${!per_card_args[@]}"; do
-    [ "$i" -lt "$cards" ] || die "run-qemu.sh: --card-args $i, but only $cards card(s) (--cards N)"
+for i in "${!per_card_args[@]}" "${!linked[@]}"; do
+    [ "$i" -lt "$cards" ] || die "run-qemu.sh: card $i named (--card-args/--link), but only $cards card(s) (--cards N)"
 done
 for f in "$kernel" "$initrd" "$device"; do [ -f "$f" ] || die "run-qemu.sh: missing file '$f' (build first: make qemu-test)"; done
 mkdir -p "$log_dir"
@@ -59,14 +66,26 @@ trap cleanup EXIT
 trap 'note "interrupted"; exit 130' INT TERM
 
 # --- the cards
+# Starts "$@" logging to $2 and waits for it to open socket $1.
+start_listener() {
+    local sock=$1 log=$2; shift 2
+    "$@" >"$log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do [ -S "$sock" ] && break; kill -0 "${pids[-1]}" 2>/dev/null || break; sleep 0.05; done
+    [ -S "$sock" ] || { tail -n 20 "$log" >&2; die "'$*' did not open $sock (log: $log)"; }
+}
+rm -f "$log_dir"/device*.pid "$log_dir/qmp.path"
 card_args=()
 for i in $(seq 0 $((cards - 1))); do
     sock=$sock_dir/card$i.sock
     # shellcheck disable=SC2086
-    "$device" --socket "$sock" $device_args ${per_card_args[$i]:-} >"$log_dir/device$i.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 100); do [ -S "$sock" ] && break; kill -0 "${pids[-1]}" 2>/dev/null || break; sleep 0.05; done
-    [ -S "$sock" ] || { tail -n 20 "$log_dir/device$i.log" >&2; die "cardless-device $i did not open $sock (log: $log_dir/device$i.log)"; }
+    start_listener "$sock" "$log_dir/device$i.log" "$device" --socket "$sock" $device_args ${per_card_args[$i]:-}
+    echo "${pids[-1]}" >"$log_dir/device$i.pid"
+    if [ -n "${linked[$i]:-}" ]; then
+        start_listener "$sock_dir/card$i.link.sock" "$log_dir/link$i.log" \
+            "$device" link --listen "$sock_dir/card$i.link.sock" --server "$sock"
+        sock=$sock_dir/card$i.link.sock
+    fi
     card_args+=(-device "{\"driver\":\"vfio-user-pci\",\"id\":\"card$i\",\"bus\":\"rp$i\",\"socket\":{\"path\":\"$sock\",\"type\":\"unix\"}}")
 done
 
@@ -154,6 +173,7 @@ fi
     >"$log_dir/qemu.log" 2>&1 &
 qemu=$!
 pids+=("$qemu")
+echo "$sock_dir/qmp.sock" >"$log_dir/qmp.path"
 # Show the results as they arrive: the suite's progress, or the command's output.
 if [ "$mode" = cmd ]; then
     tail --pid="$qemu" -n +1 -F "$log_dir/results.log" 2>/dev/null | grep --line-buffered -v '^cardless-guest-exit:' &
