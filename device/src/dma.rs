@@ -117,6 +117,14 @@ pub enum DmaError {
         /// Requested size.
         size: u64,
     },
+    /// The VMM already holds the most mappings the card keeps.
+    #[error("DMA mapping {iova:#x}: the card already holds {max} mappings (its max_dma_maps); unmap some first")]
+    TooManyMaps {
+        /// Requested IOVA.
+        iova: u64,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl DmaError {
@@ -152,17 +160,37 @@ impl Mapping {
     }
 }
 
+/// Most mappings a card keeps (announced as `max_dma_maps`). Each one is an
+/// mmap of the VMM's fd: the limit bounds what a client can make the server
+/// hold. A guest IOMMU turns every page the driver maps into one mapping, so
+/// it is well above the driver's own budget (128 MiB of buffers per card).
+pub const MAX_MAPS: usize = 65536;
+
 /// Host memory the card may DMA to, as mapped by the VMM.
-#[derive(Default)]
 pub struct DmaSpace {
     /// Sorted by `iova`, non-overlapping.
     maps: RwLock<Vec<Mapping>>,
+    max_maps: usize,
+}
+
+impl Default for DmaSpace {
+    fn default() -> Self {
+        Self::with_max_maps(MAX_MAPS)
+    }
 }
 
 impl DmaSpace {
     /// An empty space: every access faults until something is mapped.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty space that keeps at most `max_maps` mappings.
+    pub fn with_max_maps(max_maps: usize) -> Self {
+        DmaSpace {
+            maps: RwLock::new(Vec::new()),
+            max_maps,
+        }
     }
 
     /// Maps `size` bytes of `fd` from `file_offset` at `iova`. Validates
@@ -195,6 +223,12 @@ impl DmaSpace {
         let mut maps = write_lock(&self.maps);
         if maps.iter().any(|m| m.iova < end && iova < m.end()) {
             return Err(DmaError::Overlap { iova, size });
+        }
+        if maps.len() >= self.max_maps {
+            return Err(DmaError::TooManyMaps {
+                iova,
+                max: self.max_maps,
+            });
         }
         let prot = if writable {
             libc::PROT_READ | libc::PROT_WRITE
@@ -413,6 +447,24 @@ pub(crate) mod tests {
     }
 
     const P: u64 = DMA_PAGE_SIZE;
+
+    /// A client cannot make the card hold more mappings than it announced;
+    /// unmapping makes room again.
+    #[test]
+    fn mapping_count_is_bounded() {
+        let d = DmaSpace::with_max_maps(3);
+        for i in 0..3 {
+            d.map(i * P, P, memfd(P), 0, true).unwrap();
+        }
+        let refused = d.map(10 * P, P, memfd(P), 0, true);
+        assert!(matches!(refused, Err(DmaError::TooManyMaps { max: 3, .. })));
+        assert!(refused
+            .unwrap_err()
+            .to_string()
+            .contains("unmap some first"));
+        d.unmap(0, P).unwrap();
+        d.map(10 * P, P, memfd(P), 0, true).unwrap();
+    }
 
     /// SPEC §10 / DMA_MAP validation: bad maps are refused before mmap.
     #[test]

@@ -9,8 +9,9 @@ use super::wire::{BodyReader, BodyWriter, MAX_DATA_XFER, MAX_MSG_FDS};
 pub const MAJOR: u16 = 0;
 pub const MINOR: u16 = 0;
 
-/// Most DMA mappings the server keeps (`max_dma_maps`).
-pub const MAX_DMA_MAPS: u32 = 4096;
+/// Most DMA mappings the server keeps (`max_dma_maps`), enforced by the
+/// card's DMA space.
+pub const MAX_DMA_MAPS: u32 = crate::dma::MAX_MAPS as u32;
 
 /// What the client told us about itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
