@@ -160,11 +160,12 @@ impl Mapping {
     }
 }
 
-/// Most mappings a card keeps (announced as `max_dma_maps`). Each one is an
+/// Most mappings a card keeps (announced as `max_dma_maps`; QEMU 11.1
+/// refuses a server announcing more than 65535). Each one is an
 /// mmap of the VMM's fd: the limit bounds what a client can make the server
 /// hold. A guest IOMMU turns every page the driver maps into one mapping, so
 /// it is well above the driver's own budget (128 MiB of buffers per card).
-pub const MAX_MAPS: usize = 65536;
+pub const MAX_MAPS: usize = 65535;
 
 /// Host memory the card may DMA to, as mapped by the VMM.
 pub struct DmaSpace {
@@ -253,14 +254,20 @@ impl DmaSpace {
 
     /// Removes every mapping inside `[iova, iova + size)`. A mapping only
     /// partly inside is an error and nothing is removed. Takes effect at once.
+    /// The range may end exactly at 2^64 (QEMU unmaps "everything above" so).
     pub fn unmap(&self, iova: u64, size: u64) -> Result<(), DmaError> {
-        let end = iova
-            .checked_add(size)
+        if size == 0 {
+            return Err(DmaError::ZeroSize { iova });
+        }
+        // Inclusive last byte: a range reaching the top of the space fits.
+        let last = iova
+            .checked_add(size - 1)
             .ok_or(DmaError::Overflow { iova, len: size })?;
         let mut maps = write_lock(&self.maps);
+        let inside = |m: &Mapping| m.iova >= iova && m.end() - 1 <= last;
         if let Some(m) = maps
             .iter()
-            .find(|m| m.iova < end && iova < m.end() && (m.iova < iova || m.end() > end))
+            .find(|m| m.iova <= last && iova < m.end() && !inside(m))
         {
             return Err(DmaError::PartialUnmap {
                 iova,
@@ -269,7 +276,7 @@ impl DmaSpace {
             });
         }
         let before = maps.len();
-        maps.retain(|m| !(m.iova >= iova && m.end() <= end));
+        maps.retain(|m| !inside(m));
         if maps.len() == before {
             return Err(DmaError::NothingMapped { iova, size });
         }
@@ -464,6 +471,22 @@ pub(crate) mod tests {
             .contains("unmap some first"));
         d.unmap(0, P).unwrap();
         d.map(10 * P, P, memfd(P), 0, true).unwrap();
+    }
+
+    /// QEMU unmaps ranges that end exactly at 2^64; one more byte overflows.
+    #[test]
+    fn unmap_may_reach_the_top_of_the_space() {
+        let d = DmaSpace::new();
+        d.map(0x1_0000, P, memfd(P), 0, true).unwrap();
+        d.map(0xfef0_0000, P, memfd(P), 0, true).unwrap();
+        d.unmap(0xfef0_0000, 0u64.wrapping_sub(0xfef0_0000))
+            .unwrap();
+        assert!(d.write(0xfef0_0000, &[1]).is_err());
+        d.write(0x1_0000, &[1]).unwrap();
+        assert!(matches!(
+            d.unmap(0xfef0_0000, 0u64.wrapping_sub(0xfef0_0000) + 1),
+            Err(DmaError::Overflow { .. })
+        ));
     }
 
     /// SPEC §10 / DMA_MAP validation: bad maps are refused before mmap.

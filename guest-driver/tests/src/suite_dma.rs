@@ -40,9 +40,22 @@ fn name(strategy: u32) -> &'static str {
     uapi::STRATEGY_NAMES[strategy as usize]
 }
 
-/// Whether the strategy's pages have `struct page` (so GUP and O_DIRECT work).
+/// Whether the strategy's mapping has `struct page` (so GUP and O_DIRECT
+/// work). For `coherent` it depends on the DMA ops: the direct mapping's
+/// `dma_mmap_coherent` maps by PFN, an IOMMU's (`iommu_dma_mmap`) inserts the
+/// pages (IOMMU=1).
 fn has_struct_page_mapping(strategy: u32) -> bool {
-    !matches!(strategy, uapi::STRATEGY_COHERENT | uapi::STRATEGY_CARVEOUT)
+    match strategy {
+        uapi::STRATEGY_CARVEOUT => false,
+        uapi::STRATEGY_COHERENT => card0_behind_iommu(),
+        _ => true,
+    }
+}
+
+fn card0_behind_iommu() -> bool {
+    crate::pci::cards()
+        .first()
+        .is_some_and(|c| c.sysfs.join("iommu_group").exists())
 }
 
 /// Allocate, map, stream several laps of the ring, verify every record,
@@ -190,7 +203,7 @@ fn direct_io(strategy: u32) -> CaseResult {
 
 strategy_cases! {
     direct_io:
-    coherent_direct_io_is_efault => uapi::STRATEGY_COHERENT,
+    coherent_direct_io_follows_dma_ops => uapi::STRATEGY_COHERENT,
     pages_direct_io_works => uapi::STRATEGY_PAGES,
     compound_direct_io_works => uapi::STRATEGY_COMPOUND,
     vmalloc_direct_io_works => uapi::STRATEGY_VMALLOC,
@@ -607,7 +620,7 @@ pub const SUITE: Suite = Suite {
         vmalloc_streamed_and_verified,
         fault_streamed_and_verified,
         carveout_streamed_and_verified,
-        coherent_direct_io_is_efault,
+        coherent_direct_io_follows_dma_ops,
         pages_direct_io_works,
         compound_direct_io_works,
         vmalloc_direct_io_works,

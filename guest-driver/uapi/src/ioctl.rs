@@ -318,6 +318,8 @@ pub const ZOO_NAMES: [&str; ZOO_COUNT as usize] = [
 /// Buffer strategy of the zoo build only: one `kmalloc` allocation (see
 /// [`ZOO_KMALLOC_FREED_IN_CLOSE`]). Outside `0..STRATEGY_COUNT` on purpose.
 pub const ZOO_STRATEGY_KMALLOC: u32 = 0x100;
+// A normal module must reject the zoo's strategy like any unknown one.
+const _: () = assert!(ZOO_STRATEGY_KMALLOC >= STRATEGY_COUNT);
 
 #[cfg(test)]
 mod tests {
@@ -334,8 +336,6 @@ mod tests {
 
     #[test]
     fn zoo_values_stay_out_of_the_normal_ranges() {
-        // A normal module must reject the zoo's strategy like any unknown one.
-        assert!(ZOO_STRATEGY_KMALLOC >= STRATEGY_COUNT);
         let normal = [
             IOC_VERSION,
             IOC_CARD_INFO,
