@@ -78,6 +78,12 @@ step "booting the guest ($KERNEL kernel, $cards cards$iommu_note) and running th
 start=$SECONDS
 link_args=()
 host=""
+# Every card keeps a trace (SPEC §12): kept as the artifact of a failing
+# run (make timeline TRACE=...), deleted when the run passes.
+trace_args=()
+for i in $(seq 0 $((cards - 1))); do
+    trace_args+=(--card-args "$i" "--trace $run_dir/card$i.trace")
+done
 if [ $card_death = 1 ]; then
     link_args=(--link 0)
     card_death_host $$ &
@@ -86,7 +92,7 @@ fi
 set +e
 "$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" --initrd "$initrd" --device "$DEVICE_BIN" \
     --log-dir "$run_dir" --mode test --cards "$cards" --timeout "${TIMEOUT:-900}" --device-args "${DEVICE_ARGS:-}" \
-    "${link_args[@]}"
+    "${link_args[@]}" "${trace_args[@]}"
 boot_rc=$?
 set -e
 [ -z "$host" ] || { kill "$host" 2>/dev/null || true; wait "$host" 2>/dev/null || true; }
@@ -100,4 +106,11 @@ set +e
 rc=${PIPESTATUS[0]}
 set -e
 [ $boot_rc -eq 0 ] || { note "the guest run itself failed (status $boot_rc)"; rc=1; }
+if [ $rc -eq 0 ]; then
+    rm -f "$run_dir"/card*.trace
+else
+    for t in "$run_dir"/card*.trace; do
+        [ -s "$t" ] && note "kept the card's trace of this failing run: $t ($(du -h "$t" | cut -f1); make timeline TRACE=$t)"
+    done
+fi
 exit $rc
