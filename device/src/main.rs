@@ -71,6 +71,11 @@ struct Cli {
     /// Add the fault-injection debug window to BAR0 (SPEC §14.4).
     #[arg(long)]
     debug_window: bool,
+    /// Offer MSI and INTx only: no MSI-X capability, no BAR4 (SPEC §2).
+    /// QEMU 11.1 aborts when it finalizes an unplugged vfio-user device
+    /// that has MSI-X, so a card meant for device_del needs this.
+    #[arg(long)]
+    no_msix: bool,
     /// error, warn, info, debug or trace (RUST_LOG refines it per module).
     #[arg(long, value_name = "LEVEL", default_value = "info")]
     log_level: log::LevelFilter,
@@ -399,6 +404,9 @@ fn run(cli: Cli) -> Result<(), MainError> {
     let mut server = Server::new(card.clone(), irqs, policy)
         .map_err(|error| MainError::Config(error.to_string()))?
         .with_stop(stop.clone());
+    if cli.no_msix {
+        server = server.without_msix();
+    }
     log::info!(
         "cardless-device listening on {} (BAR2 {} KiB, seed {}, {})",
         socket.display(),

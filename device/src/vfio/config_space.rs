@@ -70,14 +70,25 @@ impl ConfigSpace {
     /// Builds the space. Each BAR size must be a power of two (checked by
     /// the region table before this is called).
     pub fn new(bars: BarSizes) -> ConfigSpace {
+        Self::with_msix(bars, true)
+    }
+
+    /// The space with or without the MSI-X capability (`--no-msix`; a BAR
+    /// of size 0 is absent).
+    pub fn with_msix(bars: BarSizes, msix: bool) -> ConfigSpace {
         let mut space = ConfigSpace {
             bytes: Box::new([0; CONFIG_SPACE_SIZE]),
             writable: Box::new([0; CONFIG_SPACE_SIZE]),
             reset_image: Box::new([0; CONFIG_SPACE_SIZE]),
         };
         space.build_header(bars);
-        space.build_pcie_capability();
-        space.build_msix_capability();
+        let after_pcie = if msix {
+            space.build_msix_capability();
+            MSIX_CAP_OFFSET
+        } else {
+            MSI_CAP_OFFSET
+        };
+        space.build_pcie_capability(after_pcie as u8);
         space.build_msi_capability();
         *space.reset_image = *space.bytes;
         space
@@ -106,6 +117,9 @@ impl ConfigSpace {
     /// A 32-bit non-prefetchable memory BAR: the address bits above the
     /// size are writable, so writing all-ones reads back the size mask.
     fn memory_bar32(&mut self, bar: u8, size: u64) {
+        if size == 0 {
+            return; // no such BAR: reads 0, ignores writes
+        }
         let at = BAR_BASE + 4 * bar as usize;
         let mask = !(size.saturating_sub(1) as u32) & !0xf;
         self.set32(at, 0, mask);
@@ -119,10 +133,10 @@ impl ConfigSpace {
     }
 
     /// Version-2 PCI Express capability of an endpoint on a x1 2.5 GT/s link.
-    fn build_pcie_capability(&mut self) {
+    fn build_pcie_capability(&mut self, next: u8) {
         let cap = PCIE_CAP_OFFSET;
         self.set8(cap, CAP_ID_PCIE, 0);
-        self.set8(cap + 1, MSIX_CAP_OFFSET as u8, 0);
+        self.set8(cap + 1, next, 0);
         // Capability version 2, device/port type 0 = PCI Express endpoint.
         self.set16(cap + 0x02, 0x0002, 0);
         // Device capabilities: max payload 256 bytes, role-based error reporting.
@@ -270,6 +284,43 @@ mod tests {
         assert_eq!(space.read16(STATUS), STATUS_CAP_LIST);
         space.reset();
         assert_eq!(space.read16(COMMAND), 0);
+    }
+
+    /// Walks the capability list: (id, offset) in order.
+    fn capabilities(space: &ConfigSpace) -> Vec<(u8, usize)> {
+        let mut caps = Vec::new();
+        let mut at = space.bytes[CAPABILITIES_POINTER] as usize;
+        while at != 0 && caps.len() < 16 {
+            caps.push((space.bytes[at], at));
+            at = space.bytes[at + 1] as usize;
+        }
+        caps
+    }
+
+    #[test]
+    fn without_msix_the_list_skips_it_and_bar4_is_absent() {
+        assert_eq!(
+            capabilities(&space()),
+            [
+                (CAP_ID_PCIE, PCIE_CAP_OFFSET),
+                (CAP_ID_MSIX, MSIX_CAP_OFFSET),
+                (CAP_ID_MSI, MSI_CAP_OFFSET)
+            ]
+        );
+        let mut plain = ConfigSpace::with_msix(
+            BarSizes {
+                bar0: regs::BAR0_SIZE,
+                bar2: 1 << 20,
+                bar4: 0,
+            },
+            false,
+        );
+        assert_eq!(
+            capabilities(&plain),
+            [(CAP_ID_PCIE, PCIE_CAP_OFFSET), (CAP_ID_MSI, MSI_CAP_OFFSET)]
+        );
+        plain.write(0x20, &u32::MAX.to_le_bytes());
+        assert_eq!(read32(&plain, 0x20), 0, "BAR4 sizes as absent");
     }
 
     #[test]

@@ -65,6 +65,13 @@ impl RegionTable {
         })
     }
 
+    /// The same table without BAR4 (a card without MSI-X): size 0, so
+    /// QEMU sees no BAR and accesses are refused.
+    pub fn without_msix(mut self) -> RegionTable {
+        self.bars.bar4 = 0;
+        self
+    }
+
     pub fn bar_sizes(&self) -> BarSizes {
         self.bars
     }

@@ -60,6 +60,13 @@ impl<C: CardBackend> Server<C> {
         })
     }
 
+    /// A card with MSI and INTx only: no MSI-X capability, no BAR4.
+    pub fn without_msix(mut self) -> Self {
+        self.regions = self.regions.without_msix();
+        self.config = ConfigSpace::with_msix(self.regions.bar_sizes(), false);
+        self
+    }
+
     /// Lets `stop` end [`Server::serve`] from another thread or a signal.
     pub fn with_stop(mut self, stop: Arc<StopSignal>) -> Self {
         self.stop = Some(stop);
