@@ -346,14 +346,16 @@ impl Harness {
             };
             (iova, size)
         };
-        // The model: whole mappings only, something must go, no overflow.
-        let expect_ok = match iova.checked_add(size) {
+        // The model: whole mappings only, something must go, no overflow
+        // (the range may end exactly at 2^64: `last` is inclusive).
+        let last = size.checked_sub(1).and_then(|n| iova.checked_add(n));
+        let inside = |l: &Live, last: u64| l.iova >= iova && l.end() - 1 <= last;
+        let expect_ok = match last {
             None => false,
-            Some(end) => {
-                let overlaps = |l: &&Live| l.iova < end && iova < l.end();
-                let inside = |l: &&Live| l.iova >= iova && l.end() <= end;
-                let cut = self.live.iter().filter(overlaps).any(|l| !inside(&l));
-                !cut && self.live.iter().any(|l| inside(&l))
+            Some(last) => {
+                let overlaps = |l: &&Live| l.iova <= last && iova < l.end();
+                let cut = self.live.iter().filter(overlaps).any(|l| !inside(l, last));
+                !cut && self.live.iter().any(|l| inside(l, last))
             }
         };
         let result = self.card.dma_unmap(iova, size);
@@ -362,11 +364,10 @@ impl Harness {
             expect_ok,
             "DMA_UNMAP {iova:#x}+{size:#x}: {result:?}"
         );
-        if result.is_ok() {
-            let end = iova + size;
+        if let (Ok(()), Some(last)) = (&result, last) {
             let (gone, kept): (Vec<Live>, Vec<Live>) = std::mem::take(&mut self.live)
                 .into_iter()
-                .partition(|l| l.iova >= iova && l.end() <= end);
+                .partition(|l| inside(l, last));
             self.live = kept;
             for l in gone {
                 self.unmapped(l);
