@@ -10,7 +10,9 @@
 //! - `echo, adaptive`: an echo server on the transport's `AdaptiveSocket`
 //!   with the server's polling policy;
 //! - `vfio server`: the card's server reading BAR0 `ID` through a real
-//!   `vfio_user::Client`.
+//!   `vfio_user::Client`;
+//! - `vfio via link`: the same through `cardless-device link` (the relay
+//!   `make qemu-test` puts in front of the card it kills).
 //!
 //! The three alternate in batches so that changes in machine load hit them
 //! alike. Goal: `vfio server` within 1.2x of `echo, adaptive`.
@@ -108,6 +110,41 @@ fn adaptive_echo(dir: &Path, policy: PollPolicy) -> (EchoClient, JoinHandle<()>)
 
 fn vfio_server(dir: &Path, policy: PollPolicy) -> (VfioClient, JoinHandle<()>) {
     let (listener, path) = listen(dir, "vfio.sock");
+    serve_card(listener, policy, &path)
+}
+
+/// A second card server, reached through a `cardless-device link` process.
+fn vfio_via_link(
+    dir: &Path,
+    policy: PollPolicy,
+) -> (VfioClient, JoinHandle<()>, std::process::Child) {
+    let (listener, server_path) = listen(dir, "vfio-behind.sock");
+    let link_path = dir.join("link.sock");
+    let link = std::process::Command::new(env!("CARGO_BIN_EXE_cardless-device"))
+        .args(["link", "--listen"])
+        .arg(&link_path)
+        .arg("--server")
+        .arg(&server_path)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start cardless-device link");
+    // The link's socket appears once it listens (it binds, then renames).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !link_path.exists() {
+        assert!(Instant::now() < deadline, "the link did not start");
+        thread::sleep(Duration::from_millis(5));
+    }
+    let (client, thread) = serve_card(listener, policy, &link_path);
+    (client, thread, link)
+}
+
+/// Serves one connection of a fresh card on `listener`; the client
+/// connects to `connect_to` (the listener's path, or a relay in front of it).
+fn serve_card(
+    listener: UnixListener,
+    policy: PollPolicy,
+    connect_to: &Path,
+) -> (VfioClient, JoinHandle<()>) {
     let config = CardConfig {
         deterministic: true,
         ..CardConfig::default()
@@ -119,7 +156,7 @@ fn vfio_server(dir: &Path, policy: PollPolicy) -> (VfioClient, JoinHandle<()>) {
         let _ = server.serve(stream);
         card.card().shutdown();
     });
-    let client = vfio_user::Client::new(&path).expect("vfio-user client");
+    let client = vfio_user::Client::new(connect_to).expect("vfio-user client");
     (VfioClient(client), thread)
 }
 
@@ -156,10 +193,12 @@ fn main() {
     let (blocking, blocking_thread) = blocking_echo(&dir);
     let (adaptive, adaptive_thread) = adaptive_echo(&dir, policy);
     let (vfio, vfio_thread) = vfio_server(&dir, policy);
+    let (linked, linked_thread, mut link) = vfio_via_link(&dir, policy);
     let mut peers: Vec<(&str, Box<dyn Peer>, Vec<Duration>)> = vec![
         ("echo, both block", Box::new(blocking), Vec::new()),
         ("echo, adaptive", Box::new(adaptive), Vec::new()),
         ("vfio server", Box::new(vfio), Vec::new()),
+        ("vfio via link", Box::new(linked), Vec::new()),
     ];
     for (_, peer, _) in &mut peers {
         for _ in 0..WARMUP {
@@ -183,7 +222,9 @@ fn main() {
             (name, stats(samples))
         })
         .collect();
-    for thread in [blocking_thread, adaptive_thread, vfio_thread] {
+    let _ = link.kill();
+    let _ = link.wait();
+    for thread in [blocking_thread, adaptive_thread, vfio_thread, linked_thread] {
         thread.join().unwrap();
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -206,5 +247,10 @@ fn main() {
         "vfio server / adaptive echo: {:.2}x (goal <= 1.2x); adaptive / blocking echo: {:.2}x",
         median(2) / median(1),
         median(1) / median(0)
+    );
+    println!(
+        "vfio via link / vfio server: {:.2}x (+{:.1} us per round trip)",
+        median(3) / median(2),
+        median(3) - median(2)
     );
 }

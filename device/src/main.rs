@@ -300,38 +300,40 @@ impl Drop for SocketFile {
     }
 }
 
-/// Binds `path`. A socket nobody listens on is stale and is replaced; a
+/// Listens on `path`. A socket nobody listens on is stale and is replaced; a
 /// live one, or anything that is not a socket, is left alone.
 fn bind(path: &Path) -> Result<(UnixListener, SocketFile), MainError> {
-    match UnixListener::bind(path) {
-        Ok(listener) => return Ok((listener, SocketFile(path.to_owned()))),
-        Err(error) if error.kind() != io::ErrorKind::AddrInUse => {
-            return Err(MainError::Bind {
-                path: path.to_owned(),
-                source: error,
-            })
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_socket() {
+            return Err(MainError::NotASocket(path.to_owned()));
         }
-        Err(_) => {}
+        // Someone accepting connections means a live server: never steal it.
+        // (A cardless-device ignores connections that close before VERSION.)
+        match UnixStream::connect(path) {
+            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => log::info!(
+                "replacing stale socket {} (nobody listening)",
+                path.display()
+            ),
+            _ => return Err(MainError::SocketTaken(path.to_owned())),
+        }
     }
-    let is_socket = std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_socket());
-    if !is_socket {
-        return Err(MainError::NotASocket(path.to_owned()));
-    }
-    // Someone accepting connections means a live server: never steal it.
-    // (A cardless-device ignores connections that close before VERSION.)
-    match UnixStream::connect(path) {
-        Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {}
-        _ => return Err(MainError::SocketTaken(path.to_owned())),
-    }
-    log::info!(
-        "replacing stale socket {} (nobody listening)",
-        path.display()
-    );
-    std::fs::remove_file(path)?;
-    let listener = UnixListener::bind(path).map_err(|source| MainError::Bind {
+    // Listen under a temporary name, then rename: the socket file appears
+    // only once it accepts connections, so a client that waits for the file
+    // (QEMU via run-qemu.sh, the tests) never meets ECONNREFUSED between
+    // bind and listen. The name is short: socket paths are limited to 108 bytes.
+    let temporary = path.with_file_name(format!(".{}", std::process::id()));
+    let _ = std::fs::remove_file(&temporary);
+    let listener = UnixListener::bind(&temporary).map_err(|source| MainError::Bind {
         path: path.to_owned(),
         source,
     })?;
+    if let Err(source) = std::fs::rename(&temporary, path) {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(MainError::Bind {
+            path: path.to_owned(),
+            source,
+        });
+    }
     Ok((listener, SocketFile(path.to_owned())))
 }
 

@@ -256,17 +256,7 @@ fn irq_info_and_msix_eventfds() {
         1
     );
 
-    let vectors: Vec<EventFd> = (0..regs::MSIX_VECTORS).map(|_| EventFd::new()).collect();
-    let raw: Vec<i32> = vectors.iter().map(|fd| fd.0.as_raw_fd()).collect();
-    client
-        .set_irqs(
-            VFIO_PCI_MSIX_IRQ_INDEX,
-            VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-            0,
-            raw.len() as u32,
-            &raw,
-        )
-        .unwrap();
+    let vectors = common::wire_msix(&mut client);
     write32(
         &mut client,
         REGION_BAR0,

@@ -15,7 +15,6 @@ use cardless_device::fault::FaultPlan;
 use cardless_device::model::{CardConfig, SanitizerReport};
 use cardless_device::replay::{replay_text, Outcome};
 use common::*;
-use vfio_bindings::bindings::vfio::*;
 
 /// Guest RAM at this IOVA: status block, then the ring, then free memory.
 const IOVA: u64 = 0x4000_0000;
@@ -55,17 +54,7 @@ impl Rig {
         client
             .dma_map(0, IOVA, RAM as u64, ram.fd.as_raw_fd())
             .unwrap();
-        let vectors: Vec<EventFd> = (0..MSIX_VECTORS).map(|_| EventFd::new()).collect();
-        let raw: Vec<i32> = vectors.iter().map(|fd| fd.0.as_raw_fd()).collect();
-        client
-            .set_irqs(
-                VFIO_PCI_MSIX_IRQ_INDEX,
-                VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-                0,
-                raw.len() as u32,
-                &raw,
-            )
-            .unwrap();
+        let vectors = common::wire_msix(&mut client);
         Rig {
             server,
             client,

@@ -206,6 +206,29 @@ impl EventFd {
     }
 }
 
+/// One eventfd per MSI-X vector of the card, wired with SET_IRQS (trigger):
+/// what QEMU does when the guest enables MSI-X.
+pub fn wire_msix(client: &mut vfio_user::Client) -> Vec<EventFd> {
+    use std::os::fd::AsRawFd;
+    use vfio_bindings::bindings::vfio::{
+        VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_PCI_MSIX_IRQ_INDEX,
+    };
+    let vectors: Vec<EventFd> = (0..cardless_abi::regs::MSIX_VECTORS)
+        .map(|_| EventFd::new())
+        .collect();
+    let raw: Vec<i32> = vectors.iter().map(|fd| fd.0.as_raw_fd()).collect();
+    client
+        .set_irqs(
+            VFIO_PCI_MSIX_IRQ_INDEX,
+            VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
+            0,
+            raw.len() as u32,
+            &raw,
+        )
+        .unwrap();
+    vectors
+}
+
 // ---------------------------------------------------------------------------
 // Raw protocol
 // ---------------------------------------------------------------------------
