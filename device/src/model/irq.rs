@@ -120,12 +120,21 @@ impl State {
         };
         let bytes = sb.to_bytes();
         let len = bytes.len() as u64;
-        self.san
-            .check_write(view, addr, len, "status block", None)?;
-        view.for_each(addr, len, true, |pos, s| {
-            s.copy_from(&bytes[pos..pos + s.len()]);
-        })
-        .map_err(|e| self.san.dma_error(&e))?;
+        let written = self
+            .san
+            .check_write(view, addr, len, "status block", None)
+            .and_then(|()| {
+                view.for_each(addr, len, true, |pos, s| {
+                    s.copy_from(&bytes[pos..pos + s.len()]);
+                })
+                .map_err(|e| self.san.dma_error(&e))
+            });
+        if let Err(refused) = written {
+            // One failure, one error: the ERROR signal that follows must not
+            // retry the same write. No write-back until the next enable.
+            self.engine.status_addr = None;
+            return Err(refused);
+        }
         let t = self.clock.now();
         if let Some(tr) = self.trace.as_mut() {
             tr.dma(t, true, addr, &bytes);

@@ -883,3 +883,22 @@ fn stray_writes_never_touch_memory_the_card_was_not_handed() {
         .count();
     assert!(stray > 10, "{stray} stray findings");
 }
+
+/// SPEC §5.3, §10: a status block the card cannot write is one error, not
+/// one per retry: the ERROR signal that follows does not write it again.
+#[test]
+fn unreachable_status_block_is_one_error() {
+    let rig = Rig::new(det());
+    let nowhere = GUEST + GUEST_SIZE + 0x10_0000;
+    rig.w64(RING_BASE_LO, RING);
+    rig.w(RING_ENTRIES, 16);
+    rig.w(RECORD_SIZE, 64);
+    rig.w64(STATUS_ADDR_LO, nowhere);
+    rig.w(INT_MASK, INT_ALL);
+    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    rig.w(STEP, 1);
+    assert_eq!(rig.r(ERROR_CODE), ERR_DMA_UNMAPPED);
+    assert_eq!(rig.r(CNT_ERRORS), 1, "errors counted for one failed write");
+    let errors = rig.irqs().iter().filter(|&&v| v == VEC_ERROR).count();
+    assert_eq!(errors, 1, "ERROR messages for one failed write");
+}
