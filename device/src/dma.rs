@@ -427,14 +427,7 @@ pub(crate) mod tests {
     /// A memfd of `size` bytes, sealed the way QEMU's memory-backend-memfd
     /// seals it (`seal=on`, the default): the kind of fd QEMU hands over.
     pub(crate) fn memfd(size: u64) -> OwnedFd {
-        let fd = unsealed_memfd(size);
-        let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
-        // SAFETY: plain fcntl on our own fd.
-        assert_eq!(
-            unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) },
-            0
-        );
-        fd
+        crate::model::sealed_memfd(c"guest", size).unwrap()
     }
 
     /// A memfd of `size` bytes that can still be sealed, shrunk or grown.

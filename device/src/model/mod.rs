@@ -28,7 +28,7 @@ use cardless_abi::regs::{
 };
 
 pub use sanitizer::SanitizerReport;
-pub use shared_mem::SharedMem;
+pub use shared_mem::{sealed_memfd, SharedMem};
 
 use crate::dma::{DmaError, DmaSpace};
 use crate::fault::FaultPlan;

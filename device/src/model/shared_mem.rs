@@ -7,6 +7,34 @@ use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use vm_memory::{FileOffset, MmapRegion, VolatileMemory, VolatileSlice};
 
+/// A zeroed memfd of `size` bytes, sealed the way QEMU's
+/// memory-backend-memfd seals guest RAM (no shrink, no grow, no more
+/// seals): the card's DMA space accepts only fds that cannot shrink, and
+/// a mapping of one can never SIGBUS.
+pub fn sealed_memfd(name: &std::ffi::CStr, size: u64) -> io::Result<OwnedFd> {
+    // SAFETY: the name is a valid C string; the returned fd is checked.
+    let raw =
+        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: raw is a fresh fd that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    File::from(fd.try_clone()?).set_len(size)?;
+    // SAFETY: plain fcntl on our own fd.
+    let rc = unsafe {
+        libc::fcntl(
+            raw,
+            libc::F_ADD_SEALS,
+            libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
 /// The on-board memory behind BAR2 (SPEC §3.1).
 pub struct SharedMem {
     fd: OwnedFd,
@@ -22,31 +50,8 @@ impl SharedMem {
             .ok()
             .filter(|&l| l > 0)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "BAR2 size"))?;
-        // SAFETY: the name is a valid C string; the returned fd is checked.
-        let raw = unsafe {
-            libc::memfd_create(
-                c"cardless-bar2".as_ptr(),
-                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-            )
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: raw is a fresh fd that nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = sealed_memfd(c"cardless-bar2", size)?;
         let file = File::from(fd.try_clone()?);
-        file.set_len(size)?;
-        // SAFETY: plain fcntl on our own fd.
-        let rc = unsafe {
-            libc::fcntl(
-                raw,
-                libc::F_ADD_SEALS,
-                libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL,
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
         let mem = MmapRegion::build(
             Some(FileOffset::new(file, 0)),
             len,

@@ -4,7 +4,7 @@
 //! replayed card wrote.
 
 use std::fs::File;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
 
 /// Largest single mapping replay creates (the memfd is sparse; this only
@@ -32,37 +32,9 @@ impl SimMemory {
                 "mapping size {size:#x} must be in 1..={MAX_MAP_SIZE:#x} for replay"
             ));
         }
-        // SAFETY: a valid C string; the result is checked.
-        let raw = unsafe {
-            libc::memfd_create(
-                c"cardless-replay".as_ptr(),
-                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-            )
-        };
-        if raw < 0 {
-            return Err(format!("memfd_create: {}", std::io::Error::last_os_error()));
-        }
-        // SAFETY: a fresh fd nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = crate::model::sealed_memfd(c"cardless-replay", size)
+            .map_err(|e| format!("a sealed {size:#x}-byte memfd for replay: {e}"))?;
         let file = File::from(fd.try_clone().map_err(|e| e.to_string())?);
-        file.set_len(size)
-            .map_err(|e| format!("sizing a {size:#x}-byte memfd: {e}"))?;
-        // Sealed like QEMU's memory-backend-memfd: the card's DMA space
-        // accepts only fds that cannot shrink.
-        // SAFETY: plain fcntl on our own fd.
-        let rc = unsafe {
-            libc::fcntl(
-                raw,
-                libc::F_ADD_SEALS,
-                libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL,
-            )
-        };
-        if rc < 0 {
-            return Err(format!(
-                "sealing the memfd: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
         self.regions.push(Region { iova, size, file });
         Ok(fd)
     }
