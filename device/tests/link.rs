@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use cardless_abi::regs;
 use common::*;
-use vfio_bindings::bindings::vfio::*;
 
 const REGION_READ: u16 = 9;
 const REGION_WRITE: u16 = 10;
@@ -127,17 +126,6 @@ fn spawn_server(socket: &Path) -> ServerProcess {
     server
 }
 
-fn wait_for(eventfd: &EventFd) -> u64 {
-    for _ in 0..1000 {
-        let count = eventfd.take();
-        if count != 0 {
-            return count;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    0
-}
-
 /// Everything a client learns about the card without changing it.
 fn identity(client: &mut vfio_user::Client) -> Vec<String> {
     let mut out = Vec::new();
@@ -201,40 +189,15 @@ fn relay_is_transparent_fds_included() {
     );
     let pattern: Vec<u8> = (0..256u32).map(|i| (i * 13 + 1) as u8).collect();
     client.region_write(REGION_BAR2, 0x100, &pattern).unwrap();
-    write32(&mut client, REGION_BAR0, regs::COPY_BAR_OFF, 0x100);
-    write32(
-        &mut client,
-        REGION_BAR0,
-        regs::COPY_LEN,
-        pattern.len() as u32,
-    );
-    write32(
-        &mut client,
-        REGION_BAR0,
-        regs::COPY_HOST_LO,
-        (iova + 0x2000) as u32,
-    );
-    write32(
-        &mut client,
-        REGION_BAR0,
-        regs::COPY_HOST_HI,
-        (iova >> 32) as u32,
-    );
-    write32(
-        &mut client,
-        REGION_BAR0,
-        regs::COPY_CTRL,
-        regs::COPY_OP_TO_HOST,
-    );
     assert_eq!(
-        read32(&mut client, REGION_BAR0, regs::COPY_STATUS),
+        copy_to_host(&mut client, 0x100, iova + 0x2000, pattern.len() as u32),
         regs::ERR_NONE
     );
     let mut landed = vec![0u8; pattern.len()];
     guest.read(0x2000, &mut landed);
     assert_eq!(landed, pattern, "the card DMA'd through the relayed fd");
     assert_eq!(
-        wait_for(&vectors[usize::from(regs::VEC_COPY_DONE)]),
+        vectors[usize::from(regs::VEC_COPY_DONE)].wait(),
         1,
         "COPY_DONE through the relayed eventfd"
     );
@@ -299,15 +262,7 @@ fn server_sigkill_leaves_a_card_that_reads_all_ones() {
     client
         .dma_map(0, 0x20000, guest.len as u64, guest.fd.as_raw_fd())
         .unwrap();
-    client
-        .set_irqs(
-            VFIO_PCI_MSIX_IRQ_INDEX,
-            VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
-            0,
-            0,
-            &[],
-        )
-        .unwrap();
+    unwire_msix(&mut client);
     client.reset().unwrap();
     // (Questions about the device get ENODEV: see the raw-message tests;
     // the vfio_user client reads a fixed-size reply even after an error.)

@@ -222,17 +222,6 @@ fn run_checksum(client: &mut vfio_user::Client) {
     write32(client, REGION_BAR0, regs::COPY_CTRL, regs::COPY_OP_CHECKSUM);
 }
 
-fn wait_for(eventfd: &EventFd) -> u64 {
-    for _ in 0..1000 {
-        let count = eventfd.take();
-        if count != 0 {
-            return count;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    0
-}
-
 #[test]
 fn irq_info_and_msix_eventfds() {
     let server = TestServer::start();
@@ -265,7 +254,7 @@ fn irq_info_and_msix_eventfds() {
     );
     run_checksum(&mut client);
     let copy_done = usize::from(regs::VEC_COPY_DONE);
-    assert_eq!(wait_for(&vectors[copy_done]), 1, "COPY_DONE on its vector");
+    assert_eq!(vectors[copy_done].wait(), 1, "COPY_DONE on its vector");
     for (vector, fd) in vectors.iter().enumerate() {
         if vector != copy_done {
             assert_eq!(fd.take(), 0, "vector {vector} stays quiet");
@@ -285,15 +274,7 @@ fn irq_info_and_msix_eventfds() {
     assert_eq!(vectors[1].take(), 1);
 
     // Disabling the index: no more messages.
-    client
-        .set_irqs(
-            VFIO_PCI_MSIX_IRQ_INDEX,
-            VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
-            0,
-            0,
-            &[],
-        )
-        .unwrap();
+    unwire_msix(&mut client);
     run_checksum(&mut client);
     std::thread::sleep(Duration::from_millis(20));
     assert_eq!(vectors[copy_done].take(), 0);
@@ -320,7 +301,7 @@ fn intx_is_level_triggered_with_automask() {
         regs::INT_COPY_DONE,
     );
     run_checksum(&mut client);
-    assert_eq!(wait_for(&intx), 1, "INTx asserted");
+    assert_eq!(intx.wait(), 1, "INTx asserted");
 
     // Auto-masked: a second event does not signal until the unmask.
     run_checksum(&mut client);
@@ -354,22 +335,7 @@ fn dma_map_copy_to_guest_memory_and_unmap() {
     let pattern: Vec<u8> = (0..256u32).map(|i| (i * 7 + 3) as u8).collect();
     client.region_write(REGION_BAR2, 0x200, &pattern).unwrap();
     let copy_to_guest = |client: &mut vfio_user::Client| {
-        write32(client, REGION_BAR0, regs::COPY_BAR_OFF, 0x200);
-        write32(client, REGION_BAR0, regs::COPY_LEN, pattern.len() as u32);
-        write32(
-            client,
-            REGION_BAR0,
-            regs::COPY_HOST_LO,
-            (iova + 0x3000) as u32,
-        );
-        write32(
-            client,
-            REGION_BAR0,
-            regs::COPY_HOST_HI,
-            ((iova + 0x3000) >> 32) as u32,
-        );
-        write32(client, REGION_BAR0, regs::COPY_CTRL, regs::COPY_OP_TO_HOST);
-        read32(client, REGION_BAR0, regs::COPY_STATUS)
+        copy_to_host(client, 0x200, iova + 0x3000, pattern.len() as u32)
     };
     assert_eq!(copy_to_guest(&mut client), regs::ERR_NONE);
     let mut landed = vec![0u8; pattern.len()];
@@ -401,18 +367,8 @@ fn disconnect_ends_serve_and_drops_mappings() {
     assert_eq!(server.next_ending(), Ok(()));
     // A new client finds the card without the old client's mappings.
     let mut client = server.client();
-    write32(&mut client, REGION_BAR0, regs::COPY_BAR_OFF, 0);
-    write32(&mut client, REGION_BAR0, regs::COPY_LEN, 16);
-    write32(&mut client, REGION_BAR0, regs::COPY_HOST_LO, 0x10000);
-    write32(&mut client, REGION_BAR0, regs::COPY_HOST_HI, 0);
-    write32(
-        &mut client,
-        REGION_BAR0,
-        regs::COPY_CTRL,
-        regs::COPY_OP_TO_HOST,
-    );
     assert_eq!(
-        read32(&mut client, REGION_BAR0, regs::COPY_STATUS),
+        copy_to_host(&mut client, 0, 0x10000, 16),
         regs::ERR_DMA_UNMAPPED
     );
 }
@@ -433,11 +389,7 @@ fn msi_sends_every_cause_on_message_zero() {
         .unwrap();
     write32(&mut client, REGION_BAR0, regs::INT_MASK, regs::INT_ALL);
     run_checksum(&mut client);
-    assert_eq!(
-        wait_for(&msi),
-        1,
-        "COPY_DONE on the MSI message (SPEC §7.2)"
-    );
+    assert_eq!(msi.wait(), 1, "COPY_DONE on the MSI message (SPEC §7.2)");
     // A copy with a bad range: COPY_DONE and ERROR, two messages.
     write32(&mut client, REGION_BAR0, regs::COPY_BAR_OFF, u32::MAX);
     write32(&mut client, REGION_BAR0, regs::COPY_LEN, 16);
@@ -447,7 +399,7 @@ fn msi_sends_every_cause_on_message_zero() {
         regs::COPY_CTRL,
         regs::COPY_OP_CHECKSUM,
     );
-    assert_eq!(wait_for(&msi), 2);
+    assert_eq!(msi.wait(), 2);
 }
 
 #[test]

@@ -98,6 +98,16 @@ impl Rig {
         self.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB | ctrl);
     }
 
+    /// Maps fresh memory at IOVA2 (as a guest IOMMU maps a new ring); the
+    /// memory stays as long as the returned value.
+    fn map_at_iova2(&mut self) -> GuestMemory {
+        let mem = GuestMemory::new(RAM2);
+        self.client
+            .dma_map(0, IOVA2, RAM2 as u64, mem.fd.as_raw_fd())
+            .unwrap();
+        mem
+    }
+
     /// The ERROR vector fired since the last call.
     fn error_irq(&self) -> bool {
         self.vectors[usize::from(VEC_ERROR)].take() != 0
@@ -211,10 +221,7 @@ fn default_stray_target_after_the_ring_is_caught() {
 #[test]
 fn dma_after_unmap_of_the_ring_names_the_unmap() {
     let mut rig = Rig::new("");
-    let ring2 = GuestMemory::new(RAM2);
-    rig.client
-        .dma_map(0, IOVA2, RAM2 as u64, ring2.fd.as_raw_fd())
-        .unwrap();
+    let _ring2 = rig.map_at_iova2();
     rig.start(IOVA2, 0);
     rig.w(STEP, 2);
     assert_eq!(rig.r(ERROR_CODE), 0);
@@ -265,17 +272,11 @@ fn never_mapped_is_not_unmapped() {
 #[test]
 fn ring_freed_and_iova_reused_is_stray() {
     let mut rig = Rig::new("");
-    let ring2 = GuestMemory::new(RAM2);
-    rig.client
-        .dma_map(0, IOVA2, RAM2 as u64, ring2.fd.as_raw_fd())
-        .unwrap();
+    let _ring2 = rig.map_at_iova2();
     rig.start(IOVA2, 0);
     rig.w(STEP, 1);
     rig.client.dma_unmap(IOVA2, RAM2 as u64).unwrap();
-    let other = GuestMemory::new(RAM2);
-    rig.client
-        .dma_map(0, IOVA2, RAM2 as u64, other.fd.as_raw_fd())
-        .unwrap();
+    let other = rig.map_at_iova2();
     rig.w(STEP, 1);
     assert_eq!(rig.r(ERROR_CODE), ERR_DMA_STRAY);
     let mut b = vec![0u8; RS as usize];

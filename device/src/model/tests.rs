@@ -95,10 +95,16 @@ impl Rig {
 
     /// Contiguous ring at RING with the status block at SB, all causes unmasked.
     fn start_contig(&self, entries: u32, rs: u32, extra_ctrl: u32) {
-        self.w64(RING_BASE_LO, RING);
+        self.start_ring_at(RING, entries, rs, SB, extra_ctrl);
+    }
+
+    /// Contiguous ring at `ring` with the status block at `status`, all
+    /// causes unmasked, enabled with write-back and `extra_ctrl`.
+    fn start_ring_at(&self, ring: u64, entries: u32, rs: u32, status: u64, extra_ctrl: u32) {
+        self.w64(RING_BASE_LO, ring);
         self.w(RING_ENTRIES, entries);
         self.w(RECORD_SIZE, rs);
-        self.w64(STATUS_ADDR_LO, SB);
+        self.w64(STATUS_ADDR_LO, status);
         self.w(INT_MASK, INT_ALL);
         self.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB | extra_ctrl);
     }
@@ -506,12 +512,7 @@ fn dma_faults() {
     let rig = Rig::new(det());
     let end = GUEST + GUEST_SIZE;
     // Ring whose second slot straddles the end of guest memory.
-    rig.w64(RING_BASE_LO, end - 256 - 128);
-    rig.w(RING_ENTRIES, 4);
-    rig.w(RECORD_SIZE, 256);
-    rig.w64(STATUS_ADDR_LO, SB);
-    rig.w(INT_MASK, INT_ALL);
-    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    rig.start_ring_at(end - 256 - 128, 4, 256, SB, 0);
     rig.w(STEP, 3);
     assert_eq!(rig.r(PROD_IDX), 1);
     assert_eq!(rig.r(ERROR_CODE), ERR_DMA_UNMAPPED);
@@ -890,12 +891,7 @@ fn stray_writes_never_touch_memory_the_card_was_not_handed() {
 fn unreachable_status_block_is_one_error() {
     let rig = Rig::new(det());
     let nowhere = GUEST + GUEST_SIZE + 0x10_0000;
-    rig.w64(RING_BASE_LO, RING);
-    rig.w(RING_ENTRIES, 16);
-    rig.w(RECORD_SIZE, 64);
-    rig.w64(STATUS_ADDR_LO, nowhere);
-    rig.w(INT_MASK, INT_ALL);
-    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    rig.start_ring_at(RING, 16, 64, nowhere, 0);
     rig.w(STEP, 1);
     assert_eq!(rig.r(ERROR_CODE), ERR_DMA_UNMAPPED);
     assert_eq!(rig.r(CNT_ERRORS), 1, "errors counted for one failed write");

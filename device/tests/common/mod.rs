@@ -204,6 +204,18 @@ impl EventFd {
             _ => 0,
         }
     }
+
+    /// The counter once it is non-zero (reset to 0), or 0 after a second.
+    pub fn wait(&self) -> u64 {
+        for _ in 0..1000 {
+            let count = self.take();
+            if count != 0 {
+                return count;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        0
+    }
 }
 
 /// One eventfd per MSI-X vector of the card, wired with SET_IRQS (trigger):
@@ -227,6 +239,22 @@ pub fn wire_msix(client: &mut vfio_user::Client) -> Vec<EventFd> {
         )
         .unwrap();
     vectors
+}
+
+/// SET_IRQS with no data and count 0: MSI-X off, every vector unwired.
+pub fn unwire_msix(client: &mut vfio_user::Client) {
+    use vfio_bindings::bindings::vfio::{
+        VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_NONE, VFIO_PCI_MSIX_IRQ_INDEX,
+    };
+    client
+        .set_irqs(
+            VFIO_PCI_MSIX_IRQ_INDEX,
+            VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+            0,
+            0,
+            &[],
+        )
+        .unwrap();
 }
 
 // ---------------------------------------------------------------------------
@@ -363,4 +391,17 @@ pub fn write32(client: &mut vfio_user::Client, region: u32, offset: u64, value: 
     client
         .region_write(region, offset, &value.to_le_bytes())
         .unwrap();
+}
+
+/// One copy-engine command, BAR2 `bar_off` → host `iova`, `len` bytes
+/// (SPEC §11); returns COPY_STATUS.
+pub fn copy_to_host(client: &mut vfio_user::Client, bar_off: u32, iova: u64, len: u32) -> u32 {
+    use cardless_abi::regs;
+    let mut w = |reg, value| write32(client, REGION_BAR0, reg, value);
+    w(regs::COPY_BAR_OFF, bar_off);
+    w(regs::COPY_LEN, len);
+    w(regs::COPY_HOST_LO, iova as u32);
+    w(regs::COPY_HOST_HI, (iova >> 32) as u32);
+    w(regs::COPY_CTRL, regs::COPY_OP_TO_HOST);
+    read32(client, REGION_BAR0, regs::COPY_STATUS)
 }
