@@ -81,31 +81,26 @@ unsafe impl Sync for CompoundPages {}
 
 impl CompoundPages {
     pub(crate) fn alloc(pages: usize) -> Result<Self> {
-        if !pages.is_power_of_two() {
-            return Err(EINVAL);
-        }
-        let order = pages.trailing_zeros();
-        let gfp = bindings::GFP_KERNEL | bindings::__GFP_ZERO | (1 << bindings::___GFP_COMP_BIT);
-        // SAFETY: any order is accepted (too large fails with NULL).
-        let head = unsafe { bindings::alloc_pages(gfp, order) };
-        Ok(CompoundPages {
-            head: NonNull::new(head).ok_or(ENOMEM)?,
-            order,
-        })
+        Self::alloc_block(pages, 1 << bindings::___GFP_COMP_BIT)
     }
 
     /// Bug zoo only (`ZOO_INSERT_NON_COMPOUND`): the same block without
     /// `__GFP_COMP`, so only the first page is refcounted.
     #[cfg(cardless_zoo)]
     pub(crate) fn alloc_not_compound(pages: usize) -> Result<Self> {
+        Self::alloc_block(pages, 0)
+    }
+
+    /// A zeroed block of `pages` (a power of two) pages, with `extra_gfp`.
+    fn alloc_block(pages: usize, extra_gfp: bindings::gfp_t) -> Result<Self> {
         if !pages.is_power_of_two() {
             return Err(EINVAL);
         }
         let order = pages.trailing_zeros();
-        // SAFETY: any order is accepted (too large fails with NULL); freed with
-        // the same order by `Drop`, which frees a non-compound block whole too.
-        let head =
-            unsafe { bindings::alloc_pages(bindings::GFP_KERNEL | bindings::__GFP_ZERO, order) };
+        let gfp = bindings::GFP_KERNEL | bindings::__GFP_ZERO | extra_gfp;
+        // SAFETY: any order is accepted (too large fails with NULL); `Drop`
+        // frees with the same order, which frees a non-compound block whole too.
+        let head = unsafe { bindings::alloc_pages(gfp, order) };
         Ok(CompoundPages {
             head: NonNull::new(head).ok_or(ENOMEM)?,
             order,

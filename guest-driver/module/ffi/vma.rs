@@ -79,17 +79,23 @@ static ON_DEMAND_VM_OPS: SyncVmOps = SyncVmOps(bindings::vm_operations_struct {
 /// Makes `buf` the object of `vma`: the VMA keeps it alive. `on_demand`: pages
 /// come from the fault handler. Call last in mmap, when nothing can fail.
 pub(crate) fn attach_buffer(vma: &VmaNew, buf: Arc<Buffer>, on_demand: bool) {
+    let ops = if on_demand {
+        &ON_DEMAND_VM_OPS
+    } else {
+        &PREFAULTED_VM_OPS
+    };
+    attach(vma, buf, ops);
+}
+
+/// `buf` becomes the object of `vma`, with one of this module's tables.
+fn attach(vma: &VmaNew, buf: Arc<Buffer>, ops: &'static SyncVmOps) {
     let raw = vma.as_ptr();
     // SAFETY: a VMA under construction under the mmap write lock; the leaked Arc
     // is released by `buf_close`; the tables are statics of this module, which
     // cannot unload while a mapping exists (its file holds a module reference).
     unsafe {
         (*raw).vm_private_data = Arc::into_raw(buf).cast_mut().cast();
-        (*raw).vm_ops = if on_demand {
-            &ON_DEMAND_VM_OPS.0
-        } else {
-            &PREFAULTED_VM_OPS.0
-        };
+        (*raw).vm_ops = &ops.0;
     }
 }
 
@@ -122,10 +128,5 @@ static ZOO_KMALLOC_VM_OPS: SyncVmOps = SyncVmOps(bindings::vm_operations_struct 
 /// Bug zoo only: `attach_buffer` with the close that frees the memory.
 #[cfg(cardless_zoo)]
 pub(crate) fn attach_zoo_kmalloc(vma: &VmaNew, buf: Arc<Buffer>) {
-    let raw = vma.as_ptr();
-    // SAFETY: as for `attach_buffer`.
-    unsafe {
-        (*raw).vm_private_data = Arc::into_raw(buf).cast_mut().cast();
-        (*raw).vm_ops = &ZOO_KMALLOC_VM_OPS.0;
-    }
+    attach(vma, buf, &ZOO_KMALLOC_VM_OPS);
 }
