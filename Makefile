@@ -38,8 +38,8 @@ kernel: setup
 build:
 	@$(SCRIPTS)/build.sh
 
-# Only the card_death suite (qemu-test runs it last, without the unplug): server
-# SIGKILLed mid-stream behind its link, and hot-unplug (QEMU 11.1 aborts on it).
+# Only the card_death suite (every two-card qemu-test runs it last): hot-unplug
+# of card 1, then card 0's server SIGKILLed mid-stream behind its link.
 card-death-test:
 	@$(SCRIPTS)/card-death-test.sh
 

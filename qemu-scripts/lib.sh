@@ -109,3 +109,19 @@ kernel_make() {
     make -C "$src" LLVM=-$LLVM_VERSION RUSTC=rustc BINDGEN="$BINDGEN" \
         RUST_LIB_SRC="$CACHE_DIR/src/rust-src-$(rustc_version)/usr/lib/rustlib/src/rust/library" "$@"
 }
+
+# OUT: the built initramfs ($INITRAMFS, from build/paths.env) plus the files
+# of DIR (run options, another module); the kernel unpacks the second cpio
+# over the first.
+initramfs_with() {
+    local out=$1 dir=$2
+    (cd "$dir" && find . | cpio -o -H newc --quiet) | cat "$INITRAMFS" - >"$out"
+}
+
+# Judges the guest run in RUN_DIR: its KTAP results and every kernel report
+# in its console (qemu-scripts/verdict). Exits like the verdict does.
+judge_run() {
+    local run_dir=$1
+    (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-verdict) || die "the verdict tool did not build (see the errors above)"
+    "$REPO_DIR/target/release/cardless-verdict" --results "$run_dir/results.log" --console "$run_dir/console.log"
+}

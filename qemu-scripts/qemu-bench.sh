@@ -14,7 +14,7 @@ out=$BUILD_DIR/bench
 rm -rf "$out"; mkdir -p "$out"
 
 extra=$(mktemp -d); mkdir -p "$extra/etc"; echo "cardless-bench" >"$extra/etc/cardless-cmd"
-(cd "$extra" && find . | cpio -o -H newc --quiet) | cat "$INITRAMFS" - >"$out/initramfs.cpio"
+initramfs_with "$out/initramfs.cpio" "$extra"
 rm -rf "$extra"
 
 step "booting the guest with the card and edu, running the benchmark (several minutes under TCG)"

@@ -16,7 +16,7 @@ fi
 
 # The command travels as a file in a second cpio appended to the initramfs.
 extra=$(mktemp -d); mkdir -p "$extra/etc"; printf '%s\n' "$CMD" >"$extra/etc/cardless-cmd"
-(cd "$extra" && find . | cpio -o -H newc --quiet) | cat "$INITRAMFS" - >"$run_dir/initramfs.cpio"
+initramfs_with "$run_dir/initramfs.cpio" "$extra"
 rm -rf "$extra"
 set +e
 "$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" --initrd "$run_dir/initramfs.cpio" --device "$DEVICE_BIN" \

@@ -28,9 +28,8 @@ card_death=0
 # vfio-user device that has MSI-X (its PBA subregion is deleted after the
 # BAR holding it: memory_region_del_subregion assertion), so card 1 runs
 # with --no-msix (MSI and INTx only: the suite covers that path on it too).
-steps="unplug kill"
-[ $card_death = 1 ] && echo "$steps" >"$extra/etc/cardless-card-death"
-(cd "$extra" && find . | cpio -o -H newc --quiet) | cat "$INITRAMFS" - >"$initrd"
+[ $card_death = 1 ] && echo "unplug kill" >"$extra/etc/cardless-card-death"
+initramfs_with "$initrd" "$extra"
 rm -rf "$extra"
 
 # The host's half of the guest's card_death suite, which runs last and says
@@ -99,10 +98,8 @@ set -e
 note "guest ran for $((SECONDS - start)) s under $(cat "$run_dir/accel" 2>/dev/null || echo '?'); logs in $run_dir"
 
 step "verdict"
-verdict=$REPO_DIR/target/release/cardless-verdict
-(cd "$REPO_DIR" && cargo build --release --quiet -p cardless-verdict)
 set +e
-"$verdict" --results "$run_dir/results.log" --console "$run_dir/console.log" | tee "$run_dir/verdict.txt"
+judge_run "$run_dir" | tee "$run_dir/verdict.txt"
 rc=${PIPESTATUS[0]}
 set -e
 [ $boot_rc -eq 0 ] || { note "the guest run itself failed (status $boot_rc)"; rc=1; }

@@ -25,7 +25,7 @@ rm -rf "$run_dir"; mkdir -p "$run_dir"
 extra=$(mktemp -d); mkdir -p "$extra/etc" "$extra/lib/modules"
 cp "$zoo_dir/cardless.ko" "$extra/lib/modules/cardless.ko"
 echo "zoo" >"$extra/etc/cardless-filter"
-(cd "$extra" && find . | cpio -o -H newc --quiet) | cat "$INITRAMFS" - >"$run_dir/initramfs.cpio"
+initramfs_with "$run_dir/initramfs.cpio" "$extra"
 rm -rf "$extra"
 
 step "booting one deterministic card behind a guest IOMMU; the guest runs the zoo"
@@ -37,9 +37,8 @@ IOMMU=1 GUEST_APPEND="debugpat ${GUEST_APPEND:-}" "$SCRIPTS_DIR/run-qemu.sh" --k
 set -e
 
 step "verdict"
-(cd "$REPO_DIR" && cargo build --release --quiet -p cardless-verdict)
 verdict=0
-"$REPO_DIR/target/release/cardless-verdict" --results "$run_dir/results.log" --console "$run_dir/console.log" || verdict=$?
+judge_run "$run_dir" || verdict=$?
 
 # The recorded run is itself a test: the card model, re-run without QEMU
 # against the guest's recorded actions, must do exactly what it did.
