@@ -71,9 +71,13 @@ pub fn tables(bench: &Bench) -> String {
     out.trim_end().to_string() + "\n"
 }
 
-/// `min – max` of a spread, formatted with `unit`.
-fn range(s: &Spread, unit: impl Fn(f64) -> String) -> String {
-    format!("{} – {}", unit(s.min), unit(s.max))
+/// The `median`, `min – max` and `spread` cells of a figure, in `unit`.
+fn spread_cells(s: &Spread, unit: impl Fn(f64) -> String) -> [String; 3] {
+    [
+        unit(s.median),
+        format!("{} – {}", unit(s.min), unit(s.max)),
+        percent(s.relative()),
+    ]
 }
 
 /// `a`, `b` and `c`: strategy names in backticks.
@@ -148,19 +152,19 @@ fn first_touch(out: &mut String, bench: &Bench, accel: &str) {
         .iter()
         .zip(ratios::first_touch(&entries))
         .map(|(e, r)| {
-            vec![
+            let head = [
                 format!("`{}`", e.strategy),
                 accel.to_string(),
                 size(e.bytes),
                 e.pages.to_string(),
                 e.runs.to_string(),
-                duration_ns(e.ns.median),
-                range(&e.ns, duration_ns),
-                percent(e.ns.relative()),
+            ];
+            let tail = [
                 duration_ns(r.per_page_ns),
                 ratio(r.vs_best_per_page),
                 ratio(r.vs_best_same_size),
-            ]
+            ];
+            [&head[..], &spread_cells(&e.ns, duration_ns), &tail].concat()
         })
         .collect();
     let per_page_header = format!("× best per page (`{best}`)");
@@ -212,18 +216,21 @@ fn seq_read(out: &mut String, bench: &Bench, accel: &str) {
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
-            vec![
+            let head = [
                 format!("`{}`", e.strategy),
                 accel.to_string(),
                 size(e.bytes),
                 e.runs.to_string(),
-                mib_per_s(e.mib_s.median),
-                range(&e.mib_s, mib_per_s),
-                percent(e.mib_s.relative()),
-                ratios::seq_read_vs_anonymous(&entries, e)
-                    .map(ratio)
-                    .unwrap_or_else(|| "—".to_string()),
+            ];
+            let vs_anonymous = ratios::seq_read_vs_anonymous(&entries, e)
+                .map(ratio)
+                .unwrap_or_else(|| "—".to_string());
+            [
+                &head[..],
+                &spread_cells(&e.mib_s, mib_per_s),
+                &[vs_anonymous],
             ]
+            .concat()
         })
         .collect();
     let header = format!("× anonymous ({base_size})");
@@ -292,20 +299,20 @@ fn streaming(out: &mut String, bench: &Bench, accel: &str) {
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
-            vec![
+            let head = [
                 format!("`{}`", e.strategy),
                 accel.to_string(),
                 size(e.record_size),
                 e.records.to_string(),
                 size(e.ring_bytes),
                 e.runs.to_string(),
-                per_s(e.records_per_s.median),
-                range(&e.records_per_s, per_s),
-                percent(e.records_per_s.relative()),
+            ];
+            let tail = [
                 bytes_per_s(e.median_bytes_per_s),
                 bytes_per_s(e.memcpy_bytes_per_s),
                 ratio(ratios::streaming_vs_memcpy(e)),
-            ]
+            ];
+            [&head[..], &spread_cells(&e.records_per_s, per_s), &tail].concat()
         })
         .collect();
     table(
