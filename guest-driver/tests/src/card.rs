@@ -166,6 +166,27 @@ impl Card {
         })
     }
 
+    /// Allocates a buffer and maps all of it read-only (the ring's usual
+    /// view); the error names the call that failed.
+    pub fn mapped_buffer(
+        &self,
+        size: u64,
+        strategy: u32,
+    ) -> Result<(uapi::BufAlloc, Mapping), String> {
+        let buf = self
+            .buf_alloc(size, strategy)
+            .map_err(|e| format!("BUF_ALLOC: {e}"))?;
+        let map = self
+            .map(
+                buf.id as u64,
+                size as usize,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+            )
+            .map_err(|e| format!("mmap: {e}"))?;
+        Ok((buf, map))
+    }
+
     /// A shared read-write mapping of a whole region.
     pub fn map_shared(&self, pgoff: u64, len: usize) -> Result<Mapping, Errno> {
         self.map(

@@ -46,12 +46,7 @@ fn server_killed_mid_stream() -> CaseResult {
         return skipped;
     }
     let card = Card::open(0)?;
-    let buf = card
-        .buf_alloc(256 * 1024, uapi::STRATEGY_PAGES)
-        .map_err(|e| format!("alloc: {e}"))?;
-    let map = card
-        .map(buf.id as u64, 256 * 1024, libc::PROT_READ, libc::MAP_SHARED)
-        .map_err(|e| format!("mmap: {e}"))?;
+    let (buf, map) = card.mapped_buffer(256 * 1024, uapi::STRATEGY_PAGES)?;
     let bar0 = card
         .map_shared(uapi::MMAP_PGOFF_BAR0, 4096)
         .map_err(|e| format!("mmap BAR0: {e}"))?;

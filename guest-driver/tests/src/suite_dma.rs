@@ -18,24 +18,6 @@ fn e(what: &str) -> impl FnOnce(Errno) -> String + '_ {
     move |err| format!("{what}: {err}")
 }
 
-/// Allocates a buffer and maps all of it read-only (the ring's usual view).
-fn mapped_buffer(
-    card: &Card,
-    size: u64,
-    strategy: u32,
-) -> Result<(uapi::BufAlloc, card::Mapping), String> {
-    let buf = card.buf_alloc(size, strategy).map_err(e("BUF_ALLOC"))?;
-    let map = card
-        .map(
-            buf.id as u64,
-            size as usize,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-        )
-        .map_err(e("mmap"))?;
-    Ok((buf, map))
-}
-
 fn name(strategy: u32) -> &'static str {
     uapi::STRATEGY_NAMES[strategy as usize]
 }
@@ -62,7 +44,7 @@ fn card0_behind_iommu() -> bool {
 /// check the mapping's VmFlags, free while mapped and read again.
 fn stream_verified(strategy: u32) -> CaseResult {
     let card = Card::open(0)?;
-    let (buf, map) = mapped_buffer(&card, RING_BYTES, strategy)?;
+    let (buf, map) = card.mapped_buffer(RING_BYTES, strategy)?;
     let seed = 0x5eed_0000 + strategy as u64;
     let p = params(buf.id, seed);
     card.stream_start(&p).map_err(e("STREAM_START"))?;
@@ -146,7 +128,7 @@ strategy_cases! {
 fn direct_io(strategy: u32) -> CaseResult {
     const LEN: usize = 64 * 1024;
     let card = Card::open(0)?;
-    let (buf, map) = mapped_buffer(&card, LEN as u64, strategy)?;
+    let (buf, map) = card.mapped_buffer(LEN as u64, strategy)?;
     card.stream_start(&params(buf.id, 11))
         .map_err(e("STREAM_START"))?;
     let ring = Ring {
@@ -215,7 +197,7 @@ strategy_cases! {
 /// counts, and every gap the reader sees is accounted for (SPEC §6.4).
 fn overflow_drops_and_counts() -> CaseResult {
     let card = Card::open(0)?;
-    let (buf, map) = mapped_buffer(&card, 64 * 1024, uapi::STRATEGY_PAGES)?;
+    let (buf, map) = card.mapped_buffer(64 * 1024, uapi::STRATEGY_PAGES)?;
     let mut p = params(buf.id, 77);
     p.rate = 20_000;
     p.coalesce_records = 1;
@@ -256,7 +238,7 @@ fn overflow_drops_and_counts() -> CaseResult {
 /// With the stop policy the card stops instead of dropping: nothing is lost.
 fn overflow_stops_without_loss() -> CaseResult {
     let card = Card::open(0)?;
-    let (buf, map) = mapped_buffer(&card, 64 * 1024, uapi::STRATEGY_COHERENT)?;
+    let (buf, map) = card.mapped_buffer(64 * 1024, uapi::STRATEGY_COHERENT)?;
     let mut p = params(buf.id, 78);
     p.rate = 20_000;
     p.flags = uapi::STREAM_F_OVERFLOW_STOP;
@@ -294,7 +276,7 @@ fn overflow_stops_without_loss() -> CaseResult {
 /// close() with a live mapping: the memory stays valid until munmap.
 fn close_while_mapped_keeps_memory() -> CaseResult {
     let card = Card::open(0)?;
-    let (buf, map) = mapped_buffer(&card, RING_BYTES, uapi::STRATEGY_VMALLOC)?;
+    let (buf, map) = card.mapped_buffer(RING_BYTES, uapi::STRATEGY_VMALLOC)?;
     let p = params(buf.id, 91);
     card.stream_start(&p).map_err(e("STREAM_START"))?;
     let ring = Ring {
@@ -324,7 +306,7 @@ fn close_while_mapped_keeps_memory() -> CaseResult {
 /// A forked child shares the mapping and reads the same verified bytes.
 fn fork_shares_the_mapping() -> CaseResult {
     let card = Card::open(0)?;
-    let (buf, map) = mapped_buffer(&card, RING_BYTES, uapi::STRATEGY_COMPOUND)?;
+    let (buf, map) = card.mapped_buffer(RING_BYTES, uapi::STRATEGY_COMPOUND)?;
     card.stream_start(&params(buf.id, 92))
         .map_err(e("STREAM_START"))?;
     let ring = Ring {

@@ -271,12 +271,9 @@ fn unbacked_carveout() -> Result<String, String> {
     let _bug = Armed::new(uapi::ZOO_UNBACKED_CARVEOUT)?;
     let card = Card::open(0)?;
     deterministic_from_reset(&card)?;
-    let buf = card
-        .buf_alloc(RING as u64, uapi::STRATEGY_CARVEOUT)
-        .map_err(|e| format!("BUF_ALLOC carveout: {e}"))?;
-    let map = card
-        .map(buf.id as u64, RING, libc::PROT_READ, libc::MAP_SHARED)
-        .map_err(|e| format!("mmap of the unbacked carve-out: {e}"))?;
+    let (buf, map) = card
+        .mapped_buffer(RING as u64, uapi::STRATEGY_CARVEOUT)
+        .map_err(|e| format!("the unbacked carve-out: {e}"))?;
     let started = start_stream(&card, buf.id);
     if started.is_ok() {
         step(&card, 4)?;

@@ -104,12 +104,7 @@ fn seq_read_entry(name: &str, ptr: *const u8, len: usize, runs: usize) -> Json {
 /// Sequential read of a populated mapping of each strategy.
 pub fn seq_read(card: &Card, strategy: u32, runs: usize) -> Result<Json, String> {
     let bytes = bytes_for(strategy);
-    let buf = card
-        .buf_alloc(bytes as u64, strategy)
-        .map_err(|e| format!("alloc: {e}"))?;
-    let map = card
-        .map(buf.id as u64, bytes, libc::PROT_READ, libc::MAP_SHARED)
-        .map_err(|e| format!("mmap: {e}"))?;
+    let (buf, map) = card.mapped_buffer(bytes as u64, strategy)?;
     let entry = seq_read_entry(
         uapi::STRATEGY_NAMES[strategy as usize],
         map.ptr,
@@ -154,12 +149,7 @@ pub fn streaming(
     runs: usize,
 ) -> Result<Json, String> {
     const RING: usize = 1 << 20;
-    let buf = card
-        .buf_alloc(RING as u64, strategy)
-        .map_err(|e| format!("alloc: {e}"))?;
-    let map = card
-        .map(buf.id as u64, RING, libc::PROT_READ, libc::MAP_SHARED)
-        .map_err(|e| format!("mmap: {e}"))?;
+    let (buf, map) = card.mapped_buffer(RING as u64, strategy)?;
     let mut rates = Vec::new();
     for run in 0..runs {
         let seed = 0xbe7c_0000 + run as u64;
@@ -217,12 +207,7 @@ pub fn streaming(
 pub fn direct_io(card: &Card, strategy: u32) -> Result<Json, String> {
     const LEN: usize = 1 << 20;
     let name = uapi::STRATEGY_NAMES[strategy as usize];
-    let buf = card
-        .buf_alloc(LEN as u64, strategy)
-        .map_err(|e| format!("alloc: {e}"))?;
-    let map = card
-        .map(buf.id as u64, LEN, libc::PROT_READ, libc::MAP_SHARED)
-        .map_err(|e| format!("mmap: {e}"))?;
+    let (buf, map) = card.mapped_buffer(LEN as u64, strategy)?;
     std::hint::black_box(touch_pages(&map));
     let path = std::ffi::CString::new(format!("/mnt/bench-odirect-{name}")).unwrap_or_default();
     // SAFETY: a valid path; the flags ask for direct I/O.
