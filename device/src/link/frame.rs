@@ -12,7 +12,7 @@ use rustix::io::Errno;
 use rustix::net::{sendmsg, SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
 
 use cardless_device::vfio::socket::AdaptiveSocket;
-use cardless_device::vfio::wire::{Header, HEADER_SIZE, MAX_MESSAGE_SIZE, MAX_MSG_FDS};
+use cardless_device::vfio::wire::{Header, HEADER_SIZE, MAX_MSG_FDS};
 use cardless_device::vfio::ConnectionError;
 
 /// One message, exactly as it arrived.
@@ -41,16 +41,7 @@ pub fn read(socket: &mut AdaptiveSocket) -> Result<Option<Message>, ConnectionEr
         return Ok(None);
     }
     let header = Header::decode(&head);
-    if (header.message_size as usize) < HEADER_SIZE {
-        return Err(ConnectionError::MessageTooSmall(header.message_size));
-    }
-    if header.message_size > MAX_MESSAGE_SIZE {
-        return Err(ConnectionError::MessageTooLarge {
-            size: header.message_size,
-            max: MAX_MESSAGE_SIZE,
-        });
-    }
-    let mut bytes = vec![0u8; header.message_size as usize];
+    let mut bytes = vec![0u8; header.framed_size()?];
     bytes[..HEADER_SIZE].copy_from_slice(&head);
     if bytes.len() > HEADER_SIZE && !socket.recv_exact(&mut bytes[HEADER_SIZE..], &mut fds)? {
         return Err(ConnectionError::Truncated);

@@ -20,8 +20,7 @@ use super::regions::{sparse_mmap_capability, BadBar2Size, RegionKind, RegionTabl
 use super::socket::{AdaptiveSocket, PollPolicy, StopSignal};
 use super::version;
 use super::wire::{
-    command, flags, BodyReader, BodyWriter, Header, HEADER_SIZE, MAX_DATA_XFER, MAX_MESSAGE_SIZE,
-    MAX_MSG_FDS,
+    command, flags, BodyReader, BodyWriter, Header, HEADER_SIZE, MAX_DATA_XFER, MAX_MSG_FDS,
 };
 
 /// Size of `struct vfio_region_info`, the fixed part of a region info reply.
@@ -116,8 +115,8 @@ impl<C: CardBackend> Server<C> {
                 return Ok(());
             }
             let header = Header::decode(&header_bytes);
-            self.check_size(&mut socket, &header)?;
-            body.resize(header.message_size as usize - HEADER_SIZE, 0);
+            let size = self.check_size(&mut socket, &header)?;
+            body.resize(size - HEADER_SIZE, 0);
             if !body.is_empty() && !socket.recv_exact(&mut body, &mut fds)? {
                 return Err(ConnectionError::Truncated);
             }
@@ -171,21 +170,15 @@ impl<C: CardBackend> Server<C> {
         &self,
         socket: &mut AdaptiveSocket,
         header: &Header,
-    ) -> Result<(), ConnectionError> {
-        if (header.message_size as usize) < HEADER_SIZE {
-            return Err(ConnectionError::MessageTooSmall(header.message_size));
-        }
-        if header.message_size > MAX_MESSAGE_SIZE {
+    ) -> Result<usize, ConnectionError> {
+        let size = header.framed_size();
+        if let Err(ConnectionError::MessageTooLarge { .. }) = size {
             if header.is_command() && !header.no_reply() {
                 let reply = reply_header(header, HEADER_SIZE as u32, libc::E2BIG);
                 socket.send(&reply.encode(), None)?;
             }
-            return Err(ConnectionError::MessageTooLarge {
-                size: header.message_size,
-                max: MAX_MESSAGE_SIZE,
-            });
         }
-        Ok(())
+        size
     }
 
     /// Runs one command. The reply body is appended to `out` (which holds a

@@ -5,7 +5,7 @@
 //! `hw/vfio-user/protocol.h` is the same). Every multi-byte field is
 //! little-endian; only x86-64 and other little-endian hosts speak it.
 
-use super::error::ProtocolError;
+use super::error::{ConnectionError, ProtocolError};
 
 /// Size of the header every message starts with.
 pub const HEADER_SIZE: usize = 16;
@@ -121,6 +121,22 @@ impl Header {
 
     pub fn no_reply(&self) -> bool {
         self.flags & flags::NO_REPLY != 0
+    }
+
+    /// The whole message's size, if it can be framed (at least a header)
+    /// and buffered (at most [`MAX_MESSAGE_SIZE`]); otherwise the rest of
+    /// the stream cannot be parsed.
+    pub fn framed_size(&self) -> Result<usize, ConnectionError> {
+        if (self.message_size as usize) < HEADER_SIZE {
+            return Err(ConnectionError::MessageTooSmall(self.message_size));
+        }
+        if self.message_size > MAX_MESSAGE_SIZE {
+            return Err(ConnectionError::MessageTooLarge {
+                size: self.message_size,
+                max: MAX_MESSAGE_SIZE,
+            });
+        }
+        Ok(self.message_size as usize)
     }
 }
 
