@@ -5,7 +5,7 @@
 //! down succeed doing nothing, and everything else fails with ENODEV.
 
 use cardless_device::vfio::wire::{
-    command, flags, BodyReader, BodyWriter, Header, HEADER_SIZE, MAX_DATA_XFER,
+    command, BodyReader, BodyWriter, Header, HEADER_SIZE, MAX_DATA_XFER,
 };
 
 /// Why the link refused a command: the errno of the error reply.
@@ -85,13 +85,7 @@ pub fn reply(request: &Header, result: &Result<Vec<u8>, Refusal>) -> Vec<u8> {
         Ok(body) => (body.as_slice(), 0),
         Err(refusal) => (&[][..], refusal.errno),
     };
-    let header = Header {
-        message_id: request.message_id,
-        command: request.command,
-        message_size: (HEADER_SIZE + body.len()) as u32,
-        flags: flags::REPLY | if error != 0 { flags::ERROR } else { 0 },
-        error: error as u32,
-    };
+    let header = request.reply((HEADER_SIZE + body.len()) as u32, error);
     let mut out = Vec::with_capacity(HEADER_SIZE + body.len());
     out.extend_from_slice(&header.encode());
     out.extend_from_slice(body);
@@ -101,6 +95,7 @@ pub fn reply(request: &Header, result: &Result<Vec<u8>, Refusal>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cardless_device::vfio::wire::flags;
 
     fn access(offset: u64, region: u32, count: u32) -> Vec<u8> {
         let mut body = BodyWriter::default();

@@ -20,7 +20,7 @@ use super::regions::{sparse_mmap_capability, BadBar2Size, RegionKind, RegionTabl
 use super::socket::{AdaptiveSocket, PollPolicy, StopSignal};
 use super::version;
 use super::wire::{
-    command, flags, BodyReader, BodyWriter, Header, HEADER_SIZE, MAX_DATA_XFER, MAX_MSG_FDS,
+    command, BodyReader, BodyWriter, Header, HEADER_SIZE, MAX_DATA_XFER, MAX_MSG_FDS,
 };
 
 /// Size of `struct vfio_region_info`, the fixed part of a region info reply.
@@ -141,7 +141,7 @@ impl<C: CardBackend> Server<C> {
             };
             match result {
                 Ok(fd) if !header.no_reply() => {
-                    let reply = reply_header(&header, out.len() as u32, 0);
+                    let reply = header.reply(out.len() as u32, 0);
                     out[..HEADER_SIZE].copy_from_slice(&reply.encode());
                     socket.send(&out, fd.as_ref().map(|fd| fd.as_fd()))?;
                 }
@@ -155,7 +155,7 @@ impl<C: CardBackend> Server<C> {
                     // A NO_REPLY sender does not read replies: QEMU would
                     // take one as a stray message.
                     if !header.no_reply() {
-                        let reply = reply_header(&header, HEADER_SIZE as u32, error.errno());
+                        let reply = header.reply(HEADER_SIZE as u32, error.errno());
                         socket.send(&reply.encode(), None)?;
                     }
                 }
@@ -174,7 +174,7 @@ impl<C: CardBackend> Server<C> {
         let size = header.framed_size();
         if let Err(ConnectionError::MessageTooLarge { .. }) = size {
             if header.is_command() && !header.no_reply() {
-                let reply = reply_header(header, HEADER_SIZE as u32, libc::E2BIG);
+                let reply = header.reply(HEADER_SIZE as u32, libc::E2BIG);
                 socket.send(&reply.encode(), None)?;
             }
         }
@@ -430,19 +430,5 @@ impl<C: CardBackend> Server<C> {
         reply.u64(offset).u32(region).u32(count);
         out.extend_from_slice(&reply.0);
         Ok(())
-    }
-}
-
-fn reply_header(request: &Header, message_size: u32, errno: i32) -> Header {
-    let mut reply_flags = flags::REPLY;
-    if errno != 0 {
-        reply_flags |= flags::ERROR;
-    }
-    Header {
-        message_id: request.message_id,
-        command: request.command,
-        message_size,
-        flags: reply_flags,
-        error: errno as u32,
     }
 }

@@ -123,6 +123,22 @@ impl Header {
         self.flags & flags::NO_REPLY != 0
     }
 
+    /// The header of the reply to this command: same id and command,
+    /// `message_size` bytes, the ERROR flag and `errno` when it is not 0.
+    pub fn reply(&self, message_size: u32, errno: i32) -> Header {
+        let mut reply_flags = flags::REPLY;
+        if errno != 0 {
+            reply_flags |= flags::ERROR;
+        }
+        Header {
+            message_id: self.message_id,
+            command: self.command,
+            message_size,
+            flags: reply_flags,
+            error: errno as u32,
+        }
+    }
+
     /// The whole message's size, if it can be framed (at least a header)
     /// and buffered (at most [`MAX_MESSAGE_SIZE`]); otherwise the rest of
     /// the stream cannot be parsed.
