@@ -9,6 +9,9 @@ source "$(dirname "$0")/lib.sh"
 src=$(kernel_src_dir)
 out=$(kernel_dir)
 if [ -e "$out/.complete" ]; then echo "$out"; exit 0; fi
+hold_machine_lock "$CACHE_DIR/kernel/.build.lock" "another kernel build"
+# It may have been this very kernel.
+if [ -e "$out/.complete" ]; then echo "$out"; exit 0; fi
 
 step "building the $KERNEL guest kernel $(basename "$src") with clang-$LLVM_VERSION into $out (about 5 minutes on 2 cores)"
 rm -rf "$out"; mkdir -p "$out"

@@ -68,6 +68,20 @@ apt_private() {
 
 sha_of() { sha256sum | cut -c1-16; }
 
+# Takes an exclusive lock on FILE for the rest of this shell (fd 9), waiting
+# with a message if someone else holds it. The machine has 2 cores: two
+# kernel builds or two guests at once (from two checkouts, or a person and
+# CI) would each run at half speed and time out, so they queue instead.
+hold_machine_lock() {
+    local file=$1 what=$2
+    mkdir -p "$(dirname "$file")"
+    exec 9>"$file"
+    if ! flock -n 9; then
+        note "waiting for $what to finish (lock: $file)"
+        flock 9
+    fi
+}
+
 apt_cache_private() {
     apt-cache -o Dir::Etc::SourceList="$APT_PRIVATE/sources.list" \
         -o Dir::Etc::SourceParts=/dev/null \

@@ -46,6 +46,8 @@ for i in "${!per_card_args[@]}" "${!linked[@]}"; do
 done
 for f in "$kernel" "$initrd" "$device"; do [ -f "$f" ] || die "run-qemu.sh: missing file '$f' (build first: make qemu-test)"; done
 mkdir -p "$log_dir"
+# One guest at a time on this machine (the lock goes when this script exits).
+hold_machine_lock "$CACHE_DIR/guest.lock" "another guest (make qemu-test, qemu-run, ...)"
 
 sock_dir=$(mktemp -d "${TMPDIR:-/tmp}/cardless.XXXXXX")
 chmod 700 "$sock_dir"
