@@ -193,8 +193,8 @@ fn timeline_command(
 ) -> Result<(), String> {
     let text = std::fs::read_to_string(trace)
         .map_err(|e| format!("cannot read {}: {e}", trace.display()))?;
-    let lines =
-        replay::event::parse_trace(&text).map_err(|e| format!("{}: {e}", trace.display()))?;
+    let lines = cardless_device::trace::parse_trace(&text)
+        .map_err(|e| format!("{}: {e}", trace.display()))?;
     let tl = Timeline::build(&lines, axis);
     let name = trace.file_name().map_or_else(
         || trace.display().to_string(),

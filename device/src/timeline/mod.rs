@@ -14,8 +14,8 @@ pub mod render;
 
 use cardless_abi::regs::{BAR_REGS, CONS_IDX, PROD_IDX, STATUS_ADDR_HI, STATUS_ADDR_LO};
 
-use crate::replay::event::{Event, TraceLine};
 use crate::replay::names::{cause_name, error_name, location};
+use crate::trace::{Event, ResetSource, TraceLine};
 
 /// What the horizontal axis counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -211,9 +211,12 @@ impl Timeline {
                     format!("sanitizer {check} {addr:#x}+{len:#x}"),
                     1,
                 ),
-                Event::Reset { vmm } => {
+                Event::Reset { src } => {
                     idx = Indices::default();
-                    let by = if *vmm { "VMM" } else { "CONTROL" };
+                    let by = match src {
+                        ResetSource::Vmm => "VMM",
+                        ResetSource::Reg => "CONTROL",
+                    };
                     mark(Track::Card, format!("reset by {by}"), 2)
                 }
                 Event::DmaMap { addr, size, .. } => {

@@ -1,7 +1,7 @@
 //! Timeline layout and export (SPEC §15.3).
 
 use super::*;
-use crate::replay::event::parse_trace;
+use crate::trace::parse_trace;
 
 const TRACE: &str = r#"{"t":0,"ev":"start","version":2,"seed":"0x1","deterministic":true,"bar2_size":"0x1000","record_size":64,"rate":0,"debug_window":false,"faults":["drop-irq at=0 count=1 cause=any"]}
 {"t":0,"ev":"mmio","dir":"w","bar":0,"off":"0x58","len":4,"val":"0x100000"}
