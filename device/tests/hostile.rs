@@ -185,6 +185,41 @@ fn refused_messages_leave_the_connection_usable() {
     unmap.extend_from_slice(&[0; 16]);
     assert_eq!(raw.expect_error(&message(18, DMA_UNMAP, &unmap)), ENOTSUP);
 
+    // Every body the server reads as a declared layout, one byte short of
+    // it: refused, with nothing read past the body's end.
+    let get_device_info = 4;
+    for (command, layout) in [
+        (get_device_info, 16),
+        (GET_REGION_INFO, 32),
+        (GET_IRQ_INFO, 16),
+        (SET_IRQS, 20),
+        (REGION_READ, 16),
+        (REGION_WRITE, 16),
+        (DMA_MAP, 32),
+        (DMA_UNMAP, 24),
+    ] {
+        let short = vec![0xff; layout - 1];
+        let errno = raw.expect_error(&message(20, command, &short));
+        assert_eq!(errno, EINVAL, "command {command}");
+    }
+    // Whole bodies whose argsz claims less than the structure: refused.
+    for (command, layout) in [
+        (get_device_info, 16),
+        (GET_REGION_INFO, 32),
+        (GET_IRQ_INFO, 16),
+        (SET_IRQS, 20),
+        (DMA_MAP, 32),
+        (DMA_UNMAP, 24),
+    ] {
+        let mut body = vec![0u8; layout];
+        body[..4].copy_from_slice(&(layout as u32 - 1).to_le_bytes());
+        let errno = raw.expect_error(&message(21, command, &body));
+        assert_eq!(errno, EINVAL, "argsz of command {command}");
+    }
+    // A REGION_WRITE carrying more bytes than its count.
+    let body = region_access(REGION_BAR0, regs::SCRATCH, 4, &[1; 8]);
+    assert_eq!(raw.expect_error(&message(22, REGION_WRITE, &body)), EINVAL);
+
     // Through all of that the connection kept its framing.
     raw.send(&message(
         19,

@@ -15,13 +15,16 @@ use vfio_bindings::bindings::vfio::{
 
 use super::backend::CardBackend;
 use super::error::ProtocolError;
-use super::wire::{command, BodyReader, BodyWriter};
+use zerocopy::IntoBytes;
+
+use super::bodies::{DmaMap, DmaUnmap};
+use super::wire::{command, read_body};
 use crate::dma::{check_backing, DmaError};
 
 /// Body size of DMA_MAP: argsz, flags, offset, address, size.
-const DMA_MAP_BODY: usize = 32;
+const DMA_MAP_BODY: usize = size_of::<DmaMap>();
 /// Body size of DMA_UNMAP: argsz, flags, address, size.
-const DMA_UNMAP_BODY: usize = 24;
+const DMA_UNMAP_BODY: usize = size_of::<DmaUnmap>();
 
 /// Handles DMA_MAP. A mapping without an fd is accepted but unusable: this
 /// card reaches guest memory only through shared fds (no DMA_READ/WRITE),
@@ -31,13 +34,12 @@ pub fn map(
     body: &[u8],
     mut fds: Vec<OwnedFd>,
 ) -> Result<(), ProtocolError> {
-    let mut reader = BodyReader::new(command::DMA_MAP, body);
-    reader.require(DMA_MAP_BODY)?;
-    let argsz = reader.u32()?;
-    let flags = reader.u32()?;
-    let file_offset = reader.u64()?;
-    let iova = reader.u64()?;
-    let size = reader.u64()?;
+    let (request, _) = read_body::<DmaMap>(command::DMA_MAP, body)?;
+    let argsz = request.argsz.get();
+    let flags = request.flags.get();
+    let file_offset = request.offset.get();
+    let iova = request.address.get();
+    let size = request.size.get();
     if argsz < DMA_MAP_BODY as u32 {
         return Err(ProtocolError::ArgszTooSmall {
             argsz,
@@ -93,12 +95,11 @@ fn check_fd_covers(fd: &OwnedFd, offset: u64, size: u64) -> Result<(), ProtocolE
 /// Handles DMA_UNMAP; returns the reply body (the request echoed, as the
 /// spec and QEMU expect).
 pub fn unmap(card: &dyn CardBackend, body: &[u8]) -> Result<Vec<u8>, ProtocolError> {
-    let mut reader = BodyReader::new(command::DMA_UNMAP, body);
-    reader.require(DMA_UNMAP_BODY)?;
-    let argsz = reader.u32()?;
-    let flags = reader.u32()?;
-    let iova = reader.u64()?;
-    let size = reader.u64()?;
+    let (request, _) = read_body::<DmaUnmap>(command::DMA_UNMAP, body)?;
+    let argsz = request.argsz.get();
+    let flags = request.flags.get();
+    let iova = request.address.get();
+    let size = request.size.get();
     if argsz < DMA_UNMAP_BODY as u32 {
         return Err(ProtocolError::ArgszTooSmall {
             argsz,
@@ -130,13 +131,11 @@ pub fn unmap(card: &dyn CardBackend, body: &[u8]) -> Result<Vec<u8>, ProtocolErr
         }
     }
     log::debug!("DMA_UNMAP {iova:#x}+{size:#x} flags {flags:#x}");
-    let mut reply = BodyWriter::with_capacity(DMA_UNMAP_BODY);
-    reply
-        .u32(DMA_UNMAP_BODY as u32)
-        .u32(flags)
-        .u64(iova)
-        .u64(size);
-    Ok(reply.0)
+    let reply = DmaUnmap {
+        argsz: (DMA_UNMAP_BODY as u32).into(),
+        ..*request
+    };
+    Ok(reply.as_bytes().to_vec())
 }
 
 #[cfg(test)]
