@@ -127,7 +127,7 @@ pub fn unmap(card: &dyn CardBackend, body: &[u8]) -> Result<Vec<u8>, ProtocolErr
             Err(DmaError::NothingMapped { .. }) => {
                 log::debug!("DMA_UNMAP {iova:#x}+{size:#x}: not the card's (mapped without an fd)");
             }
-            other => other.map_err(|error| ProtocolError::Dma(error.to_string()))?,
+            other => other.map_err(ProtocolError::Dma)?,
         }
     }
     log::debug!("DMA_UNMAP {iova:#x}+{size:#x} flags {flags:#x}");
@@ -157,5 +157,47 @@ mod tests {
         let error = check_fd_covers(&memfd(4096), u64::MAX, 8192).unwrap_err();
         assert_eq!(error.errno(), libc::EBADF);
         check_fd_covers(&memfd(8192), 4096, 4096).unwrap();
+    }
+
+    fn map_body(iova: u64, size: u64) -> Vec<u8> {
+        let request = DmaMap {
+            argsz: (DMA_MAP_BODY as u32).into(),
+            flags: (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE).into(),
+            offset: 0.into(),
+            address: iova.into(),
+            size: size.into(),
+        };
+        request.as_bytes().to_vec()
+    }
+
+    /// A mapping the card itself refuses reaches the client as EINVAL, and
+    /// the server's log as the card's typed reason (`DmaError`), not text.
+    #[test]
+    fn the_cards_refusal_keeps_its_type() {
+        let (port, _irqs) =
+            crate::vfio::CardPort::build(crate::model::CardConfig::default()).unwrap();
+        map(&*port, &map_body(0x10_0000, 0x4000), vec![memfd(0x4000)]).unwrap();
+        let error = map(&*port, &map_body(0x10_2000, 0x4000), vec![memfd(0x4000)]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ProtocolError::Dma(DmaError::Overlap {
+                    iova: 0x10_2000,
+                    size: 0x4000
+                })
+            ),
+            "{error:?}"
+        );
+        assert_eq!(error.errno(), libc::EINVAL);
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("DMA mapping 0x102000+0x4000 overlaps an existing mapping")
+        );
+        let error = map(&*port, &map_body(0x20_0800, 0x1000), vec![memfd(0x4000)]).unwrap_err();
+        assert!(
+            matches!(error, ProtocolError::Dma(DmaError::Unaligned { .. })),
+            "{error:?}"
+        );
     }
 }

@@ -75,7 +75,7 @@ pub enum ProtocolError {
     #[error("DMA_MAP refused: {0}")]
     DmaFdNotSealed(String),
     #[error("the card refused the DMA request: {0}")]
-    Dma(String),
+    Dma(#[source] crate::dma::DmaError),
     #[error("DMA_UNMAP flags {0:#x} are invalid or unsupported")]
     DmaUnmapFlags(u32),
 }
