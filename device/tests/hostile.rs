@@ -9,6 +9,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use cardless_abi::regs;
 use common::*;
+use rustix::io::Errno;
 use vfio_bindings::bindings::vfio::*;
 
 const VERSION: u16 = 1;
@@ -20,10 +21,10 @@ const SET_IRQS: u16 = 8;
 const REGION_READ: u16 = 9;
 const REGION_WRITE: u16 = 10;
 
-const EINVAL: u32 = libc::EINVAL as u32;
-const E2BIG: u32 = libc::E2BIG as u32;
-const EBADF: u32 = libc::EBADF as u32;
-const ENOTSUP: u32 = libc::ENOTSUP as u32;
+const EINVAL: u32 = Errno::INVAL.raw_os_error() as u32;
+const E2BIG: u32 = Errno::TOOBIG.raw_os_error() as u32;
+const EBADF: u32 = Errno::BADF.raw_os_error() as u32;
+const ENOTSUP: u32 = Errno::NOTSUP.raw_os_error() as u32;
 
 /// The server is alive and a well-behaved client gets real answers.
 fn assert_serves(server: &TestServer) {

@@ -6,6 +6,7 @@
 
 use cardless_device::vfio::bodies::{DmaUnmap, RegionAccess};
 use cardless_device::vfio::wire::{command, read_body, Header, HEADER_SIZE, MAX_DATA_XFER};
+use rustix::io::Errno;
 use zerocopy::IntoBytes;
 
 /// Why the link refused a command: the errno of the error reply.
@@ -29,7 +30,10 @@ impl Refusal {
 pub fn answer(code: u16, body: &[u8]) -> Result<Vec<u8>, Refusal> {
     let name = command::name(code);
     let malformed = |error: cardless_device::vfio::ProtocolError| {
-        Refusal::new(libc::EINVAL, format!("malformed {name}: {error}"))
+        Refusal::new(
+            Errno::INVAL.raw_os_error(),
+            format!("malformed {name}: {error}"),
+        )
     };
     match code {
         command::REGION_READ => {
@@ -37,7 +41,7 @@ pub fn answer(code: u16, body: &[u8]) -> Result<Vec<u8>, Refusal> {
             let count = access.count.get();
             if count > MAX_DATA_XFER {
                 return Err(Refusal::new(
-                    libc::E2BIG,
+                    Errno::TOOBIG.raw_os_error(),
                     format!(
                         "REGION_READ of {count} bytes exceeds max_data_xfer_size {MAX_DATA_XFER}"
                     ),
@@ -57,7 +61,7 @@ pub fn answer(code: u16, body: &[u8]) -> Result<Vec<u8>, Refusal> {
         }
         command::DMA_MAP | command::DEVICE_SET_IRQS | command::DEVICE_RESET => Ok(Vec::new()),
         _ => Err(Refusal::new(
-            libc::ENODEV,
+            Errno::NODEV.raw_os_error(),
             format!("{name} ({code}): the card's server is gone"),
         )),
     }
@@ -105,9 +109,9 @@ mod tests {
     #[test]
     fn huge_or_short_reads_are_refused_not_allocated() {
         let huge = answer(command::REGION_READ, &access(0, 0, u32::MAX)).unwrap_err();
-        assert_eq!(huge.errno, libc::E2BIG);
+        assert_eq!(huge.errno, Errno::TOOBIG.raw_os_error());
         let short = answer(command::REGION_READ, &[1, 2, 3]).unwrap_err();
-        assert_eq!(short.errno, libc::EINVAL);
+        assert_eq!(short.errno, Errno::INVAL.raw_os_error());
         assert!(short.why.contains("REGION_READ"), "{}", short.why);
     }
 
@@ -130,7 +134,7 @@ mod tests {
         }
         assert_eq!(
             answer(command::DMA_UNMAP, &[0; 8]).unwrap_err().errno,
-            libc::EINVAL
+            Errno::INVAL.raw_os_error()
         );
     }
 
@@ -146,14 +150,20 @@ mod tests {
             0,
             999,
         ] {
-            assert_eq!(answer(code, &[0; 64]).unwrap_err().errno, libc::ENODEV);
+            assert_eq!(
+                answer(code, &[0; 64]).unwrap_err().errno,
+                Errno::NODEV.raw_os_error()
+            );
         }
     }
 
     #[test]
     fn replies_carry_the_request_id_and_the_errno() {
         let request = Header::new(77, command::DEVICE_GET_INFO, 32, flags::COMMAND, 0);
-        let refused = reply(&request, &Err(Refusal::new(libc::ENODEV, "gone")));
+        let refused = reply(
+            &request,
+            &Err(Refusal::new(Errno::NODEV.raw_os_error(), "gone")),
+        );
         let header = Header::decode(refused[..16].try_into().unwrap());
         assert_eq!(
             (
@@ -161,7 +171,7 @@ mod tests {
                 header.message_size(),
                 header.error.get()
             ),
-            (77, 16, libc::ENODEV as u32)
+            (77, 16, Errno::NODEV.raw_os_error() as u32)
         );
         assert_eq!(header.flags(), flags::REPLY | flags::ERROR);
         let ok = reply(&request, &Ok(vec![9; 5]));

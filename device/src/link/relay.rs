@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use cardless_device::vfio::socket::AdaptiveSocket;
 use cardless_device::vfio::wire::{command, Header};
 use cardless_device::vfio::{ConnectionError, PollPolicy, StopSignal};
+use rustix::io::Errno;
 
 use super::fabric::{self, Refusal};
 use super::frame;
@@ -178,7 +179,7 @@ fn qemu_to_server(
             );
             if header.is_command() && !header.no_reply() {
                 let refusal = Err(Refusal {
-                    errno: libc::EINVAL,
+                    errno: Errno::INVAL.raw_os_error(),
                     why: "fds truncated".into(),
                 });
                 if let Err(error) = shared.send_to_qemu(&fabric::reply(&header, &refusal), &[]) {

@@ -142,20 +142,21 @@ pub fn unmap(card: &dyn CardBackend, body: &[u8]) -> Result<Vec<u8>, ProtocolErr
 mod tests {
     use super::*;
     use crate::dma::tests::{memfd, unsealed_memfd};
+    use rustix::io::Errno;
 
     /// SPEC §13: an fd that could shrink later is refused with EINVAL and a
     /// message saying what to do; a sealed one is checked for size (EBADF).
     #[test]
     fn unsealed_fds_are_einval_short_ones_ebadf() {
         let error = check_fd_covers(&unsealed_memfd(1 << 20), 0, 4096).unwrap_err();
-        assert_eq!(error.errno(), libc::EINVAL);
+        assert_eq!(error.errno(), Errno::INVAL.raw_os_error());
         let message = error.to_string();
         assert!(message.contains("F_SEAL_SHRINK"), "{message}");
         assert!(message.contains("memory-backend-memfd"), "{message}");
         let error = check_fd_covers(&memfd(4096), 0, 8192).unwrap_err();
-        assert_eq!(error.errno(), libc::EBADF);
+        assert_eq!(error.errno(), Errno::BADF.raw_os_error());
         let error = check_fd_covers(&memfd(4096), u64::MAX, 8192).unwrap_err();
-        assert_eq!(error.errno(), libc::EBADF);
+        assert_eq!(error.errno(), Errno::BADF.raw_os_error());
         check_fd_covers(&memfd(8192), 4096, 4096).unwrap();
     }
 
@@ -188,7 +189,7 @@ mod tests {
             ),
             "{error:?}"
         );
-        assert_eq!(error.errno(), libc::EINVAL);
+        assert_eq!(error.errno(), Errno::INVAL.raw_os_error());
         let source = std::error::Error::source(&error).map(ToString::to_string);
         assert_eq!(
             source.as_deref(),

@@ -7,6 +7,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 
 use cardless_abi::regs;
+use rustix::io::Errno;
 use vfio_bindings::bindings::vfio::{
     VFIO_DEVICE_FLAGS_PCI, VFIO_DEVICE_FLAGS_RESET, VFIO_REGION_INFO_FLAG_CAPS,
 };
@@ -185,7 +186,7 @@ impl<C: CardBackend> Server<C> {
         let size = header.framed_size();
         if let Err(ConnectionError::MessageTooLarge { .. }) = size {
             if header.is_command() && !header.no_reply() {
-                let reply = header.reply(HEADER_SIZE as u32, libc::E2BIG);
+                let reply = header.reply(HEADER_SIZE as u32, Errno::TOOBIG.raw_os_error());
                 socket.send(&reply.encode(), None)?;
             }
         }
