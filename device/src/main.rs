@@ -210,7 +210,7 @@ fn timeline_command(
         output.display()
     );
     if let Some(png) = png {
-        let title = format!("CARDLESS TIMELINE  {name}  {} EVENTS", lines.len());
+        let title = format!("cardless timeline: {name}, {} events", lines.len());
         timeline::render::write_png(&tl, &title, png)
             .map_err(|e| format!("cannot write {}: {e}", png.display()))?;
         println!("timeline: PNG -> {}", png.display());

@@ -4,13 +4,12 @@
 //! - this file: trace lines → tracks of marks and index counters, on one
 //!   time axis (VTIME or event number);
 //! - [`chrome`]: the trace-event JSON;
-//! - [`render`]: the PNG layout, drawn on a [`canvas`] with the built-in
-//!   [`font`] (no system fonts, no font files).
+//! - [`render`]: the PNG, drawn with plotters (as the bench plots are) on
+//!   a bitmap backend whose text comes from an embedded font ([`text`]).
 
-pub mod canvas;
 pub mod chrome;
-pub mod font;
 pub mod render;
+pub mod text;
 
 use cardless_abi::regs::{BAR_REGS, CONS_IDX, PROD_IDX, STATUS_ADDR_HI, STATUS_ADDR_LO};
 
