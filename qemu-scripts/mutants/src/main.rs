@@ -37,6 +37,9 @@ struct Cli {
     /// Only check that each mutant builds (the module alone, seconds each).
     #[arg(long)]
     build_only: bool,
+    /// Skip the baseline runs of the unmutated module (when just done).
+    #[arg(long)]
+    no_baseline: bool,
     /// Seconds a guest run may take before it counts as hung.
     #[arg(long, default_value_t = 900)]
     timeout: u64,
@@ -261,6 +264,42 @@ fn main() -> ExitCode {
     }
     let (observable, unobservable): (Vec<Mutant>, Vec<Mutant>) =
         chosen.into_iter().partition(|m| m.observable);
+    // A catch means something only if the unmutated module passes the same run.
+    let mut needed: Vec<RunKind> = observable
+        .iter()
+        .flat_map(|m| m.runs.iter().copied())
+        .collect();
+    needed.sort_by_key(|r| r.name());
+    needed.dedup();
+    if !cli.no_baseline {
+        for &run in &needed {
+            eprintln!("==> baseline: the unmutated module, {} run", run.name());
+            let log = logs.join(format!(
+                "baseline-{}.log",
+                if run == RunKind::Iommu {
+                    "iommu"
+                } else {
+                    "plain"
+                }
+            ));
+            match run_suite(&repo, run, &log, cli.timeout) {
+                Ok((_, true)) => eprintln!("    green"),
+                Ok((text, false)) => {
+                    eprintln!(
+                        "cardless-mutants: the unmutated module fails the {} run ({}); fix that first (log {})",
+                        run.name(),
+                        cell(&outcome::classify(&text, false)).1,
+                        log.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+                Err(e) => {
+                    eprintln!("cardless-mutants: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
     let mut rows = Vec::new();
     let count: usize = observable.iter().map(|m| m.runs.len()).sum();
     for m in &observable {
