@@ -4,6 +4,7 @@
 //! the source, and reports which test or report caught each bug, and when
 //! none did. The score is caught / cataloged; a bug QEMU cannot show is
 //! listed with why, and never counts as caught.
+#![forbid(unsafe_code)]
 
 mod catalogue;
 mod outcome;
