@@ -23,6 +23,7 @@
 //!
 //! A skipped name covers every figure it is a prefix of (at a `.`): skipping
 //! `streaming.pages` covers `streaming.pages.64`.
+#![forbid(unsafe_code)]
 
 mod fields;
 pub mod rules;
