@@ -7,19 +7,29 @@ source "$(dirname "$0")/lib.sh"
 failures=0
 fail() { printf 'harness-selftest: FAIL %s\n' "$*" >&2; failures=$((failures + 1)); }
 
-step "harness self-test 1/2: a failing test and a kernel WARNING must fail the run"
-out=$(mktemp)
-set +e
-SELFTEST=1 "$SCRIPTS_DIR/qemu-test.sh" >"$out" 2>&1
-rc=$?
-set -e
-[ $rc -ne 0 ] || fail "qemu-test exited 0 although a test failed on purpose"
-grep -q '^FAIL harness_selftest.deliberate_failure' "$out" || fail "the deliberately failing test was not named in the verdict"
-grep -q '^FAIL kernel_log_clean' "$out" && grep -q 'lkdtm' "$out" ||
-    fail "the injected kernel WARNING (lkdtm) was not reported"
-grep -qE '^[0-9]+ passed, [1-9][0-9]* failed' "$out" || fail "no 'N passed, N failed' line with failures"
-sed -n '/^FAIL/p; /passed, /p' "$out" | sed 's/^/    /' >&2
-rm -f "$out"
+# Both ways a guest starts: restored from the saved guest (the default) and
+# booted (RESTORE=0). Each must say which it did, so a restore that quietly
+# fell back to a boot cannot pass for the restored path.
+for way in restored booted; do
+    step "harness self-test 1/2 ($way guest): a failing test and a kernel WARNING must fail the run"
+    out=$(mktemp)
+    set +e
+    RESTORE=$([ $way = restored ] && echo 1 || echo 0) SELFTEST=1 "$SCRIPTS_DIR/qemu-test.sh" >"$out" 2>&1
+    rc=$?
+    set -e
+    [ $rc -ne 0 ] || fail "($way) qemu-test exited 0 although a test failed on purpose"
+    grep -q '^FAIL harness_selftest.deliberate_failure' "$out" || fail "($way) the deliberately failing test was not named in the verdict"
+    grep -q '^FAIL kernel_log_clean' "$out" && grep -q 'lkdtm' "$out" ||
+        fail "($way) the injected kernel WARNING (lkdtm) was not reported"
+    grep -qE '^[0-9]+ passed, [1-9][0-9]* failed' "$out" || fail "($way) no 'N passed, N failed' line with failures"
+    if [ $way = restored ]; then
+        grep -q "restored the saved guest" "$out" || fail "the run did not restore the saved guest (log: $out)"
+    else
+        grep -q "restored the saved guest" "$out" && fail "RESTORE=0 restored instead of booting (log: $out)"
+    fi
+    sed -n '/^FAIL/p; /passed, /p' "$out" | sed 's/^/    /' >&2
+    rm -f "$out"
+done
 
 step "harness self-test 2/2: Ctrl-C mid-run leaves nothing behind"
 private_tmp=$(mktemp -d)

@@ -8,6 +8,7 @@
 #   SELFTEST=1  run the harness's own must-fail checks instead (used by
 #               harness-selftest.sh; the verdict must then be red)
 source "$(dirname "$0")/lib.sh"
+timing_begin "$BUILD_DIR/timing.tsv"
 
 "$SCRIPTS_DIR/build.sh"
 source "$BUILD_DIR/paths.env"
@@ -110,4 +111,5 @@ else
         [ -s "$t" ] && note "kept the card's trace of this failing run: $t ($(du -h "$t" | cut -f1); make timeline TRACE=$t)"
     done
 fi
+timing_report
 exit $rc

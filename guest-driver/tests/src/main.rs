@@ -3,7 +3,7 @@
 //! `--harness-selftest` runs a suite that must fail, so the host harness can
 //! prove it notices failures.
 
-use cardless_guest_tests::{card, cases, check, check_eq, kmsg, ktap, pci, stream_reader};
+use cardless_guest_tests::{card, cases, check, check_eq, cmdline, kmsg, ktap, pci, stream_reader};
 mod suite_card_death;
 mod suite_dma;
 mod suite_driver_core;

@@ -16,9 +16,8 @@ const STREAM_RUNS: usize = 3;
 
 fn accel() -> String {
     // The host passes the accelerator on the kernel command line.
-    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
-    cmdline
-        .split_whitespace()
+    cardless_guest_tests::cmdline::words()
+        .iter()
         .find_map(|a| a.strip_prefix("cardless.accel="))
         .unwrap_or("unknown")
         .to_string()
