@@ -16,6 +16,8 @@ if [ -z "${CARDLESS_DEVICE_BIN:-}" ]; then
         die "the device server did not build (see the errors above)"
 fi
 
+(cd "$REPO_DIR" && cargo build --release --quiet -p cardless-qmp) || die "the QMP client did not build (see the errors above)"
+
 step "building the kernel module against $(basename "$kdir")"
 mkdir -p "$BUILD_DIR/module"
 kernel_make "$src" O="$kdir" M="$REPO_DIR/guest-driver/module" MO="$BUILD_DIR/module" modules \
@@ -35,5 +37,6 @@ step "packing the initramfs"
 cat >"$BUILD_DIR/paths.env" <<PATHS
 KERNEL_IMAGE=$kdir/arch/x86/boot/bzImage
 INITRAMFS=$BUILD_DIR/initramfs.cpio
+GUEST_BIN_DIR=$guest_bin
 DEVICE_BIN=$device_bin
 PATHS

@@ -4,7 +4,10 @@
 
 pub mod card;
 pub mod cmdline;
+pub mod debug_window;
 pub mod kmsg;
 pub mod ktap;
+pub mod live_buffers;
+pub mod memtype;
 pub mod pci;
 pub mod stream_reader;
