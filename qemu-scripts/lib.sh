@@ -23,6 +23,8 @@ KERNEL_RECIPE=1
 KERNEL=${KERNEL:-debug}
 
 QEMU_ROOT=$CACHE_DIR/qemu-root
+# The harness's QMP client (qemu-scripts/qmp; build.sh builds it).
+QMP_BIN=$REPO_DIR/target/release/cardless-qmp
 TOOLS_DIR=$CACHE_DIR/tools
 BINDGEN=$TOOLS_DIR/bin/bindgen
 export PATH="$TOOLS_DIR/bin:$HOME/.cargo/bin:$PATH"

@@ -221,7 +221,9 @@ watcher=$!
 pids+=("$watcher")
 if [ "$restore" = 1 ]; then
     restore_start=$EPOCHREALTIME
-    python3 "$SCRIPTS_DIR/qmp.py" "$sock_dir/qmp.sock" restore "$snap/guest.mig" "${hot_added[@]}" ||
+    hot_add_args=()
+    for dev in "${hot_added[@]}"; do hot_add_args+=(--hot-add "$dev"); done
+    "$QMP_BIN" --socket "$sock_dir/qmp.sock" --restore "$snap/guest.mig" "${hot_add_args[@]}" ||
         { tail -n 20 "$log_dir/qemu.log" >&2; die "restoring the saved guest $snap failed (above; RESTORE=0 boots instead)"; }
     timing_mark host "restored; cards and the run's disk hot-added"
     note "restored the saved guest $(basename "$snap") and hot-added $cards card(s) and the run's disk in $(awk "BEGIN { printf \"%.2f\", $EPOCHREALTIME - $restore_start }") s"

@@ -73,7 +73,7 @@ snapshot_make() {
         sleep 0.1
     done
     note "booted in $((SECONDS - start)) s; saving it"
-    python3 "$SCRIPTS_DIR/qmp.py" "$qmp" save "$tmp/guest.mig" 2>"$tmp/save.err" || rc=$?
+    "$QMP_BIN" --socket "$qmp" --save "$tmp/guest.mig" 2>"$tmp/save.err" || rc=$?
     wait "$qemu" 2>/dev/null || true
     if [ $rc -ne 0 ]; then
         mkdir -p "$dir"

@@ -11,7 +11,9 @@ fn module_params_from_cmdline() -> Vec<String> {
     cmdline::words()
         .iter()
         .filter_map(|a| a.strip_prefix("cardless."))
-        .filter(|a| !a.starts_with("mode=") && !a.starts_with("accel=") && !a.starts_with("snapshot="))
+        .filter(|a| {
+            !a.starts_with("mode=") && !a.starts_with("accel=") && !a.starts_with("snapshot=")
+        })
         .map(str::to_string)
         .collect()
 }
