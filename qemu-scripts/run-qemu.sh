@@ -146,7 +146,9 @@ append+=" ${GUEST_APPEND:-}"
 machine_args=(
     "${accel_args[@]}" -smp 2 -nodefaults -no-reboot -display none
     -object memory-backend-memfd,id=mem,size=${GUEST_MEM:-512M},share=on
-    -machine q35,memory-backend=mem
+    # No PS/2 controller (the kernel's i8042 and mouse probe cost seconds
+    # under TCG), no AHCI, SMBus or VMware port the guest has no driver for.
+    -machine q35,memory-backend=mem,i8042=off,sata=off,smbus=off,vmport=off
     # before any PCI device, so every one of them sits behind it
     "${iommu_args[@]}"
     # Native PCIe hotplug (pciehp) on the root ports, not ACPI hotplug: the
@@ -160,19 +162,20 @@ done
 machine_args+=(${QEMU_EXTRA:-})
 
 # Boot once, restore many (snapshot.sh): test and cmd runs restore a saved
-# guest and hot-add the cards and a disk with the run's files; RESTORE=0
+# guest, hot-add the cards and give it a disk with the run's files; RESTORE=0
 # boots instead, as an interactive run always does.
 restore=${RESTORE:-1}
 [ "$mode" != run ] || restore=0
 if [ "$restore" = 1 ]; then
     snap_append=$(snapshot_append "$append")
-    # and a root port for the run's disk
-    snap_args=("${machine_args[@]}" -device pcie-root-port,id=rpd,chassis=64,slot=64)
+    # and the run's disk (its file is not part of the key: each run has its own)
+    snap_args=("${machine_args[@]}" -device virtio-blk-pci,id=run-disk,drive=run-disk)
     snap=$(snapshot_dir "$kernel" "$snap_append" "${snap_args[@]}")
     if [ -e "$snap/unusable" ]; then
         note "booting: QEMU could not save a guest with these options ($(head -n 1 "$snap/unusable"); $snap/unusable)"
         restore=0
-    elif [ ! -e "$snap/guest.mig" ] && ! snapshot_make "$snap" "$kernel" "$initrd" "$snap_append" "${snap_args[@]}"; then
+    elif [ ! -e "$snap/guest.mig" ] && ! snapshot_make "$snap" "$kernel" "$initrd" "$snap_append" "${snap_args[@]}" \
+        -drive "file=$(snapshot_blank_disk "$log_dir/blank.disk"),if=none,format=raw,id=run-disk"; then
         note "booting instead of restoring (no saved guest: ${snap})"
         restore=0
     fi
@@ -181,10 +184,9 @@ fi
 if [ "$restore" = 1 ]; then
     # The run's disk (/mnt in the guest, also the suite's scratch disk).
     disk=$log_dir/run.ext4
-    payload_disk "$initrd" "$append" $((cards + 1)) "$disk"
+    run_disk "$initrd" "$append" "$disk"
     qemu_args=("${snap_args[@]}" -kernel "$kernel" -initrd "$snap/initramfs.cpio" -append "$snap_append"
         -drive "file=$disk,if=none,format=raw,id=run-disk,cache=none" -incoming defer)
-    hot_added=("${card_json[@]}" '{"driver":"virtio-blk-pci","id":"run-disk","bus":"rpd","drive":"run-disk"}')
     # The console log goes on from the saved guest's boot (judged with the run).
     cp "$snap/console.log" "$log_dir/console.log"
     console_arg=(-chardev "file,id=console,path=$log_dir/console.log,append=on" -serial chardev:console)
@@ -222,11 +224,11 @@ pids+=("$watcher")
 if [ "$restore" = 1 ]; then
     restore_start=$EPOCHREALTIME
     hot_add_args=()
-    for dev in "${hot_added[@]}"; do hot_add_args+=(--hot-add "$dev"); done
+    for dev in "${card_json[@]}"; do hot_add_args+=(--hot-add "$dev"); done
     "$QMP_BIN" --socket "$sock_dir/qmp.sock" --restore "$snap/guest.mig" "${hot_add_args[@]}" ||
         { tail -n 20 "$log_dir/qemu.log" >&2; die "restoring the saved guest $snap failed (above; RESTORE=0 boots instead)"; }
-    timing_mark host "restored; cards and the run's disk hot-added"
-    note "restored the saved guest $(basename "$snap") and hot-added $cards card(s) and the run's disk in $(awk "BEGIN { printf \"%.2f\", $EPOCHREALTIME - $restore_start }") s"
+    timing_mark host "restored; cards hot-added"
+    note "restored the saved guest $(basename "$snap") and hot-added $cards card(s) in $(awk "BEGIN { printf \"%.2f\", $EPOCHREALTIME - $restore_start }") s"
 fi
 # Show the results as they arrive: the suite's progress, or the command's output.
 if [ "$mode" = cmd ]; then
