@@ -4,6 +4,7 @@
 //! `--save FILE` stops the guest and saves it; `--restore FILE [--hot-add
 //! JSON]...` loads a saved guest into a QEMU started with `-incoming defer`,
 //! hot-adds the devices and lets it run (qemu-scripts/snapshot.sh).
+#![forbid(unsafe_code)]
 
 use cardless_qmp::{migration, Qmp};
 use clap::Parser;
