@@ -16,10 +16,8 @@ const STREAM_RUNS: usize = 3;
 
 /// The accelerator, which the harness passes on the kernel command line.
 fn accel() -> Result<Accel, String> {
-    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
-    let name = cmdline
-        .split_whitespace()
-        .find_map(|a| a.strip_prefix("cardless.accel="));
+    let words = cardless_guest_tests::cmdline::words();
+    let name = words.iter().find_map(|a| a.strip_prefix("cardless.accel="));
     name.and_then(Accel::from_name).ok_or_else(|| {
         format!(
             "the kernel command line names no accelerator (cardless.accel=tcg or kvm, found \
