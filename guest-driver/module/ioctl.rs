@@ -65,7 +65,11 @@ fn user_may_write(offset: u64, value: u32) -> bool {
 fn is_copy_register(offset: u64) -> bool {
     matches!(
         offset,
-        regs::COPY_BAR_OFF | regs::COPY_LEN | regs::COPY_HOST_LO | regs::COPY_HOST_HI | regs::COPY_CTRL
+        regs::COPY_BAR_OFF
+            | regs::COPY_LEN
+            | regs::COPY_HOST_LO
+            | regs::COPY_HOST_HI
+            | regs::COPY_CTRL
     )
 }
 
