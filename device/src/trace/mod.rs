@@ -1,13 +1,10 @@
 //! The `--trace` file: one JSON object per line (SPEC §12, §15.1), meant for
 //! replay and diffing. Written through a buffer, flushed at shutdown.
 //!
-//! - this file: the [`Tracer`] the card model writes through;
-//! - [`format`]: the line types both the writer and the reader use, and
-//!   their cross-field rules ([`Event::validate`]);
-//! - [`fields`]: how numbers, directions and bytes are spelled in JSON.
-
-mod fields;
-pub mod format;
+//! The line format itself (the types this writer serializes and replay, the
+//! timeline and the harness's verdict read back, with their cross-field
+//! rules) is declared once in the `cardless-trace` crate; this module is the
+//! card's [`Tracer`] and re-exports the format under its old paths.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -15,10 +12,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use cardless_abi::record::checksum;
-
-pub use fields::{hex_string as hex, unhex};
-use format::Line;
-pub use format::{
+use cardless_trace::Line;
+pub use cardless_trace::{
     parse_line, parse_trace, Event, ParseError, ResetSource, StartInfo, TraceLine, TRACE_VERSION,
 };
 
