@@ -178,6 +178,9 @@ mod tests {
         let damaged = TRACE.replacen("\"code\":12", "\"code\":", 1);
         let problem = read_trace(0, &damaged, true).problem.unwrap();
         assert!(problem.starts_with("trace line 3"), "{problem}");
+        let damaged_and_cut = format!("{damaged}{{\"t\":6,\"ev\":\"err");
+        let problem = read_trace(0, &damaged_and_cut, true).problem.unwrap();
+        assert!(problem.starts_with("trace line 3"), "{problem}");
         let broken = format!("{TRACE}{{\"t\":6,\"ev\":\"error\",\"code\":1}}\n");
         let problem = read_trace(0, &broken, true).problem.unwrap();
         assert!(problem.contains("missing field `addr`"), "{problem}");
