@@ -16,8 +16,8 @@ use cardless_abi::record::checksum;
 use cardless_device::trace::{Event, Tracer};
 use cardless_trace::Line;
 
-const LINES: u64 = 20_000;
-const ROUNDS: usize = 25;
+const LINES: u64 = 2_000;
+const ROUNDS: usize = 300;
 
 fn record(i: u64) -> [u8; 64] {
     let mut b = [0u8; 64];
