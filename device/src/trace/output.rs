@@ -140,15 +140,18 @@ fn flush_loop(shared: &Shared) {
             .wake
             .wait_while(b, |b| !b.closing && (b.failed || b.out.buffer().is_empty()))
             .unwrap_or_else(|e| e.into_inner());
+        if !b.closing {
+            // The lock is released while waiting, so the writer goes on.
+            b = shared
+                .wake
+                .wait_timeout_while(b, MAX_LINE_AGE, |b| !b.closing)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
         if b.closing {
+            // The Output's drop flushes what is left, after joining us.
             return;
         }
-        // The lock is released while waiting, so the writer goes on.
-        b = shared
-            .wake
-            .wait_timeout_while(b, MAX_LINE_AGE, |b| !b.closing)
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
         b.flush();
     }
 }
