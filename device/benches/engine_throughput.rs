@@ -6,7 +6,9 @@
 //! baseline copies a ring's worth of (the same) record bytes per lap with
 //! one `copy_nonoverlapping`, the fastest way to put those bytes there.
 //!
-//! Run: `cargo bench -p cardless-device --bench engine_throughput`
+//! Run: `cargo bench -p cardless-device --bench engine_throughput`; with
+//! `CARDLESS_BENCH_TRACE=FILE` the card also traces (SPEC §12) to FILE
+//! (`/dev/null` measures the tracer's CPU cost without the disk's).
 
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -51,6 +53,7 @@ fn engine(rs: u32, fd: &OwnedFd) -> (f64, f64) {
         deterministic: true,
         seed: 42,
         record_size: rs,
+        trace: std::env::var_os("CARDLESS_BENCH_TRACE").map(Into::into),
         ..CardConfig::default()
     };
     let card = Card::new(cfg, dma, Arc::new(NoIrq)).unwrap();
@@ -114,6 +117,9 @@ fn memcpy(fd: &OwnedFd) -> f64 {
 }
 
 fn main() {
+    if let Some(file) = std::env::var_os("CARDLESS_BENCH_TRACE") {
+        println!("the card traces to {}", file.to_string_lossy());
+    }
     println!(
         "{:>8} {:>14} {:>12} {:>12} {:>7}",
         "record", "records/s", "engine GB/s", "memcpy GB/s", "ratio"

@@ -8,6 +8,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use cardless_abi::regs;
+use cardless_device::trace::Event;
 use common::*;
 
 fn spawn(socket: &Path) -> Child {
@@ -107,5 +108,60 @@ fn stale_socket_is_replaced() {
     assert_eq!(read32(&mut client, REGION_BAR0, regs::ID), regs::ID_VALUE);
     drop(client);
     assert!(wait_exit(&mut server).success());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// SPEC §12: a card killed without a shutdown (the harness SIGKILLs one in
+/// its card-death suite) still leaves the lines it traced more than
+/// `MAX_LINE_AGE` before in its trace file: here the case marker a guest
+/// writes and the register read after it.
+#[test]
+fn a_sigkilled_card_leaves_its_recent_lines_in_the_trace() {
+    let dir = tempdir();
+    let socket = dir.join("card.sock");
+    let trace = dir.join("card.trace");
+    let mut card = Command::new(env!("CARGO_BIN_EXE_cardless-device"))
+        .args(["--deterministic", "--log-level", "warn", "--socket"])
+        .arg(&socket)
+        .arg("--trace")
+        .arg(&trace)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cardless-device");
+    wait_for_socket(&socket);
+    let mut client = vfio_user::Client::new(&socket).unwrap();
+    // A quiet spell first, so the lines below wait for a flush of their
+    // own rather than riding along with the start line's.
+    std::thread::sleep(cardless_device::trace::MAX_LINE_AGE * 3);
+    let marker = 0xca5e_0003;
+    write32(&mut client, REGION_BAR0, regs::SCRATCH, marker);
+    assert_eq!(read32(&mut client, REGION_BAR0, regs::SCRATCH), marker);
+    // The bound, with room for a loaded machine's scheduler.
+    std::thread::sleep(cardless_device::trace::MAX_LINE_AGE * 10);
+    card.kill().expect("SIGKILL the card");
+    assert!(!wait_exit(&mut card).success());
+
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let lines = cardless_device::trace::parse_trace(&text)
+        .unwrap_or_else(|e| panic!("the killed card's trace does not read: {e}\n{text}"));
+    let scratch = |write: bool| {
+        lines.iter().any(|l| {
+            matches!(l.ev, Event::Mmio { write: w, bar: 0, off, val: Some(v), .. }
+                if w == write && off == regs::SCRATCH && v == u64::from(marker))
+        })
+    };
+    assert!(
+        matches!(lines.first().map(|l| &l.ev), Some(Event::Start { .. })),
+        "{text}"
+    );
+    assert!(
+        scratch(true),
+        "the marker write is not in the trace:\n{text}"
+    );
+    assert!(
+        scratch(false),
+        "the read after it is not in the trace:\n{text}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

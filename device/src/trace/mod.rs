@@ -1,26 +1,26 @@
 //! The `--trace` file: one JSON object per line (SPEC §12, §15.1), meant for
-//! replay and diffing. Written through a buffer, flushed at shutdown.
+//! replay and diffing. Written through a buffer ([`output`]) whose lines
+//! reach the file within [`MAX_LINE_AGE`], and at shutdown.
 //!
-//! - this file: the [`Tracer`] the card model writes through;
-//! - [`format`]: the line types both the writer and the reader use, and
-//!   their cross-field rules ([`Event::validate`]);
-//! - [`fields`]: how numbers, directions and bytes are spelled in JSON.
+//! The line format itself (the types this writer serializes and replay, the
+//! timeline and the harness's verdict read back, with their cross-field
+//! rules) is declared once in the `cardless-trace` crate; this module is the
+//! card's [`Tracer`] and re-exports the format under its old paths.
 
-mod fields;
-pub mod format;
+mod output;
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use cardless_abi::record::checksum;
-
-pub use fields::{hex_string as hex, unhex};
-use format::Line;
-pub use format::{
+use cardless_trace::Line;
+pub use cardless_trace::{
     parse_line, parse_trace, Event, ParseError, ResetSource, StartInfo, TraceLine, TRACE_VERSION,
 };
+use output::Output;
+pub use output::MAX_LINE_AGE;
 
 /// DMA reads and card reads of BAR2 up to this size carry their bytes.
 pub const MAX_DATA_BYTES: usize = 16 << 20;
@@ -30,8 +30,7 @@ pub const MAX_WRITE_DATA_BYTES: usize = 256;
 /// Writer of trace lines. I/O errors after creation are logged once and
 /// then ignored: tracing must never disturb the card.
 pub struct Tracer {
-    out: BufWriter<Box<dyn Write + Send>>,
-    failed: bool,
+    out: Output,
     /// Lines written so far: the last one's event number (SPEC §15.2).
     lines: u64,
 }
@@ -57,8 +56,7 @@ impl Tracer {
     /// A tracer writing to any sink (tests).
     pub fn to_writer(w: Box<dyn Write + Send>) -> Self {
         Tracer {
-            out: BufWriter::with_capacity(1 << 16, w),
-            failed: false,
+            out: Output::new(w),
             lines: 0,
         }
     }
@@ -73,16 +71,8 @@ impl Tracer {
         debug_assert_eq!(ev.validate(), Ok(()), "the tracer broke SPEC §12: {ev:?}");
         // Counted even after a write error, so numbers stay those of the run.
         self.lines += 1;
-        if self.failed {
-            return;
-        }
-        let written = serde_json::to_writer(&mut self.out, &Line { t, ev })
-            .map_err(io::Error::from)
-            .and_then(|_| self.out.write_all(b"\n"));
-        if let Err(e) = written {
-            log::warn!("trace write failed, tracing stops: {e}");
-            self.failed = true;
-        }
+        self.out
+            .line(|w| serde_json::to_writer(w, &Line { t, ev }).map_err(io::Error::from));
     }
 
     /// The first line: what the card was started with (SPEC §12, §15.1).
@@ -227,42 +217,144 @@ impl Tracer {
             },
         );
     }
-    /// Pushes buffered lines to the file.
-    pub fn flush(&mut self) {
-        if !self.failed {
-            if let Err(e) = self.out.flush() {
-                log::warn!("trace flush failed: {e}");
-                self.failed = true;
-            }
-        }
-    }
-}
 
-impl Drop for Tracer {
-    fn drop(&mut self) {
-        self.flush();
+    /// Pushes buffered lines to the file now (they would reach it within
+    /// [`MAX_LINE_AGE`] anyway; replay reads them after each action).
+    pub fn flush(&mut self) {
+        self.out.flush();
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
 
     use super::*;
 
-    /// A sink the test can read after the tracer is gone.
+    /// A sink the test can read while the tracer writes or after it is
+    /// gone, counting the tracer's calls.
     #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
+    struct Sink {
+        bytes: Arc<Mutex<Vec<u8>>>,
+        writes: Arc<AtomicUsize>,
+        flushes: Arc<AtomicUsize>,
+    }
+
+    impl Sink {
+        fn text(&self) -> String {
+            String::from_utf8(self.bytes.lock().unwrap().clone()).unwrap()
+        }
+
+        fn writes(&self) -> usize {
+            self.writes.load(Ordering::SeqCst)
+        }
+
+        fn flushes(&self) -> usize {
+            self.flushes.load(Ordering::SeqCst)
+        }
+    }
 
     impl Write for Sink {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
+            self.writes.fetch_add(1, Ordering::SeqCst);
+            self.bytes.lock().unwrap().extend_from_slice(buf);
             Ok(buf.len())
         }
 
         fn flush(&mut self) -> io::Result<()> {
+            self.flushes.fetch_add(1, Ordering::SeqCst);
             Ok(())
         }
+    }
+
+    /// [`MAX_LINE_AGE`] with room for a loaded machine's scheduler.
+    const PATIENCE: Duration = Duration::from_secs(1);
+
+    /// Waits until `done` holds, at most [`PATIENCE`]; says what `state`
+    /// was when it gives up.
+    fn wait_for(what: &str, mut done: impl FnMut() -> bool, state: impl Fn() -> String) {
+        let start = Instant::now();
+        while !done() {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "{what}: not after {:?}; {}",
+                start.elapsed(),
+                state()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// SPEC §12: a line reaches the file within [`MAX_LINE_AGE`] with
+    /// the tracer still alive (no flush, no shutdown), as a reader on
+    /// another handle sees it; so does a later one, after a quiet spell.
+    #[test]
+    fn lines_reach_the_file_within_the_bound_without_a_shutdown() {
+        let path =
+            std::env::temp_dir().join(format!("cardless-trace-bound-{}.jsonl", std::process::id()));
+        let mut tr = Tracer::create(&path).unwrap();
+        let read = || std::fs::read_to_string(&path).unwrap();
+        let first = "{\"t\":1,\"ev\":\"irq\",\"cause\":\"0x1\",\"vec\":0}\n";
+        tr.irq(1, 1, 0);
+        wait_for(
+            "the first line in the file",
+            || read() == first,
+            || format!("the file holds {:?}", read()),
+        );
+        std::thread::sleep(MAX_LINE_AGE * 2);
+        tr.error(2, 13, 0x3000);
+        let second =
+            format!("{first}{{\"t\":2,\"ev\":\"error\",\"code\":13,\"addr\":\"0x3000\"}}\n");
+        wait_for(
+            "the second line in the file",
+            || read() == second,
+            || format!("the file holds {:?}", read()),
+        );
+        drop(tr);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    /// Tracing stays cheap: lines leave in blocks (one write per 64 KiB
+    /// or per [`MAX_LINE_AGE`]), never one by one, and an idle tracer
+    /// flushes nothing.
+    #[test]
+    fn lines_leave_in_blocks_and_an_idle_tracer_stays_asleep() {
+        let sink = Sink::default();
+        let mut tr = Tracer::to_writer(Box::new(sink.clone()));
+        std::thread::sleep(MAX_LINE_AGE * 2);
+        assert_eq!(sink.flushes(), 0, "an idle tracer flushed");
+
+        let lines = 2000;
+        let start = Instant::now();
+        for i in 0..lines {
+            tr.irq(i, 1, 0);
+        }
+        let took = start.elapsed();
+        let want = (0..lines)
+            .map(|i| format!("{{\"t\":{i},\"ev\":\"irq\",\"cause\":\"0x1\",\"vec\":0}}\n"))
+            .collect::<String>();
+        wait_for(
+            "every line out",
+            || sink.text() == want,
+            || format!("{} of {} bytes out", sink.text().len(), want.len()),
+        );
+        let blocks = want.len().div_ceil(1 << 16);
+        let bounds = (took.as_nanos() / MAX_LINE_AGE.as_nanos()) as usize;
+        assert!(
+            sink.writes() <= blocks + bounds + 1,
+            "{lines} lines ({} bytes, in {took:?}) took {} writes",
+            want.len(),
+            sink.writes()
+        );
+        let flushes = sink.flushes();
+        std::thread::sleep(MAX_LINE_AGE * 3);
+        assert_eq!(
+            sink.flushes(),
+            flushes,
+            "a tracer with nothing to write kept flushing"
+        );
     }
 
     /// SPEC §12: each event is written exactly as the format says (these
@@ -300,7 +392,7 @@ mod tests {
         tr.fault(9, "drop-irq", "hold", Some(0x20));
         assert_eq!(tr.last_event(), 18);
         drop(tr);
-        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let text = sink.text();
         let hash = |b: &[u8]| format!("{:#x}", checksum(b));
         let want = [
             r#"{"t":0,"ev":"start","version":2,"seed":"0xfeed","deterministic":true,"bar2_size":"0x100000","record_size":4096,"rate":0,"debug_window":true,"faults":["stall at=0 \"q\""]}"#.to_string(),

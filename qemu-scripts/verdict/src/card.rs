@@ -7,6 +7,9 @@
 //! `SCRATCH = CASE_MARKER | serial` on every card (serial = the case's
 //! position in the run, from 1). Events after that write belong to that case.
 
+use cardless_abi::regs;
+use cardless_trace::{parse_line, Event};
+
 use crate::expect::Subject;
 
 /// The high half of a case marker written to SCRATCH.
@@ -30,66 +33,58 @@ pub struct TraceFindings {
     pub problem: Option<String>,
 }
 
-fn hex(v: &serde_json::Value) -> Option<u64> {
-    let s = v.as_str()?;
-    u64::from_str_radix(s.trim_start_matches("0x"), 16).ok()
-}
-
-/// Reads card `card`'s trace. A card whose server was killed on purpose
-/// (`killed`) may end in a cut line; any other unreadable line is a problem.
+/// Reads card `card`'s trace through the device's own declaration of its
+/// lines (`cardless-trace`), so a line the card wrote always reads, and a
+/// damaged one is named. A card whose server was killed on purpose
+/// (`killed`) may end in a line cut mid-write (no newline after it); any
+/// other unreadable line is a problem, and reading stops there.
 pub fn read_trace(card: u32, text: &str, killed: bool) -> TraceFindings {
     let mut found = TraceFindings::default();
     let mut case = 0usize;
-    let lines: Vec<&str> = text.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
+    let mut lines = text.lines().enumerate().peekable();
+    while let Some((i, line)) = lines.next() {
         if line.trim().is_empty() {
             continue;
         }
-        let ev: serde_json::Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) if killed && i + 1 == lines.len() => {
-                let _ = e;
-                break;
-            }
+        let line = match parse_line(i + 1, line) {
+            Ok(line) => line,
+            Err(_) if killed && lines.peek().is_none() && !text.ends_with('\n') => break,
             Err(e) => {
-                found.problem = Some(format!("line {} is not a trace event ({e})", i + 1));
+                found.problem = Some(format!("{e}, so the events after it are not judged"));
                 break;
             }
         };
-        let t = ev["t"].as_u64().unwrap_or(0);
-        match ev["ev"].as_str().unwrap_or("") {
-            "mmio" if ev["dir"] == "w" && ev["bar"] == 0 => {
-                let is_scratch = hex(&ev["off"]) == Some(cardless_abi::regs::SCRATCH);
-                if let (true, Some(val)) = (is_scratch, hex(&ev["val"])) {
-                    // Only the next serials count: a test writing SCRATCH
-                    // with random values must not move the attribution back.
-                    if val & 0xffff_0000 == CASE_MARKER && (val & 0xffff) as usize > case {
-                        case = (val & 0xffff) as usize;
-                    }
-                }
+        let t = line.t;
+        match line.ev {
+            // A case marker. Only the next serials count: a test writing
+            // SCRATCH with random values must not move the attribution back.
+            Event::Mmio {
+                write: true,
+                bar: regs::BAR_REGS,
+                off: regs::SCRATCH,
+                val: Some(val),
+                ..
+            } if val & 0xffff_0000 == CASE_MARKER && (val & 0xffff) as usize > case => {
+                case = (val & 0xffff) as usize;
             }
-            "error" => {
-                let code = ev["code"].as_u64().unwrap_or(u64::MAX);
-                let name = cardless_abi::regs::error_name(code as u32)
+            Event::Error { code, addr } => {
+                let name = regs::error_name(code)
                     .map(|n| n.trim_start_matches("ERR_").to_string())
                     .unwrap_or_else(|| format!("code {code}"));
                 found.events.push(CardEvent {
                     subject: Subject::CardError { card, name },
                     case,
-                    detail: format!(
-                        "at VTIME {t} ns, address {}",
-                        ev["addr"].as_str().unwrap_or("?")
-                    ),
+                    detail: format!("at VTIME {t} ns, address {addr:#x}"),
                 });
             }
-            "sanitizer" => {
+            Event::Sanitizer { check, msg, .. } => {
                 found.events.push(CardEvent {
                     subject: Subject::Sanitizer {
                         card,
-                        check: ev["check"].as_str().unwrap_or("?").to_string(),
+                        check: check.into_owned(),
                     },
                     case,
-                    detail: format!("at VTIME {t} ns: {}", ev["msg"].as_str().unwrap_or("")),
+                    detail: format!("at VTIME {t} ns: {msg}"),
                 });
             }
             _ => {}
@@ -120,7 +115,7 @@ fn is_error_level(line: &str) -> bool {
 mod tests {
     use super::*;
 
-    const TRACE: &str = r#"{"t":0,"ev":"start","version":2}
+    const TRACE: &str = r#"{"t":0,"ev":"start","version":2,"seed":"0x1","deterministic":false,"bar2_size":"0x100000","record_size":64,"rate":0,"debug_window":true,"faults":[]}
 {"t":1,"ev":"mmio","dir":"w","bar":0,"off":"0xc","len":4,"val":"0xca5e0001"}
 {"t":2,"ev":"error","code":12,"addr":"0x3"}
 {"t":3,"ev":"mmio","dir":"w","bar":0,"off":"0xc","len":4,"val":"0xca5e0002"}
@@ -141,18 +136,54 @@ mod tests {
             }
         );
         assert_eq!(f.events[0].case, 1);
+        assert_eq!(f.events[0].detail, "at VTIME 2 ns, address 0x3");
+        assert_eq!(f.events[1].detail, "at VTIME 5 ns: why");
         // The stale marker (serial 1 again) did not move the attribution back.
         assert_eq!(f.events[1].case, 2);
         assert!(matches!(f.events[1].subject, Subject::Sanitizer { .. }));
     }
 
     #[test]
+    fn only_a_marker_written_to_bar0_scratch_starts_a_case() {
+        let marker = |dir: &str, bar: u8, off: &str| {
+            format!(
+                "{{\"t\":1,\"ev\":\"mmio\",\"dir\":\"{dir}\",\"bar\":{bar},\"off\":\"{off}\",\"len\":4,\"val\":\"0xca5e0007\"}}\n"
+            )
+        };
+        let error = "{\"t\":2,\"ev\":\"error\",\"code\":12,\"addr\":\"0x3\"}\n";
+        for (not_a_marker, why) in [
+            (marker("r", 0, "0xc"), "a read of SCRATCH"),
+            (marker("w", 2, "0xc"), "a write to BAR2"),
+            (marker("w", 0, "0x10"), "a write to another register"),
+        ] {
+            let f = read_trace(0, &format!("{not_a_marker}{error}"), false);
+            assert!(f.problem.is_none(), "{why}: {:?}", f.problem);
+            assert_eq!(f.events[0].case, 0, "{why} moved the attribution");
+        }
+        let f = read_trace(0, &format!("{}{error}", marker("w", 0, "0xc")), false);
+        assert_eq!(f.events[0].case, 7);
+    }
+
+    #[test]
     fn a_cut_last_line_is_a_problem_unless_the_card_was_killed() {
         let cut = format!("{TRACE}{{\"t\":6,\"ev\":\"err");
-        assert!(read_trace(0, &cut, false).problem.is_some());
+        let problem = read_trace(0, &cut, false).problem.unwrap();
+        assert!(problem.starts_with("trace line 7: not JSON"), "{problem}");
         let killed = read_trace(0, &cut, true);
         assert!(killed.problem.is_none());
         assert_eq!(killed.events.len(), 2);
+        // Only the last line can be cut, and a cut line has no newline: a
+        // damaged line elsewhere, or a whole line that breaks §12, is a
+        // problem even on a killed card.
+        let damaged = TRACE.replacen("\"code\":12", "\"code\":", 1);
+        let problem = read_trace(0, &damaged, true).problem.unwrap();
+        assert!(problem.starts_with("trace line 3"), "{problem}");
+        let damaged_and_cut = format!("{damaged}{{\"t\":6,\"ev\":\"err");
+        let problem = read_trace(0, &damaged_and_cut, true).problem.unwrap();
+        assert!(problem.starts_with("trace line 3"), "{problem}");
+        let broken = format!("{TRACE}{{\"t\":6,\"ev\":\"error\",\"code\":1}}\n");
+        let problem = read_trace(0, &broken, true).problem.unwrap();
+        assert!(problem.contains("missing field `addr`"), "{problem}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The trace format (SPEC §12), declared once: the [`Tracer`](super::Tracer)
-//! writes these types and replay and the timeline read them back, so the two
-//! sides cannot drift. Field spellings are in [`super::fields`]; the rules
+//! The trace format (SPEC §12), declared once: the device's tracer writes
+//! these types; replay, the timeline and the verdict read them back, so the
+//! sides cannot drift. Field spellings are in [`crate::fields`]; the rules
 //! that tie one field to another are in [`Event::validate`].
 
 use std::borrow::Cow;
@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::fields::{data, dir, hex, int, opt_hex, opt_int};
+use crate::fields::{data, dir, hex, int, opt_hex, opt_int};
 
 /// Trace format version in the `start` line.
 pub const TRACE_VERSION: u32 = 2;
@@ -282,10 +282,11 @@ fn data_holds(data: &Option<Cow<'_, [u8]>>, len: u64) -> Result<(), String> {
     }
 }
 
-/// One line as written: VTIME and the event's fields side by side.
+/// One line as written: VTIME and the event's fields side by side. The
+/// writer serializes it; readers get a [`TraceLine`] from [`parse_line`].
 #[derive(Serialize, Deserialize)]
 #[serde(expecting = "a trace line: a JSON object with \"t\" and \"ev\"")]
-pub(super) struct Line<'a> {
+pub struct Line<'a> {
     /// VTIME in ns.
     #[serde(deserialize_with = "int::deserialize")]
     pub t: u64,

@@ -1,5 +1,5 @@
 //! How trace fields are spelled in JSON (SPEC §12): the `#[serde(with)]`
-//! helpers the event types in [`super::format`] name.
+//! helpers the event types in [`crate::format`] name.
 //!
 //! Addresses, values and hashes are written as `"0x…"` strings (JSON
 //! numbers lose precision above 2^53 in most readers); counts as integers.
@@ -31,8 +31,22 @@ impl Visitor<'_> for NumberVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-        crate::fault::parse_number(v).map_err(E::custom)
+        parse_number(v).map_err(E::custom)
     }
+}
+
+/// A decimal or `0x` hex number, `_` allowed between digits (as in the
+/// fault plan's numbers, which the `start` line records).
+fn parse_number(text: &str) -> Result<u64, String> {
+    let clean: String = text.chars().filter(|&c| c != '_').collect();
+    let parsed = match clean
+        .strip_prefix("0x")
+        .or_else(|| clean.strip_prefix("0X"))
+    {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => clean.parse::<u64>(),
+    };
+    parsed.map_err(|_| format!("'{text}' is not a number (decimal or 0x hex)"))
 }
 
 fn number<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
