@@ -51,7 +51,7 @@ pub(crate) fn overlap(a: Area, b: Area, at: u64, san: &Sanitizer) -> Refused {
          refused at {}",
         describe(a),
         describe(b),
-        san.during
+        san.during()
     );
     Refused {
         code: ERR_RING_OVERLAP,
@@ -60,7 +60,7 @@ pub(crate) fn overlap(a: Area, b: Area, at: u64, san: &Sanitizer) -> Refused {
             check: "overlap",
             addr: at,
             len: a.1.end.min(b.1.end).saturating_sub(at),
-            cause: Some(san.during),
+            cause: Some(san.during()),
             msg,
         })),
     }
