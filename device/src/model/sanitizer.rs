@@ -33,6 +33,7 @@ pub struct SanitizerReport {
 }
 
 /// A finding before it is reported.
+#[derive(Debug)]
 pub(crate) struct Finding {
     pub check: &'static str,
     pub addr: u64,
@@ -42,6 +43,7 @@ pub(crate) struct Finding {
 }
 
 /// An error to latch (SPEC §10) and, for the sanitizer's cases, why.
+#[derive(Debug)]
 pub(crate) struct Refused {
     pub code: u32,
     pub addr: u64,
