@@ -306,7 +306,7 @@ fn stray_write_fault_sends_the_record_elsewhere() {
         panic!("expected a record, got {}", describe(&out))
     };
     assert_eq!(rec.stray, Some(RING + 2 * 64));
-    let r = rec.result.err().expect("not handed: refused");
+    let r = rec.result.expect_err("not handed: refused");
     assert_eq!((r.code, r.addr), (ERR_DMA_STRAY, RING + 128));
     assert_eq!(rig.mem(RING, 192), vec![0; 192]);
 
