@@ -90,3 +90,61 @@ impl Defaults {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The command line's BAR2 and record sizes are checked one by one:
+    /// each rule refuses on its own, with a message naming the rule.
+    #[test]
+    fn bad_sizes_are_refused_each_for_its_own_reason() {
+        let ok = CardConfig::default();
+        ok.validate().unwrap();
+        let bar2 = |bar2_size| CardConfig {
+            bar2_size,
+            ..CardConfig::default()
+        };
+        let rec = |record_size| CardConfig {
+            record_size,
+            ..CardConfig::default()
+        };
+        for (cfg, what) in [
+            (bar2(3 << 20), "power of two"),
+            (bar2(BAR2_MIN_SIZE / 2), "power of two"),
+            (bar2(BAR2_MAX_SIZE * 2), "power of two"),
+            (rec(MIN_RECORD_SIZE + 4), "multiple of"),
+            (rec(MIN_RECORD_SIZE - RECORD_ALIGN), "multiple of"),
+            (rec(MAX_RECORD_SIZE + RECORD_ALIGN), "multiple of"),
+        ] {
+            let e = cfg.validate().expect_err(what);
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+            assert!(e.to_string().contains(what), "{e}");
+        }
+        for cfg in [
+            bar2(BAR2_MIN_SIZE),
+            bar2(BAR2_MAX_SIZE),
+            rec(MIN_RECORD_SIZE),
+            rec(MAX_RECORD_SIZE),
+        ] {
+            cfg.validate().unwrap();
+        }
+    }
+
+    /// RATE's reset value: unlimited is 0, and a rate past u32 saturates.
+    #[test]
+    fn defaults_from_the_command_line() {
+        let d = Defaults::from_config(&CardConfig {
+            rate: Some(u64::MAX),
+            seed: 9,
+            ..CardConfig::default()
+        });
+        assert_eq!((d.rate, d.seed), (u32::MAX, 9));
+        assert_eq!(Defaults::from_config(&CardConfig::default()).rate, 0);
+        let d = Defaults::from_config(&CardConfig {
+            rate: Some(1234),
+            ..CardConfig::default()
+        });
+        assert_eq!(d.rate, 1234);
+    }
+}

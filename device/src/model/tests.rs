@@ -898,3 +898,90 @@ fn unreachable_status_block_is_one_error() {
     let errors = rig.irqs().iter().filter(|&&v| v == VEC_ERROR).count();
     assert_eq!(errors, 1, "ERROR messages for one failed write");
 }
+
+/// SPEC §6.5: enabling a free-running card wakes its engine thread; no
+/// other register access is needed for records to flow.
+#[test]
+fn enable_alone_wakes_the_engine_thread() {
+    let rig = Rig::new(CardConfig {
+        seed: 0x5eed,
+        ..CardConfig::default()
+    });
+    rig.w(COAL_COUNT, 4);
+    rig.w64(RING_BASE_LO, RING);
+    rig.w(RING_ENTRIES, 16);
+    rig.w(RECORD_SIZE, 256);
+    rig.w64(STATUS_ADDR_LO, SB);
+    // Let the engine thread go back to sleep on the idle card (generous: on
+    // a loaded machine a thread may wait long for its next time slice).
+    std::thread::sleep(Duration::from_millis(300));
+    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    // Only guest memory is read from here on, never a register.
+    if !wait_for(|| rig.status_block().prod_idx == 16) {
+        // Dropping the card would wait for the sleeping thread forever.
+        std::mem::forget(rig);
+        panic!("the engine thread slept through the enable");
+    }
+    assert_eq!(rig.record(15, 256).seq, 15);
+}
+
+/// Dropping a free-running card stops its engine thread, which lets go of
+/// the card's state: the trace is flushed and the IRQ sink released.
+#[test]
+fn dropping_a_card_stops_its_engine_thread() {
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let irqs = Arc::new(Irqs::default());
+    let card = Card::with_tracer(
+        CardConfig::default(),
+        Arc::new(DmaSpace::new()),
+        irqs.clone(),
+        crate::trace::Tracer::to_writer(Box::new(buf.clone())),
+    )
+    .unwrap();
+    card.bar_write(BAR_REGS, SCRATCH, &7u32.to_le_bytes());
+    assert!(buf.0.lock().unwrap().is_empty(), "buffered until flushed");
+    drop(card);
+    assert_eq!(
+        Arc::strong_count(&irqs),
+        1,
+        "the engine thread still holds the card"
+    );
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "start and the SCRATCH write: {text}"
+    );
+}
+
+/// SPEC §6.1, §16.1: an overlap with an SG ring names the SG page it hit
+/// by its index in the table.
+#[test]
+fn overlap_names_the_sg_page() {
+    let rig = Rig::new(det());
+    let pages = [GUEST + 0x30_0000, GUEST + 0x20_0000, GUEST + 0x28_0000];
+    let table: Vec<u8> = pages.iter().flat_map(|p| p.to_le_bytes()).collect();
+    rig.put(TABLE, &table);
+    rig.w64(RING_BASE_LO, TABLE);
+    rig.w(SG_PAGES, 3);
+    rig.w(RING_ENTRIES, 12);
+    rig.w(RECORD_SIZE, 1024);
+    rig.w64(STATUS_ADDR_LO, pages[2] + 0x40);
+    rig.w(CONTROL, CTRL_ENABLE | CTRL_SG | CTRL_STATUS_WB);
+    assert_eq!(rig.r(ERROR_CODE), ERR_RING_OVERLAP);
+    let r = rig.card.sanitizer_reports().pop().unwrap();
+    assert_eq!((r.check, r.addr), ("overlap", pages[2] + 0x40));
+    assert!(r.message.contains("(SG page 2)"), "{}", r.message);
+    assert!(!r.message.contains("SG page 0"), "{}", r.message);
+}
