@@ -151,5 +151,7 @@ mod tests {
         assert_eq!(addr(&areas(&long, None, None)), Some(0x2000));
         // The unused tail of a page is not the ring's.
         assert_eq!(addr(&areas(&[(0x5000, 0x800)], None, Some(0x5800))), None);
+        // An empty area holds no byte, so it overlaps nothing.
+        assert_eq!(addr(&areas(&pages, Some((0x1800, 0)), None)), None);
     }
 }
