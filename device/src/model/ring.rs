@@ -138,9 +138,10 @@ impl Ring {
     }
 }
 
-/// Payload bytes generated per bounded copy into guest memory: small
-/// enough for L1, large enough that the copy runs at memory speed.
-const CHUNK: usize = 4096;
+/// Payload bytes generated per bounded copy into guest memory: half of a
+/// typical L1 cache. Measured (CPU time per 64 KiB record): 1 KiB chunks
+/// cost 45% more than 16 KiB ones, 4 KiB 5%, 32 KiB and 64 KiB 15-20%.
+const CHUNK: usize = 16 << 10;
 /// Up to this many payload words are stored one by one (cheaper than a
 /// copy for small records).
 const DIRECT_WORDS: usize = 16;
