@@ -30,6 +30,26 @@ impl IrqSink for Irqs {
     }
 }
 
+/// A trace sink the test can read.
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buf {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
 struct Rig {
     card: Card,
     dma: Arc<DmaSpace>,
@@ -929,17 +949,6 @@ fn enable_alone_wakes_the_engine_thread() {
 /// the card's state: the trace is flushed and the IRQ sink released.
 #[test]
 fn dropping_a_card_stops_its_engine_thread() {
-    #[derive(Clone, Default)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     let buf = Buf::default();
     let irqs = Arc::new(Irqs::default());
     let card = Card::with_tracer(
@@ -984,4 +993,82 @@ fn overlap_names_the_sg_page() {
     assert_eq!((r.check, r.addr), ("overlap", pages[2] + 0x40));
     assert!(r.message.contains("(SG page 2)"), "{}", r.message);
     assert!(!r.message.contains("SG page 0"), "{}", r.message);
+}
+
+/// SPEC §11, §15.1: a copy may end exactly at BAR2's end but not past it;
+/// a host buffer spanning two DMA mappings is copied piece by piece both
+/// ways, and its trace line carries the bytes moved; a checksum over
+/// several chunks covers exactly its range.
+#[test]
+fn copy_engine_edges() {
+    let buf = Buf::default();
+    let dma = Arc::new(DmaSpace::new());
+    let fd = memfd(GUEST_SIZE);
+    let mem = File::from(fd.try_clone().unwrap());
+    dma.map(GUEST, GUEST_SIZE, fd, 0, true).unwrap();
+    // A second mapping right after the first: a host buffer may span both.
+    let next = GUEST + GUEST_SIZE;
+    dma.map(next, 1 << 16, memfd(1 << 16), 0, true).unwrap();
+    let irqs = Arc::new(Irqs::default());
+    let card = Card::with_tracer(
+        det(),
+        dma.clone(),
+        irqs.clone(),
+        crate::trace::Tracer::to_writer(Box::new(buf.clone())),
+    )
+    .unwrap();
+    let rig = Rig {
+        card,
+        dma,
+        irqs,
+        mem,
+    };
+    let bar2 = rig.card.bar2();
+    let size = bar2.size();
+    // No period: every offset's bytes differ from every other's.
+    let pattern: Vec<u8> = (0..size)
+        .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
+        .collect();
+    assert!(bar2.write(0, &pattern));
+    let copy = |op: u32, off: u64, len: u32, host: u64| {
+        rig.w(COPY_BAR_OFF, off as u32);
+        rig.w(COPY_LEN, len);
+        rig.w64(COPY_HOST_LO, host);
+        rig.w(COPY_CTRL, op);
+        let status = rig.r(COPY_STATUS);
+        rig.w(ERROR_CODE, 0);
+        status
+    };
+    // The last 16 bytes of BAR2: allowed; one more: refused.
+    assert_eq!(copy(COPY_OP_TO_HOST, size - 16, 16, GUEST), ERR_NONE);
+    assert_eq!(rig.mem(GUEST, 16), pattern[(size - 16) as usize..]);
+    assert_eq!(copy(COPY_OP_TO_HOST, size - 16, 17, GUEST), ERR_COPY_RANGE);
+    assert_eq!(copy(COPY_OP_CHECKSUM, size, 0, 0), ERR_NONE);
+    // 8 KiB from BAR2 offset 0x1000 to a host buffer across both mappings.
+    let host = next - 0x1000;
+    assert_eq!(copy(COPY_OP_TO_HOST, 0x1000, 0x2000, host), ERR_NONE);
+    let mut second = vec![0u8; 0x1000];
+    rig.dma.read(next, &mut second).unwrap();
+    assert_eq!(rig.mem(host, 0x1000), pattern[0x1000..0x2000]);
+    assert_eq!(second, pattern[0x2000..0x3000]);
+    let moved = &pattern[0x1000..0x3000];
+    let line = format!(
+        "\"addr\":\"{host:#x}\",\"len\":8192,\"hash\":\"{:#x}\"",
+        checksum(moved)
+    );
+    rig.card.flush_trace();
+    assert!(buf.text().contains(&line), "no dma line {line}");
+    // And back, into BAR2 at 0x8000.
+    rig.dma.write(next, &[0x5a; 0x1000]).unwrap();
+    assert_eq!(copy(COPY_OP_FROM_HOST, 0x8000, 0x2000, host), ERR_NONE);
+    let mut back = vec![0u8; 0x2000];
+    assert!(bar2.read(0x8000, &mut back));
+    assert_eq!(back[..0x1000], pattern[0x1000..0x2000]);
+    assert_eq!(back[0x1000..], [0x5a; 0x1000]);
+    // A checksum over several 4 KiB chunks, BAR2 busy right after it.
+    assert_eq!(copy(COPY_OP_CHECKSUM, 0x10, 0x2345, 0), ERR_NONE);
+    let sum = u64::from(rig.r(COPY_RESULT_LO)) | u64::from(rig.r(COPY_RESULT_HI)) << 32;
+    let mut range = vec![0u8; 0x2345];
+    assert!(bar2.read(0x10, &mut range));
+    assert_eq!(sum, checksum(&range));
 }
