@@ -218,6 +218,10 @@ fn overflow_stop_stops_and_resume_goes_on() {
         rig.produce(&stop),
         Outcome::OverflowStopped { flush: false }
     ));
+    // A stopped engine has no ring to be full (STATUS.RING_FULL clears at
+    // disable even though PROD_IDX - CONS_IDX stays a ring's worth).
+    rig.engine.stop();
+    assert!(!rig.engine.ring_full());
 }
 
 /// SPEC §6.1, §14.1: nothing is written by a stopped or paused engine.
