@@ -422,8 +422,11 @@ fn free_running_schedule() {
     assert_eq!(big.engine.due(3_500_000, 1000), Some((0, false)));
     assert_eq!(big.engine.next_due_at(1000), 4_000_000);
     assert_eq!(big.engine.next_due_at(3), 1_000_000 + 1_000_000_000);
-    let late = 1_000_000 + (u64::from(ENGINE_BATCH) + 5) * 1_000_000;
-    assert_eq!(big.engine.due(late, 1000), Some((4, true)));
+    // Two records produced; lagging means more than a batch behind.
+    let behind = |n: u64| 1_000_000 + (2 + n) * 1_000_000;
+    let batch = u64::from(ENGINE_BATCH);
+    assert_eq!(big.engine.due(behind(batch), 1000), Some((4, false)));
+    assert_eq!(big.engine.due(behind(batch + 1), 1000), Some((4, true)));
 }
 
 /// SPEC §5.3: the status block generation counts on across a fresh
