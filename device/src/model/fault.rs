@@ -385,3 +385,6 @@ impl Faults {
         self.dbg = DbgRegs::default();
     }
 }
+
+#[cfg(test)]
+mod tests;

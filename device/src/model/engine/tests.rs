@@ -447,3 +447,40 @@ fn status_block_generation_and_address() {
     assert!(!rig.engine.is_running());
     assert_eq!(Engine::default().next_status_gen(), 1);
 }
+
+/// SPEC §5.5, §15.1: a record straddling two SG pages is written in two
+/// pieces; the bytes kept for the trace are each piece's, in order.
+#[test]
+fn traced_pieces_are_the_record_as_written() {
+    let mut rig = Rig::new(4, 64);
+    let pages = vec![GUEST + 0x8000, GUEST + 0x4000];
+    let sg = Ring {
+        layout: Layout::Sg {
+            pages: pages.clone(),
+        },
+        entries: 8,
+        record_size: 1000,
+    };
+    rig.san.hand(Role::Ring, ring_pieces(&sg));
+    rig.engine.forget();
+    rig.engine.start(sg, SEED, GUEST, 0);
+    let traced = RecordInput {
+        tracing: true,
+        ..input(0, 100)
+    };
+    let mut pieces = Vec::new();
+    for _ in 0..5 {
+        assert!(matches!(rig.produce(&traced), Outcome::Record(_)));
+        pieces.clear();
+        rig.engine
+            .drain_written(|a, b| pieces.push((a, b.to_vec())));
+    }
+    // Slot 4 is ring bytes 4000..5000: 96 in page 0, 904 in page 1.
+    let addrs: Vec<(u64, usize)> = pieces.iter().map(|(a, b)| (*a, b.len())).collect();
+    assert_eq!(addrs, [(pages[0] + 4000, 96), (pages[1], 904)]);
+    for (a, b) in &pieces {
+        assert_eq!(&rig.mem(*a, b.len()), b, "piece at {a:#x}");
+    }
+    let whole: Vec<u8> = pieces.into_iter().flat_map(|(_, b)| b).collect();
+    assert_eq!(verify_record(&whole, SEED).unwrap().seq, 4);
+}
