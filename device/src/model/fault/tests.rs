@@ -215,6 +215,35 @@ fn debug_window_commands() {
         (r, f.dbg_read(DBG_CMD_STATUS).unwrap())
     };
     assert_eq!(f.dbg_read(DBG_ID), Some(DBG_ID_VALUE));
+    // Every programming register reads back what was written.
+    let regs = [
+        (DBG_KIND, 0x11),
+        (DBG_TRIGGER, 0x22),
+        (DBG_COUNT, 0x33),
+        (DBG_WHEN_LO, 0x4444_0001),
+        (DBG_WHEN_HI, 0x5555_0002),
+        (DBG_ARG_LO, 0x6666_0003),
+        (DBG_ARG_HI, 0x7777_0004),
+        (DBG_ARG2, 0x88),
+    ];
+    for (reg, v) in regs {
+        assert_eq!(w(&mut f, reg, v), DbgWrite::Done);
+    }
+    for (reg, v) in regs {
+        assert_eq!(f.dbg_read(reg), Some(v), "register {reg:#x}");
+    }
+    assert_eq!(f.dbg_read(DBG_CMD), Some(0), "DBG_CMD reads 0");
+    for reg in [DBG_ID, DBG_CMD_STATUS, DBG_SCHEDULED, DBG_FIRED, DBG_STATE] {
+        assert_eq!(
+            w(&mut f, reg, 0x99),
+            DbgWrite::Done,
+            "RO {reg:#x} ignores writes"
+        );
+    }
+    assert_eq!(f.dbg_read(DBG_ID), Some(DBG_ID_VALUE));
+    assert_eq!(f.dbg_read(DBG_SCHEDULED), Some(0));
+    w(&mut f, DBG_COUNT, 0);
+    w(&mut f, DBG_ARG2, 0);
     assert_eq!(w(&mut f, DBG_KIND, 99), DbgWrite::Done);
     let bad = |s| (DbgWrite::Command { scheduled: None }, s);
     assert_eq!(cmd(&mut f, DBG_CMD_SCHEDULE), bad(DBG_ST_BAD_KIND));
