@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use cardless_abi::regs::*;
 
 use super::owner::Cause;
+use super::regs::{set_hi, set_lo};
 use crate::fault::{Fault, FaultKind, FaultPlan, Trigger};
 
 /// A fired fault still acting on the next `left` messages or records.
@@ -311,10 +312,10 @@ impl Faults {
             DBG_KIND => d.kind = v,
             DBG_TRIGGER => d.trigger = v,
             DBG_COUNT => d.count = v,
-            DBG_WHEN_LO => d.when = (d.when & !0xffff_ffff) | u64::from(v),
-            DBG_WHEN_HI => d.when = (d.when & 0xffff_ffff) | (u64::from(v) << 32),
-            DBG_ARG_LO => d.arg = (d.arg & !0xffff_ffff) | u64::from(v),
-            DBG_ARG_HI => d.arg = (d.arg & 0xffff_ffff) | (u64::from(v) << 32),
+            DBG_WHEN_LO => set_lo(&mut d.when, v),
+            DBG_WHEN_HI => set_hi(&mut d.when, v),
+            DBG_ARG_LO => set_lo(&mut d.arg, v),
+            DBG_ARG_HI => set_hi(&mut d.arg, v),
             DBG_ARG2 => d.arg2 = v,
             DBG_CMD => {
                 let (status, scheduled) = self.dbg_command(v);

@@ -46,3 +46,21 @@ pub(crate) fn set_lo(v: &mut u64, lo: u32) {
 pub(crate) fn set_hi(v: &mut u64, hi: u32) {
     *v = (*v & 0xffff_ffff) | (u64::from(hi) << 32);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SPEC §4.1: writing one half of a 64-bit register keeps the other.
+    #[test]
+    fn halves_keep_each_other() {
+        let mut v = 0x1111_2222_3333_4444;
+        set_lo(&mut v, 0xaaaa_bbbb);
+        assert_eq!(v, 0x1111_2222_aaaa_bbbb);
+        set_hi(&mut v, 0xcccc_dddd);
+        assert_eq!(v, 0xcccc_dddd_aaaa_bbbb);
+        set_lo(&mut v, 0);
+        set_hi(&mut v, u32::MAX);
+        assert_eq!(v, 0xffff_ffff_0000_0000);
+    }
+}
