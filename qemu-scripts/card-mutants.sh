@@ -48,6 +48,8 @@ unviable=$(count unviable)
 viable=$((caught + missed + timeout))
 [ "$viable" -gt 0 ] || die "cargo mutants tested nothing (exit status $status); see $out/debug.log"
 step "score: $caught caught, $missed missed, $unviable unviable, $timeout timeout: $((100 * (caught + timeout) / viable))% of the viable mutants detected"
+previous=$(count previously_caught)
+[ "$previous" -eq 0 ] || note "(--iterate: $previous mutants caught or unviable in the previous run were not run again)"
 if [ "$missed" -gt 0 ]; then
     note "survivors (kill each with a test, or list it as equivalent in .cargo/mutants.toml and device/MUTANTS.md):"
     sed 's/^/      /' "$out/missed.txt" >&2
