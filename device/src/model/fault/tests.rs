@@ -272,6 +272,30 @@ fn debug_window_commands() {
     assert_eq!(f.take_due(u64::MAX, (1 << 32) + 4), None);
     let fault = f.take_due(0, (1 << 32) + 5).unwrap();
     assert_eq!((fault.arg, fault.arg2, fault.count), (3, 0xff, 1));
+    // The XOR mask of a corrupt fault and the cause filter of an irq
+    // fault come from DBG_ARG2; a bad filter is refused.
+    w(&mut f, DBG_TRIGGER, DBG_TRIG_VTIME);
+    for (kind, arg2, want) in [
+        (FAULT_CORRUPT_PAYLOAD, 0x42, Some(0x42)),
+        (FAULT_DROP_IRQ, INT_ERROR, Some(INT_ERROR)),
+        (FAULT_DUP_IRQ, 0, Some(0)),
+        (FAULT_DELAY_IRQ, INT_ERROR | INT_OVERFLOW, None),
+    ] {
+        w(&mut f, DBG_KIND, kind);
+        w(&mut f, DBG_ARG2, arg2);
+        w(&mut f, DBG_ARG_LO, 0);
+        let (_, status) = cmd(&mut f, DBG_CMD_SCHEDULE);
+        let got = f.take_due(u64::MAX, 0).map(|fault| fault.arg2);
+        assert_eq!(
+            (status == DBG_ST_OK, got),
+            (want.is_some(), want),
+            "kind {kind}"
+        );
+    }
+    w(&mut f, DBG_KIND, FAULT_CORRUPT_HEADER);
+    w(&mut f, DBG_TRIGGER, DBG_TRIG_RECORD);
+    w(&mut f, DBG_ARG_LO, 3);
+    w(&mut f, DBG_ARG2, 0);
     for _ in 0..MAX_SCHEDULED_FAULTS {
         assert_eq!(cmd(&mut f, DBG_CMD_SCHEDULE).1, DBG_ST_OK);
     }
