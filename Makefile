@@ -15,9 +15,9 @@
 #   CARDLESS_CACHE     cache directory (default ~/.cache/cardless)
 
 SCRIPTS := qemu-scripts
-export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU TRACE FAILFAST RESTORE
+export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU TRACE FAILFAST RESTORE MUTANTS_ARGS MUTANTS_OUT
 
-.PHONY: qemu-test qemu-run qemu-bench card-death-test zoo-test timeline setup kernel build harness-selftest test check fmt clippy clean fuzz mutants
+.PHONY: qemu-test qemu-run qemu-bench card-death-test zoo-test timeline setup kernel build harness-selftest test check fmt clippy clean fuzz mutants card-mutants
 
 qemu-test:
 	@$(SCRIPTS)/qemu-test.sh
@@ -72,6 +72,12 @@ test:
 # fails on a crash, hang or fd leak and prints the reproducer's path.
 fuzz:
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-60} $(SCRIPTS)/fuzz.sh
+
+# Mutation testing of the card model (cargo-mutants; hours on two cores):
+# prints the score, fails if a mutant survived. MUTANTS_ARGS adds options
+# (e.g. MUTANTS_ARGS='--file device/src/model/engine.rs'). device/MUTANTS.md.
+card-mutants:
+	@$(SCRIPTS)/card-mutants.sh
 
 fmt:
 	cargo fmt --all

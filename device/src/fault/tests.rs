@@ -61,3 +61,58 @@ fn plan_errors_are_explained() {
     let many = "resume\n".repeat(MAX_SCHEDULED_FAULTS as usize + 1);
     assert!(FaultPlan::parse(&many).unwrap_err().msg.contains("at most"));
 }
+
+/// SPEC §14.1, §14.2: every cause filter has a name that parses back, and
+/// an irq fault's filter is one defined cause or any.
+#[test]
+fn every_cause_filter_round_trips() {
+    for cause in [0, INT_DATA_READY, INT_ERROR, INT_COPY_DONE, INT_OVERFLOW] {
+        let mut f = Fault::new(FaultKind::DelayIrq);
+        f.arg2 = cause;
+        f.validate().unwrap();
+        let line = f.to_string();
+        assert!(!line.contains("invalid"), "{line}");
+        assert_eq!(FaultPlan::parse_one(&line), Ok(f), "{line}");
+    }
+    for bad in [INT_DATA_READY | INT_ERROR, 1 << 7] {
+        let mut f = Fault::new(FaultKind::DropIrq);
+        f.arg2 = bad;
+        let e = f.validate().unwrap_err();
+        assert!(e.contains("not one interrupt cause"), "{e}");
+        assert_eq!(cause_name(bad), "invalid");
+    }
+}
+
+/// SPEC §14.2: a plan holds at most MAX_SCHEDULED_FAULTS faults, however it
+/// is put together; exactly that many is fine.
+#[test]
+fn plan_size_limit_holds_for_files_and_extensions() {
+    let full = "resume\n".repeat(MAX_SCHEDULED_FAULTS as usize);
+    let mut plan = FaultPlan::parse(&full).unwrap();
+    assert_eq!(plan.faults.len(), MAX_SCHEDULED_FAULTS as usize);
+    let e = plan.extend(FaultPlan::parse("stall").unwrap()).unwrap_err();
+    assert_eq!(e.line, 0);
+    assert!(e.msg.contains("at most"), "{e}");
+    let mut half = FaultPlan::parse("stall\nresume").unwrap();
+    half.extend(FaultPlan::parse("link-down").unwrap()).unwrap();
+    assert_eq!(half.faults.len(), 3);
+}
+
+/// Plan errors read "fault plan line N: ..." (N = 0: the plan as a whole).
+#[test]
+fn plan_errors_say_where() {
+    let e = FaultPlan::parse("stall\nexplode").unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("fault plan line 2: unknown fault"),
+        "{e}"
+    );
+    let many = "resume\n".repeat(MAX_SCHEDULED_FAULTS as usize + 1);
+    let e = FaultPlan::parse(&many).unwrap_err();
+    assert!(e.to_string().starts_with("fault plan: "), "{e}");
+    assert!(
+        e.to_string()
+            .contains(&format!("at most {MAX_SCHEDULED_FAULTS}")),
+        "{e}"
+    );
+}

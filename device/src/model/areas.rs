@@ -51,7 +51,7 @@ pub(crate) fn overlap(a: Area, b: Area, at: u64, san: &Sanitizer) -> Refused {
          refused at {}",
         describe(a),
         describe(b),
-        san.during
+        san.during()
     );
     Refused {
         code: ERR_RING_OVERLAP,
@@ -60,7 +60,7 @@ pub(crate) fn overlap(a: Area, b: Area, at: u64, san: &Sanitizer) -> Refused {
             check: "overlap",
             addr: at,
             len: a.1.end.min(b.1.end).saturating_sub(at),
-            cause: Some(san.during),
+            cause: Some(san.during()),
             msg,
         })),
     }
@@ -151,5 +151,7 @@ mod tests {
         assert_eq!(addr(&areas(&long, None, None)), Some(0x2000));
         // The unused tail of a page is not the ring's.
         assert_eq!(addr(&areas(&[(0x5000, 0x800)], None, Some(0x5800))), None);
+        // An empty area holds no byte, so it overlaps nothing.
+        assert_eq!(addr(&areas(&pages, Some((0x1800, 0)), None)), None);
     }
 }

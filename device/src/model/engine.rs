@@ -1,21 +1,25 @@
-//! The streaming engine (SPEC §6): enable/validation, producing records,
-//! overflow, coalescing, STEP, and the free-running schedule.
+//! The streaming engine (SPEC §6): its run state, producer and consumer
+//! indices, coalescing, overflow, the free-running schedule, and writing
+//! one record (with an armed record fault, §14.1) into the ring.
+//!
+//! The engine owns its state and nothing else. Everything it needs from
+//! the rest of the card comes in as arguments (the DMA view, the
+//! sanitizer's ownership set, registers, VTIME, the next record fault),
+//! and it returns what it did ([`Outcome`]): which interrupt causes are
+//! due, the error to latch, the fault's effects, the bytes written for the
+//! trace. The register file (`state/`) applies those; the engine never
+//! calls back into it.
 
 use std::time::Instant;
 
 use cardless_abi::record::*;
 use cardless_abi::regs::*;
 
-use super::areas::{check_overlaps, overlap, ring_pieces, Areas};
-use super::owner::{Role, Span};
-use super::ring::{Layout, Ring, SlotError};
-use super::sanitizer::{Finding, Refused};
-use crate::fault::FaultKind;
-
-/// How often a free-running card looks at fault timers (SPEC §14.2).
-const FAULT_POLL: std::time::Duration = std::time::Duration::from_millis(1);
-use super::state::{Ctx, State};
+use super::owner::Cause;
+use super::ring::{PayloadBuf, RecordBytes, Ring, SlotError};
+use super::sanitizer::{Refused, Sanitizer};
 use crate::dma::DmaView;
+use crate::fault::{Fault, FaultKind};
 
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
 enum Run {
@@ -25,39 +29,83 @@ enum Run {
     OverflowStopped,
 }
 
-/// Outcome of one due record (§6.2, §6.4).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Produced {
-    Written,
-    Dropped,
-    /// Ring full and the caller asked to wait instead of overflowing.
-    Full,
-    /// The engine is (now) stopped: overflow-stop, error, or not running.
-    Stopped,
-    /// Running but paused by a fault (stall, link down; SPEC §14.1): the
-    /// record is not due yet.
-    Stalled,
-}
-
-/// What the free-running engine thread should do next.
+/// What the free-running engine thread should do next (§6.5).
 pub(crate) enum Wait {
     Now,
     Until(Instant),
     Forever,
 }
 
+/// What producing one record needs besides the engine's own state.
+pub(crate) struct RecordInput<'a> {
+    /// VTIME stamped into the record.
+    pub now: u64,
+    /// A fault pauses the engine (stall, link down, removal; §14.1).
+    pub paused: bool,
+    /// Ring full: answer [`Outcome::Full`] instead of overflowing (a
+    /// free-running card at unlimited rate waits for the driver).
+    pub wait_if_full: bool,
+    /// CONTROL.OVF_STOP (§6.4).
+    pub overflow_stop: bool,
+    /// COAL_COUNT (§6.6); 0 acts as 1.
+    pub coal_count: u32,
+    /// The armed record fault (and its firing) that the next written
+    /// record gets, if any. Producing a [`Outcome::Record`] uses it up.
+    pub fault: Option<(&'a Fault, &'a Cause)>,
+    /// Keep the bytes written for the trace ([`Engine::drain_written`]).
+    pub tracing: bool,
+}
+
+/// What producing one due record did (§6.2, §6.4).
+pub(crate) enum Outcome {
+    /// Not running (or no ring): nothing happened.
+    Stopped,
+    /// Running but paused by a fault: the record is not due yet.
+    Stalled,
+    /// Ring full and the caller asked to wait.
+    Full,
+    /// Ring full with OVF_STOP: the engine stopped. DATA_READY is due
+    /// first if `flush` (records were waiting for it), then OVERFLOW.
+    OverflowStopped { flush: bool },
+    /// Ring full: the record was dropped (CNT_DROPPED counts it). OVERFLOW
+    /// is due if it is the `first` drop since the last record written.
+    Dropped { first: bool },
+    /// A record was written, or refused before a byte moved.
+    Record(Record),
+}
+
+/// A record's write (§6.2), with the record fault's effects (§14.1).
+pub(crate) struct Record {
+    /// A stray-write fault sent the whole record to this IOVA.
+    pub stray: Option<u64>,
+    /// A corrupt fault flipped this byte after the write.
+    pub corrupted: Option<Corrupted>,
+    /// `Ok(data_ready)`: committed (PROD_IDX moved, CNT_PRODUCED is to
+    /// count it), DATA_READY due if `data_ready`. `Err`: the error to
+    /// latch (§10, §16); PROD_IDX did not move.
+    pub result: Result<bool, Refused>,
+}
+
+/// A byte a corrupt fault flipped in guest memory.
+pub(crate) struct Corrupted {
+    pub kind: FaultKind,
+    pub iova: u64,
+    /// The byte's new value.
+    pub byte: u8,
+}
+
 /// Engine state; everything here is forgotten by reset.
 #[derive(Default)]
 pub(crate) struct Engine {
     run: Run,
-    pub ring: Option<Ring>,
-    pub prod: u32,
-    pub cons: u32,
-    pub next_seq: u64,
+    ring: Option<Ring>,
+    prod: u32,
+    cons: u32,
+    next_seq: u64,
     seed: u64,
     /// Latched STATUS_ADDR while the engine may write the status block.
-    pub status_addr: Option<u64>,
-    pub status_gen: u64,
+    status_addr: Option<u64>,
+    status_gen: u64,
     pending: u32,
     oldest_pending: u64,
     drops_since: u32,
@@ -65,9 +113,12 @@ pub(crate) struct Engine {
     in_overflow: bool,
     sched_t0: u64,
     sched_k: u64,
-    /// Trace scratch (pieces written, bytes read back); empty unless tracing.
+    /// Payload generation scratch, reused by every record.
+    payload: PayloadBuf,
+    /// The pieces of the last record written and their bytes, read back
+    /// (only when tracing).
     pieces: Vec<(u64, u64)>,
-    scratch: Vec<u8>,
+    written: Vec<u8>,
 }
 
 impl Engine {
@@ -79,6 +130,23 @@ impl Engine {
         self.run == Run::OverflowStopped
     }
 
+    /// PROD_IDX.
+    pub(crate) fn prod(&self) -> u32 {
+        self.prod
+    }
+
+    /// CONS_IDX.
+    pub(crate) fn cons(&self) -> u32 {
+        self.cons
+    }
+
+    /// The sequence number the next record gets.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// STATUS.RING_FULL: a ring is latched, the engine not stopped, and
+    /// every slot holds a record the driver has not consumed.
     pub(crate) fn ring_full(&self) -> bool {
         match &self.ring {
             Some(r) if self.run != Run::Stopped => self.prod.wrapping_sub(self.cons) >= r.entries,
@@ -86,9 +154,32 @@ impl Engine {
         }
     }
 
-    /// Stops without DMA (error path). Use `State::halt_engine`, which
-    /// also takes the ring back from the card.
-    fn halt(&mut self) {
+    /// A fresh start (enable of a stopped engine): the previous run is
+    /// forgotten, only the status block generation counts on.
+    pub(crate) fn forget(&mut self) {
+        *self = Engine {
+            status_gen: self.status_gen,
+            ..Engine::default()
+        };
+    }
+
+    /// Starts on a validated ring (§6.1).
+    pub(crate) fn start(&mut self, ring: Ring, seed: u64, status_addr: u64, now: u64) {
+        self.ring = Some(ring);
+        self.seed = seed;
+        self.status_addr = Some(status_addr);
+        self.run = Run::Running;
+        self.restart_schedule(now);
+    }
+
+    /// Enable of an overflow-stopped engine: goes on where it stopped (§6.4).
+    pub(crate) fn resume(&mut self, now: u64) {
+        self.run = Run::Running;
+        self.restart_schedule(now);
+    }
+
+    /// Stops (disable, errors, removal): no more records.
+    pub(crate) fn stop(&mut self) {
         self.run = Run::Stopped;
     }
 
@@ -97,367 +188,179 @@ impl Engine {
         std::mem::take(&mut self.pending) > 0
     }
 
+    /// Where the status block goes, while the engine may write it (§5.3).
+    pub(crate) fn status_addr(&self) -> Option<u64> {
+        self.status_addr
+    }
+
+    /// No more status block write-back until the next enable.
+    pub(crate) fn forget_status_addr(&mut self) {
+        self.status_addr = None;
+    }
+
+    /// The generation of the next status block write (§5.3).
+    pub(crate) fn next_status_gen(&mut self) -> u64 {
+        self.status_gen = self.status_gen.wrapping_add(1);
+        self.status_gen
+    }
+
+    /// The free-running schedule starts over at `now` (§6.5).
     pub(crate) fn restart_schedule(&mut self, now: u64) {
         self.sched_t0 = now;
         self.sched_k = 0;
     }
-}
 
-impl State {
-    /// Virtual ns between records in deterministic mode (§8).
-    fn period(&self) -> u64 {
-        match self.regs.rate {
-            0 => DET_DEFAULT_PERIOD_NS,
-            r => 1_000_000_000 / u64::from(r),
-        }
-    }
-
-    /// CONTROL.ENABLE 0->1 (§6.1).
-    pub(crate) fn enable(&mut self, ctx: &Ctx) {
-        if self.error_code != ERR_NONE {
-            return;
-        }
-        let view = ctx.dma.view();
-        let now = self.clock.now();
-        if self.engine.run == Run::OverflowStopped {
-            self.engine.run = Run::Running;
-            self.engine.restart_schedule(now);
-        } else {
-            // Fresh start: forget the previous run (and its status block address).
-            self.engine = Engine {
-                status_gen: self.engine.status_gen,
-                ..Engine::default()
-            };
-            for role in [Role::Ring, Role::SgTable, Role::StatusBlock] {
-                self.san.own.take_back(role);
-            }
-            match self.validate_ring(&view) {
-                Err(r) => return self.fail_refused(ctx, &view, r),
-                Ok((ring, areas)) => {
-                    self.hand_areas(areas);
-                    self.engine.ring = Some(ring);
-                    self.engine.seed = self.regs.seed;
-                    self.engine.status_addr = Some(self.regs.status_addr);
-                    self.engine.run = Run::Running;
-                    self.engine.restart_schedule(now);
-                }
+    /// A CONS_IDX write (§6.3): while a stream runs, more than a ring's
+    /// worth behind PROD_IDX is refused (ERR_BAD_CONS_IDX) and not taken.
+    pub(crate) fn set_cons(&mut self, v: u32) -> Result<(), Refused> {
+        if let (Some(r), true) = (&self.ring, self.run != Run::Stopped) {
+            if self.prod.wrapping_sub(v) > r.entries {
+                return Err(Refused::code(ERR_BAD_CONS_IDX, u64::from(v)));
             }
         }
-        if let Err(r) = self.write_status_block(&view) {
-            self.fail_refused(ctx, &view, r);
-        }
-    }
-
-    /// §16: what a fresh enable hands to the card.
-    fn hand_areas(&mut self, a: Areas) {
-        let by = self.san.during;
-        self.san.own.hand(Role::Ring, a.ring, by);
-        if let Some(t) = a.table {
-            self.san.own.hand_table(t, by);
-        }
-        if let Some(sb) = a.status {
-            self.san.own.hand(Role::StatusBlock, [(sb, None)], by);
-        }
-    }
-
-    /// Stops without DMA (errors, removal, abandoning an overflow-stopped
-    /// stream) and takes the ring back (§16).
-    pub(crate) fn halt_engine(&mut self) {
-        self.engine.halt();
-        self.san.own.take_back(Role::Ring);
-        self.san.own.take_back(Role::SgTable);
-    }
-
-    /// §16: CTRL_STATUS_WB turned on while an address is latched but not
-    /// handed (it was off at enable): hand the status block now, unless it
-    /// overlaps the ring or the SG table (ERR_RING_OVERLAP).
-    pub(crate) fn hand_status_block_late(&mut self, ctx: &Ctx) {
-        if self.regs.control & CTRL_STATUS_WB == 0 || self.san.own.holds(Role::StatusBlock) {
-            return;
-        }
-        let Some(addr) = self.engine.status_addr else {
-            return;
-        };
-        let sb = Span::new(addr, STATUS_BLOCK_SIZE as u64);
-        match self.san.own.clash(sb) {
-            None => {
-                let by = self.san.during;
-                self.san.own.hand(Role::StatusBlock, [(sb, None)], by);
-            }
-            Some((role, span)) => {
-                let at = sb.start.max(span.start);
-                let r = overlap(
-                    (Role::StatusBlock, sb, None),
-                    (role, span, None),
-                    at,
-                    &self.san,
-                );
-                // Refused: no write-back to it until the next enable.
-                self.engine.status_addr = None;
-                let view = ctx.dma.view();
-                self.fail_refused(ctx, &view, r);
-            }
-        }
-    }
-
-    /// CONTROL.ENABLE 1->0 (§6.7).
-    pub(crate) fn disable(&mut self, ctx: &Ctx) {
-        let view = ctx.dma.view();
-        self.engine.run = Run::Stopped;
-        self.san.own.take_back(Role::Ring);
-        self.san.own.take_back(Role::SgTable);
-        if self.engine.take_pending() {
-            self.signal(ctx, &view, INT_DATA_READY);
-        }
-        if let Err(r) = self.write_status_block(&view) {
-            self.fail_refused(ctx, &view, r);
-        }
-        self.engine.status_addr = None;
-        self.san.own.take_back(Role::StatusBlock);
-    }
-
-    /// §6.1 validation; reads the SG table. Allocates at most
-    /// MAX_SG_PAGES entries, and only after the count was checked. Returns
-    /// the ring and what the card is handed (§16).
-    fn validate_ring(&mut self, view: &DmaView) -> Result<(Ring, Areas), Refused> {
-        let r = self.regs;
-        let rs = r.record_size;
-        let bad = |code, addr| Err(Refused::code(code, addr));
-        if !(MIN_RECORD_SIZE..=MAX_RECORD_SIZE).contains(&rs) || !rs.is_multiple_of(RECORD_ALIGN) {
-            return bad(ERR_BAD_RECORD_SIZE, u64::from(rs));
-        }
-        let entries = r.ring_entries;
-        let bytes = u64::from(entries) * u64::from(rs);
-        if entries == 0 || entries > MAX_RING_ENTRIES || bytes > MAX_RING_BYTES {
-            return bad(ERR_BAD_RING_SIZE, u64::from(entries));
-        }
-        if !r.ring_base.is_multiple_of(8) {
-            return bad(ERR_BAD_ALIGNMENT, r.ring_base);
-        }
-        if r.control & CTRL_STATUS_WB != 0 && !r.status_addr.is_multiple_of(8) {
-            return bad(ERR_BAD_ALIGNMENT, r.status_addr);
-        }
-        let mut table_span = None;
-        let layout = if r.control & CTRL_SG == 0 {
-            Layout::Contig { base: r.ring_base }
-        } else {
-            let n = r.sg_pages;
-            if n == 0 || n > MAX_SG_PAGES || u64::from(n) * SG_PAGE_SIZE < bytes {
-                return bad(ERR_BAD_SG_COUNT, u64::from(n));
-            }
-            let len = u64::from(n) * SG_ENTRY_SIZE;
-            table_span = Some(Span::new(r.ring_base, len));
-            let mut table = vec![0u8; len as usize];
-            view.for_each(r.ring_base, len, false, |p, s| {
-                s.copy_to(&mut table[p..p + s.len()]);
-            })
-            .map_err(|e| self.san.dma_error(&e))?;
-            let t = self.clock.now();
-            if let Some(tr) = self.trace.as_mut() {
-                tr.dma(t, false, r.ring_base, &table);
-            }
-            let mut pages = Vec::with_capacity(n as usize);
-            for e in table.chunks_exact(8) {
-                let a = u64::from_le_bytes([e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]]);
-                if !a.is_multiple_of(SG_PAGE_SIZE) {
-                    return bad(ERR_BAD_SG_ENTRY, a);
-                }
-                pages.push(a);
-            }
-            Layout::Sg { pages }
-        };
-        let ring = Ring {
-            layout,
-            entries,
-            record_size: rs,
-        };
-        let status = (r.control & CTRL_STATUS_WB != 0)
-            .then(|| Span::new(r.status_addr, STATUS_BLOCK_SIZE as u64));
-        let areas = Areas {
-            ring: ring_pieces(&ring),
-            table: table_span,
-            status,
-        };
-        if table_span.is_some() {
-            self.check_sg_pages(view, &areas)?;
-        }
-        check_overlaps(&areas, &self.san)?;
-        Ok((ring, areas))
-    }
-
-    /// §6.1, §16: every SG page the ring uses must be mapped writable.
-    fn check_sg_pages(&self, view: &DmaView, a: &Areas) -> Result<(), Refused> {
-        for &(span, page) in &a.ring {
-            let Err(e) = view.check(span.start, span.end - span.start, true) else {
-                continue;
-            };
-            let i = page.unwrap_or(0);
-            let at = a.table.map_or(0, |t| t.start) + u64::from(i) * SG_ENTRY_SIZE;
-            let msg = format!(
-                "SG page {i} ({:#x}, table entry at {at:#x}) is not usable by the card ({e}): \
-                 the page list points outside mapped memory; enable refused at {}",
-                span.start, self.san.during
-            );
-            return Err(Refused {
-                code: ERR_BAD_SG_ENTRY,
-                addr: span.start,
-                finding: Some(Box::new(Finding {
-                    check: "sg-unmapped",
-                    addr: span.start,
-                    len: SG_PAGE_SIZE,
-                    cause: Some(self.san.during),
-                    msg,
-                })),
-            });
-        }
+        self.cons = v;
         Ok(())
     }
 
-    /// CONS_IDX write (§6.3).
-    pub(crate) fn write_cons(&mut self, ctx: &Ctx, v: u32) {
-        if let (Some(r), true) = (&self.engine.ring, self.engine.run != Run::Stopped) {
-            if self.engine.prod.wrapping_sub(v) > r.entries {
-                let view = ctx.dma.view();
-                return self.fail(ctx, &view, ERR_BAD_CONS_IDX, u64::from(v));
-            }
+    /// §6.6 time trigger: true (and the pending records are signalled) if
+    /// the oldest pending record has waited `coal_ns` (0 = off) by `now`.
+    pub(crate) fn coalesce_due(&mut self, now: u64, coal_ns: u32) -> bool {
+        let coal = u64::from(coal_ns);
+        if coal != 0 && self.pending > 0 && now.saturating_sub(self.oldest_pending) >= coal {
+            self.pending = 0;
+            return true;
         }
-        self.engine.cons = v;
-        self.kick += 1;
-    }
-
-    /// STEP write (§8).
-    pub(crate) fn write_step(&mut self, ctx: &Ctx, n: u32) {
-        let view = ctx.dma.view();
-        if n > MAX_STEP {
-            return self.fail(ctx, &view, ERR_BAD_STEP, u64::from(n));
-        }
-        if !self.engine.is_running() {
-            return;
-        }
-        let mut touched = false;
-        for _ in 0..n {
-            let now = self.clock.now();
-            match self.produce_one(ctx, &view, now, false) {
-                Produced::Written | Produced::Dropped => touched = true,
-                Produced::Stalled => {}
-                Produced::Full | Produced::Stopped => break,
-            }
-            self.clock.advance(self.period());
-            self.check_coalesce_time(ctx, &view);
-        }
-        self.check_coalesce_time(ctx, &view);
-        if touched && self.engine.is_running() {
-            if let Err(r) = self.write_status_block(&view) {
-                self.fail_refused(ctx, &view, r);
-            }
-        }
-    }
-
-    /// STEP_NS write (§8): deterministic mode only.
-    pub(crate) fn write_step_ns(&mut self, ctx: &Ctx, n: u32) {
-        if !self.clock.is_virtual() {
-            return;
-        }
-        self.clock.advance(u64::from(n));
-        if self.engine.is_running() {
-            let view = ctx.dma.view();
-            self.check_coalesce_time(ctx, &view);
-        }
-    }
-
-    /// §6.6 time trigger.
-    fn check_coalesce_time(&mut self, ctx: &Ctx, view: &DmaView) {
-        let coal = u64::from(self.regs.coal_ns);
-        if coal != 0
-            && self.engine.pending > 0
-            && self.clock.now().saturating_sub(self.engine.oldest_pending) >= coal
-        {
-            self.engine.pending = 0;
-            self.signal(ctx, view, INT_DATA_READY);
-        }
+        false
     }
 
     /// VTIME at which the §6.6 time trigger fires, if armed.
-    fn coalesce_deadline(&self) -> Option<u64> {
-        let coal = u64::from(self.regs.coal_ns);
-        (coal != 0 && self.engine.pending > 0)
-            .then(|| self.engine.oldest_pending.saturating_add(coal))
+    pub(crate) fn coalesce_deadline(&self, coal_ns: u32) -> Option<u64> {
+        let coal = u64::from(coal_ns);
+        (coal != 0 && self.pending > 0).then(|| self.oldest_pending.saturating_add(coal))
     }
 
-    /// One due record (§6.2, §6.4), stamped `now`.
-    pub(crate) fn produce_one(
+    /// Records the free-running engine may produce now at `rate` records/s
+    /// (0 = unlimited: a batch), and whether the schedule lags by more than
+    /// a batch (then it restarts rather than catching up). `None` without
+    /// a ring.
+    pub(crate) fn due(&self, now: u64, rate: u32) -> Option<(u32, bool)> {
+        let rs = self.ring.as_ref()?.record_size;
+        let batch = ENGINE_BATCH.min(((256 << 10) / rs).max(1));
+        if rate == 0 {
+            return Some((batch, false));
+        }
+        let elapsed = u128::from(now.saturating_sub(self.sched_t0));
+        let due = u64::try_from(elapsed * u128::from(rate) / 1_000_000_000).unwrap_or(u64::MAX);
+        let behind = due.saturating_sub(self.sched_k);
+        Some((
+            behind.min(u64::from(batch)) as u32,
+            behind > u64::from(ENGINE_BATCH),
+        ))
+    }
+
+    /// One scheduled record was produced or dropped.
+    pub(crate) fn scheduled_one(&mut self) {
+        self.sched_k += 1;
+    }
+
+    /// VTIME at which the next scheduled record is due at `rate` (> 0).
+    pub(crate) fn next_due_at(&self, rate: u32) -> u64 {
+        let k = u128::from(self.sched_k) + 1;
+        let at = (k * 1_000_000_000).div_ceil(u128::from(rate.max(1)));
+        self.sched_t0
+            .saturating_add(u64::try_from(at).unwrap_or(u64::MAX))
+    }
+
+    /// One due record (§6.2, §6.4), stamped `input.now`. Every DMA write is
+    /// checked (mappings, then §16 ownership in `san`) before a byte moves.
+    pub(crate) fn produce(
         &mut self,
-        ctx: &Ctx,
         view: &DmaView,
-        now: u64,
-        wait_if_full: bool,
-    ) -> Produced {
-        self.fault_tick(ctx);
-        let (entries, record_size) = match (&self.engine.ring, self.engine.run) {
-            (Some(r), Run::Running) => (r.entries, r.record_size),
-            _ => return Produced::Stopped,
+        san: &Sanitizer,
+        input: &RecordInput,
+    ) -> Outcome {
+        let entries = match (&self.ring, self.run) {
+            (Some(r), Run::Running) => r.entries,
+            _ => return Outcome::Stopped,
         };
-        if self.faults.engine_paused() {
-            return Produced::Stalled;
+        if input.paused {
+            return Outcome::Stalled;
         }
-        let e = &mut self.engine;
-        if e.prod.wrapping_sub(e.cons) >= entries {
-            if wait_if_full {
-                return Produced::Full;
-            }
-            if self.regs.control & CTRL_OVF_STOP != 0 {
-                e.run = Run::OverflowStopped;
-                if e.take_pending() {
-                    self.signal(ctx, view, INT_DATA_READY);
-                }
-                self.signal(ctx, view, INT_OVERFLOW);
-                return Produced::Stopped;
-            }
-            e.next_seq = e.next_seq.wrapping_add(1);
-            e.drops_since = e.drops_since.saturating_add(1);
-            e.after_drop = true;
-            self.cnt.dropped = self.cnt.dropped.wrapping_add(1);
-            if !std::mem::replace(&mut e.in_overflow, true) {
-                self.signal(ctx, view, INT_OVERFLOW);
-            }
-            return Produced::Dropped;
+        if self.prod.wrapping_sub(self.cons) >= entries {
+            return self.overflow(input);
         }
+        let Some(mut record) = self.write(view, san, input) else {
+            return Outcome::Stopped;
+        };
+        if record.result.is_ok() {
+            record.result = Ok(self.commit(input.now, input.coal_count));
+        }
+        Outcome::Record(record)
+    }
+
+    /// The ring is full (§6.4).
+    fn overflow(&mut self, input: &RecordInput) -> Outcome {
+        if input.wait_if_full {
+            return Outcome::Full;
+        }
+        if input.overflow_stop {
+            self.run = Run::OverflowStopped;
+            return Outcome::OverflowStopped {
+                flush: self.take_pending(),
+            };
+        }
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.drops_since = self.drops_since.saturating_add(1);
+        self.after_drop = true;
+        Outcome::Dropped {
+            first: !std::mem::replace(&mut self.in_overflow, true),
+        }
+    }
+
+    /// Writes the record of PROD_IDX into its slot (or where a stray-write
+    /// fault sends it), then applies a corrupt fault. `result` is `Ok`
+    /// when the record is ready to commit; `None` without a ring.
+    fn write(&mut self, view: &DmaView, san: &Sanitizer, input: &RecordInput) -> Option<Record> {
+        let record_size = self.ring.as_ref()?.record_size;
         let mut h = RecordHeader {
             magic: RECORD_MAGIC,
             header_len: RECORD_HEADER_SIZE as u16,
-            flags: if e.after_drop { REC_FLAG_AFTER_DROP } else { 0 },
-            seq: e.next_seq,
-            timestamp_ns: now,
+            flags: if self.after_drop {
+                REC_FLAG_AFTER_DROP
+            } else {
+                0
+            },
+            seq: self.next_seq,
+            timestamp_ns: input.now,
             payload_len: record_size - RECORD_HEADER_SIZE as u32,
-            dropped_before: e.drops_since,
+            dropped_before: self.drops_since,
             checksum: 0,
         };
-        h.checksum = record_checksum(&h, e.seed);
-        let key = payload_key(e.seed, h.seq);
-        let tracing = self.trace.is_some();
-        let fault = self.faults.take_record_fault();
-        let Engine {
-            ring, pieces, prod, ..
-        } = &mut self.engine;
-        let Some(ring) = ring.as_ref() else {
-            return Produced::Stopped;
+        h.checksum = record_checksum(&h, self.seed);
+        let header = h.to_bytes();
+        let mut bytes = RecordBytes {
+            header: &header,
+            key: payload_key(self.seed, h.seq),
+            buf: &mut self.payload,
         };
-        let slot = ring.slot_offset(*prod);
+        let ring = self.ring.as_ref()?;
+        let pieces = &mut self.pieces;
+        let prod = self.prod;
+        let tracing = input.tracing;
+        let slot = ring.slot_offset(prod);
         let len = u64::from(record_size);
         // §14.1 stray-write: the whole record lands at another IOVA.
-        let stray = match fault {
-            Some((f, cause)) if f.kind == FaultKind::StrayWrite => {
+        let stray = match input.fault {
+            Some((f, &cause)) if f.kind == FaultKind::StrayWrite => {
                 Some((if f.arg == 0 { ring.end_iova() } else { f.arg }, cause))
             }
             _ => None,
         };
-        // Checked (mappings, then §16 ownership) before a byte moves.
-        let san = &self.san;
-        let res = match stray {
+        let written = match stray {
             Some((at, cause)) => san
                 .check_write(view, at, len, "stray-write record", Some(cause))
                 .and_then(|()| {
-                    ring.write_record_at(view, at, &h.to_bytes(), key)
+                    ring.write_record_at(view, at, &mut bytes)
                         .map_err(|e| san.dma_error(&e))
                 })
                 .inspect(|_| {
@@ -468,10 +371,9 @@ impl State {
             None => ring
                 .write_record(
                     view,
-                    *prod,
-                    &h.to_bytes(),
-                    key,
-                    |a, n| san.own.covers(a, n),
+                    prod,
+                    &mut bytes,
+                    |a, n| san.covers(a, n),
                     |a, n| {
                         if tracing {
                             pieces.push((a, n));
@@ -486,143 +388,119 @@ impl State {
                         .unwrap_or(Refused::code(ERR_DMA_STRAY, iova)),
                 }),
         };
-        if let Some((at, _)) = stray {
-            self.trace_stray(at);
-        }
-        if let Err(r) = res {
-            self.engine.pieces.clear();
-            self.fail_refused(ctx, view, r);
-            return Produced::Stopped;
+        let mut record = Record {
+            stray: stray.map(|(at, _)| at),
+            corrupted: None,
+            result: Ok(false),
+        };
+        if let Err(r) = written {
+            self.pieces.clear();
+            record.result = Err(r);
+            return Some(record);
         }
         if tracing {
-            self.trace_pieces(view, now);
+            self.read_back(view);
         }
-        if let Some((f, cause)) = fault.filter(|(f, _)| f.kind != FaultKind::StrayWrite) {
-            if let Err(r) = self.corrupt_record(view, &f, cause, slot) {
-                self.fail_refused(ctx, view, r);
-                return Produced::Stopped;
+        if let Some((f, &cause)) = input.fault.filter(|(f, _)| f.kind != FaultKind::StrayWrite) {
+            match self.corrupt(view, san, f, cause, slot) {
+                Ok(c) => record.corrupted = c,
+                Err(r) => record.result = Err(r),
             }
         }
-        let e = &mut self.engine;
-        e.prod = e.prod.wrapping_add(1);
-        e.next_seq = e.next_seq.wrapping_add(1);
-        e.drops_since = 0;
-        e.after_drop = false;
-        e.in_overflow = false;
-        if e.pending == 0 {
-            e.oldest_pending = now;
-        }
-        e.pending += 1;
-        self.cnt.produced = self.cnt.produced.wrapping_add(1);
-        if e.pending >= self.regs.coal_count.max(1) {
-            e.pending = 0;
-            self.signal(ctx, view, INT_DATA_READY);
-        }
-        Produced::Written
+        Some(record)
     }
 
-    /// Trace lines for the pieces of the record just written (bytes read back).
-    fn trace_pieces(&mut self, view: &DmaView, now: u64) {
-        let e = &mut self.engine;
-        for &(a, n) in &e.pieces {
-            e.scratch.resize(n as usize, 0);
-            let buf = &mut e.scratch;
+    /// The record is in the ring: PROD_IDX moves (§6.2). True if DATA_READY
+    /// is due by count (§6.6).
+    fn commit(&mut self, now: u64, coal_count: u32) -> bool {
+        self.prod = self.prod.wrapping_add(1);
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.drops_since = 0;
+        self.after_drop = false;
+        self.in_overflow = false;
+        if self.pending == 0 {
+            self.oldest_pending = now;
+        }
+        self.pending += 1;
+        if self.pending >= coal_count.max(1) {
+            self.pending = 0;
+            return true;
+        }
+        false
+    }
+
+    /// Reads the pieces just written back (for the trace), before a
+    /// corrupt fault changes them.
+    fn read_back(&mut self, view: &DmaView) {
+        self.written.clear();
+        for &(a, n) in &self.pieces {
+            let at = self.written.len();
+            self.written.resize(at + n as usize, 0);
+            let buf = &mut self.written[at..];
             let _ = view.for_each(a, n, false, |p, s| {
                 s.copy_to(&mut buf[p..p + s.len()]);
             });
-            if let Some(tr) = self.trace.as_mut() {
-                tr.dma(now, true, a, buf);
-            }
-        }
-        e.pieces.clear();
-    }
-
-    /// One round of the free-running engine (§6.5); says when to come back.
-    pub(crate) fn free_run_tick(&mut self, ctx: &Ctx) -> Wait {
-        if self.clock.is_virtual() {
-            return Wait::Forever;
-        }
-        self.fault_tick(ctx);
-        let wait = self.free_run_engine(ctx);
-        // Time-triggered faults need a clock even when the engine idles.
-        match wait {
-            Wait::Forever if self.faults.wants_timer() => Wait::Until(Instant::now() + FAULT_POLL),
-            w => w,
         }
     }
 
-    fn free_run_engine(&mut self, ctx: &Ctx) -> Wait {
-        if !self.engine.is_running() {
-            return Wait::Forever;
+    /// Hands each piece of the last record written, with its bytes as
+    /// written, to `f` (for the trace), and forgets them.
+    pub(crate) fn drain_written(&mut self, mut f: impl FnMut(u64, &[u8])) {
+        let mut at = 0;
+        for &(a, n) in &self.pieces {
+            let n = n as usize;
+            f(a, &self.written[at..at + n]);
+            at += n;
         }
-        let view = ctx.dma.view();
-        self.check_coalesce_time(ctx, &view);
-        let Some(rs) = self.engine.ring.as_ref().map(|r| r.record_size) else {
-            return Wait::Forever;
+        self.pieces.clear();
+    }
+
+    /// Flips byte `pos` of the record just written at ring offset `slot`
+    /// as fault `f` (fired by `cause`) says (§14.1). The 1-byte write is
+    /// checked by the sanitizer (§16) like any other.
+    fn corrupt(
+        &self,
+        view: &DmaView,
+        san: &Sanitizer,
+        f: &Fault,
+        cause: Cause,
+        slot: u64,
+    ) -> Result<Option<Corrupted>, Refused> {
+        let Some(ring) = self.ring.as_ref() else {
+            return Ok(None);
         };
-        let batch = ENGINE_BATCH.min(((256 << 10) / rs).max(1));
-        let rate = u64::from(self.regs.rate);
-        let now = self.clock.now();
-        let (n, lagging) = if rate == 0 {
-            (batch, false)
-        } else {
-            let elapsed = u128::from(now.saturating_sub(self.engine.sched_t0));
-            let due = u64::try_from(elapsed * u128::from(rate) / 1_000_000_000).unwrap_or(u64::MAX);
-            let behind = due.saturating_sub(self.engine.sched_k);
-            (
-                behind.min(u64::from(batch)) as u32,
-                behind > u64::from(ENGINE_BATCH),
-            )
+        let payload = u64::from(ring.record_size) - RECORD_HEADER_SIZE as u64;
+        let pos = match f.kind {
+            FaultKind::CorruptHeader => f.arg,
+            _ => RECORD_HEADER_SIZE as u64 + f.arg % payload.max(1),
         };
-        let mut touched = false;
-        let mut full = false;
-        for _ in 0..n {
-            let t = self.clock.now();
-            match self.produce_one(ctx, &view, t, rate == 0) {
-                Produced::Written | Produced::Dropped => {
-                    touched = true;
-                    self.engine.sched_k += 1;
-                }
-                Produced::Full => {
-                    full = true;
-                    break;
-                }
-                Produced::Stalled => {
-                    return Wait::Until(Instant::now() + FAULT_POLL);
-                }
-                Produced::Stopped => break,
-            }
+        let mut iova = None;
+        let _ = ring.for_each_piece(slot + pos, 1, |a, _, _| {
+            iova = Some(a);
+            Ok(())
+        });
+        let Some(iova) = iova else { return Ok(None) };
+        let mut b = [0u8; 1];
+        if view
+            .for_each(iova, 1, false, |_, s| {
+                s.copy_to(&mut b[..]);
+            })
+            .is_err()
+        {
+            return Ok(None);
         }
-        if lagging {
-            self.engine.restart_schedule(self.clock.now());
-        }
-        if touched && self.engine.is_running() {
-            if let Err(r) = self.write_status_block(&view) {
-                self.fail_refused(ctx, &view, r);
-            }
-        }
-        if !self.engine.is_running() {
-            return Wait::Forever;
-        }
-        let deadline = self.coalesce_deadline();
-        let next = if rate == 0 {
-            if !full {
-                return Wait::Now;
-            }
-            deadline
-        } else {
-            let k = u128::from(self.engine.sched_k) + 1;
-            let at = (k * 1_000_000_000).div_ceil(u128::from(rate));
-            let at = self
-                .engine
-                .sched_t0
-                .saturating_add(u64::try_from(at).unwrap_or(u64::MAX));
-            Some(deadline.map_or(at, |d| d.min(at)))
-        };
-        match next {
-            None => Wait::Forever,
-            Some(t) if t <= self.clock.now() => Wait::Now,
-            Some(t) => self.clock.instant_at(t).map_or(Wait::Forever, Wait::Until),
-        }
+        san.check_handed(iova, 1, "corrupt-fault byte", Some(cause))?;
+        b[0] ^= f.arg2 as u8;
+        let flipped = view
+            .for_each(iova, 1, true, |_, s| s.copy_from(&b[..]))
+            .is_ok();
+        Ok(flipped.then_some(Corrupted {
+            kind: f.kind,
+            iova,
+            byte: b[0],
+        }))
     }
 }
+
+#[cfg(test)]
+mod tests;

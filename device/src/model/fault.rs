@@ -3,15 +3,19 @@
 //! can be stalled, unplugged or cut off. Also the debug window registers
 //! (§14.4). Everything here is driven by VTIME and CNT_PRODUCED only, so
 //! the same seed, plan and guest actions give the same faults (§14.6).
+//!
+//! [`Faults`] owns the fault state and takes VTIME, CNT_PRODUCED and a
+//! firing's cause as arguments; each call returns what happened (a fault
+//! due, a held message released, a fault line to trace, the card removed).
+//! The register file applies that: it traces, delivers, halts the engine.
+//! Record faults are applied by the engine (`engine.rs`).
 
 use std::collections::VecDeque;
 
 use cardless_abi::regs::*;
 
 use super::owner::Cause;
-use super::sanitizer::Refused;
-use super::state::{Ctx, State};
-use crate::dma::DmaView;
+use super::regs::{set_hi, set_lo};
 use crate::fault::{Fault, FaultKind, FaultPlan, Trigger};
 
 /// A fired fault still acting on the next `left` messages or records.
@@ -24,14 +28,16 @@ struct Armed {
 }
 
 /// An interrupt message held by `delay-irq`.
-#[derive(Clone, Copy, Debug)]
-struct Held {
-    at: u64,
-    cause: u32,
-    vec: u16,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Held {
+    /// VTIME at which it is released.
+    pub at: u64,
+    pub cause: u32,
+    pub vec: u16,
 }
 
 /// What happens to one interrupt message (§14.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum IrqFate {
     /// Sent normally.
     Send,
@@ -39,6 +45,21 @@ pub(crate) enum IrqFate {
     Twice,
     /// Not sent now (dropped, held or lost).
     Withheld,
+}
+
+/// A fault's trace line (SPEC §14.5): its kind, what it did, its argument.
+pub(crate) type FaultLine = (FaultKind, &'static str, Option<u64>);
+
+/// What a debug window write did (§14.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DbgWrite {
+    /// No register there.
+    Hole,
+    /// A register was written (or a read-only one ignored it).
+    Done,
+    /// DBG_CMD ran, and a check point is due. `scheduled`: the kind of the
+    /// fault it scheduled, if it did (a `schedule` trace line).
+    Command { scheduled: Option<FaultKind> },
 }
 
 /// The debug window's programming registers (§14.4).
@@ -57,7 +78,7 @@ struct DbgRegs {
 #[derive(Default)]
 pub(crate) struct Faults {
     /// The debug window exists (`--debug-window`).
-    pub window: bool,
+    window: bool,
     scheduled: Vec<Fault>,
     irq: VecDeque<Armed>,
     rec: VecDeque<Armed>,
@@ -81,7 +102,7 @@ impl Faults {
     }
 
     /// Nothing scheduled, armed, held or in effect: the fast path.
-    fn quiet(&self) -> bool {
+    pub(crate) fn quiet(&self) -> bool {
         self.scheduled.is_empty()
             && self.irq.is_empty()
             && self.rec.is_empty()
@@ -99,6 +120,11 @@ impl Faults {
     /// The engine must not produce (stall, link down, removal).
     pub(crate) fn engine_paused(&self) -> bool {
         self.stall.is_some() || self.unreachable()
+    }
+
+    /// Whether the debug window exists (FEATURES.DEBUG).
+    pub(crate) fn has_window(&self) -> bool {
+        self.window
     }
 
     /// Whether `offset` of BAR0 is in an existing debug window.
@@ -129,223 +155,135 @@ impl Faults {
         s
     }
 
-    /// The next record fault to apply, if one is armed (§14.1), and its firing.
-    pub(crate) fn take_record_fault(&mut self) -> Option<(Fault, Cause)> {
-        let a = self.rec.front_mut()?;
-        let f = (a.fault, a.cause);
-        a.left -= 1;
-        if a.left == 0 {
-            self.rec.pop_front();
-        }
-        Some(f)
+    /// The record fault the next record written gets, if one is armed
+    /// (§14.1), with its firing.
+    pub(crate) fn next_record_fault(&self) -> Option<(&Fault, &Cause)> {
+        self.rec.front().map(|a| (&a.fault, &a.cause))
     }
-}
 
-impl State {
-    fn trace_fault(&mut self, kind: FaultKind, act: &str, arg: Option<u64>) {
-        let t = self.clock.now();
-        if let Some(tr) = self.trace.as_mut() {
-            tr.fault(t, kind.name(), act, arg);
+    /// A record was written with [`Self::next_record_fault`]'s fault.
+    pub(crate) fn record_fault_used(&mut self) {
+        if let Some(a) = self.rec.front_mut() {
+            a.left -= 1;
+            if a.left == 0 {
+                self.rec.pop_front();
+            }
         }
     }
 
-    /// A check point (§14.2): fires due faults, releases held messages,
-    /// ends timed stalls and link-downs.
-    pub(crate) fn fault_tick(&mut self, ctx: &Ctx) {
-        if self.faults.quiet() {
-            return;
-        }
-        let now = self.clock.now();
-        let produced = self.cnt.produced;
-        let mut i = 0;
-        while i < self.faults.scheduled.len() {
-            let f = self.faults.scheduled[i];
-            let due = match f.trigger {
-                Trigger::At(t) => now >= t,
-                Trigger::Record(n) => produced >= n,
-            };
-            if due {
-                self.faults.scheduled.remove(i);
-                self.fire(ctx, f);
-            } else {
-                i += 1;
-            }
-        }
-        while let Some(h) = self.faults.held.front().copied() {
-            if h.at > now {
-                break;
-            }
-            self.faults.held.pop_front();
-            self.trace_fault(FaultKind::DelayIrq, "release", Some(u64::from(h.vec)));
-            if self.faults.unreachable() {
-                self.trace_fault(FaultKind::DelayIrq, "lost", Some(u64::from(h.vec)));
-            } else {
-                self.deliver(ctx, h.cause, h.vec);
-            }
-        }
-        if matches!(self.faults.stall, Some(Some(until)) if now >= until) {
-            self.faults.stall = None;
-            self.trace_fault(FaultKind::Stall, "end", None);
-            self.kick += 1;
-        }
-        if matches!(self.faults.link_down, Some(Some(until)) if now >= until) {
-            self.faults.link_down = None;
-            self.trace_fault(FaultKind::LinkDown, "end", None);
-            self.kick += 1;
-        }
+    /// The first scheduled fault whose trigger is met at VTIME `now` with
+    /// `produced` records (§14.2), taken off the schedule. Ties fire in
+    /// plan order.
+    pub(crate) fn take_due(&mut self, now: u64, produced: u64) -> Option<Fault> {
+        let i = self.scheduled.iter().position(|f| match f.trigger {
+            Trigger::At(t) => now >= t,
+            Trigger::Record(n) => produced >= n,
+        })?;
+        Some(self.scheduled.remove(i))
     }
 
-    /// A scheduled fault's trigger was met.
-    fn fire(&mut self, ctx: &Ctx, f: Fault) {
-        self.faults.fired = self.faults.fired.wrapping_add(1);
-        self.trace_fault(f.kind, "fire", None);
-        let cause = self.fault_cause(f.kind);
-        let now = self.clock.now();
+    /// Fault `f` fires at VTIME `now`; `cause` is its firing (for
+    /// sanitizer reports). True if it removes the card (§14.3): the caller
+    /// then halts the engine and fills BAR2 with ones.
+    pub(crate) fn fire(&mut self, f: Fault, cause: Cause, now: u64) -> bool {
+        self.fired = self.fired.wrapping_add(1);
         let until = |ns: u64| (ns != 0).then(|| now.saturating_add(ns));
         match f.kind {
-            k if k.is_irq() => self.faults.irq.push_back(Armed {
+            k if k.is_irq() => self.irq.push_back(Armed {
                 fault: f,
                 left: f.count,
                 cause,
             }),
-            k if k.is_record() => self.faults.rec.push_back(Armed {
+            k if k.is_record() => self.rec.push_back(Armed {
                 fault: f,
                 left: f.count,
                 cause,
             }),
-            FaultKind::Stall => self.faults.stall = Some(until(f.arg)),
-            FaultKind::Resume => self.faults.stall = None,
-            FaultKind::LinkDown => self.faults.link_down = Some(until(f.arg)),
-            FaultKind::LinkUp => self.faults.link_down = None,
-            _ => self.remove_card(ctx),
+            FaultKind::Stall => self.stall = Some(until(f.arg)),
+            FaultKind::Resume => self.stall = None,
+            FaultKind::LinkDown => self.link_down = Some(until(f.arg)),
+            FaultKind::LinkUp => self.link_down = None,
+            _ => {
+                self.removed = true;
+                self.held.clear();
+                return true;
+            }
         }
-        self.kick += 1;
+        false
     }
 
-    /// §14.3 surprise removal: no more DMA or messages, BAR2 all-ones.
-    fn remove_card(&mut self, ctx: &Ctx) {
-        self.faults.removed = true;
-        self.faults.held.clear();
-        self.halt_engine();
-        let ones = vec![0xffu8; 1 << 16];
-        let mut off = 0;
-        while off < ctx.bar2.size() {
-            let n = (ctx.bar2.size() - off).min(ones.len() as u64);
-            ctx.bar2.write(off, &ones[..n as usize]);
-            off += n;
+    /// The oldest held message due by `now`, taken off the queue.
+    pub(crate) fn take_released(&mut self, now: u64) -> Option<Held> {
+        if self.held.front()?.at > now {
+            return None;
         }
+        self.held.pop_front()
     }
 
-    /// What an interrupt message for `cause` on `vec` becomes (§14.1).
-    pub(crate) fn irq_fate(&mut self, cause: u32, vec: u16) -> IrqFate {
-        if self.faults.quiet() {
-            return IrqFate::Send;
+    /// Ends a timed stall due by `now`; true if it ended.
+    pub(crate) fn end_stall(&mut self, now: u64) -> bool {
+        let due = matches!(self.stall, Some(Some(until)) if now >= until);
+        if due {
+            self.stall = None;
         }
-        if self.faults.unreachable() {
-            let kind = if self.faults.removed {
+        due
+    }
+
+    /// Ends a timed link-down due by `now`; true if it ended.
+    pub(crate) fn end_link_down(&mut self, now: u64) -> bool {
+        let due = matches!(self.link_down, Some(Some(until)) if now >= until);
+        if due {
+            self.link_down = None;
+        }
+        due
+    }
+
+    /// What an interrupt message for `cause` on `vec` at VTIME `now`
+    /// becomes (§14.1), and the fault line to trace before acting on it.
+    pub(crate) fn irq_fate(
+        &mut self,
+        cause: u32,
+        vec: u16,
+        now: u64,
+    ) -> (IrqFate, Option<FaultLine>) {
+        if self.quiet() {
+            return (IrqFate::Send, None);
+        }
+        let v = Some(u64::from(vec));
+        if self.unreachable() {
+            let kind = if self.removed {
                 FaultKind::SurpriseRemoval
             } else {
                 FaultKind::LinkDown
             };
-            self.trace_fault(kind, "lost", Some(u64::from(vec)));
-            return IrqFate::Withheld;
+            return (IrqFate::Withheld, Some((kind, "lost", v)));
         }
         let Some(i) = self
-            .faults
             .irq
             .iter()
             .position(|a| a.fault.arg2 == 0 || a.fault.arg2 == cause)
         else {
-            return IrqFate::Send;
+            return (IrqFate::Send, None);
         };
-        let f = self.faults.irq[i].fault;
-        self.faults.irq[i].left -= 1;
-        if self.faults.irq[i].left == 0 {
-            self.faults.irq.remove(i);
+        let f = self.irq[i].fault;
+        self.irq[i].left -= 1;
+        if self.irq[i].left == 0 {
+            self.irq.remove(i);
         }
-        let v = Some(u64::from(vec));
         match f.kind {
-            FaultKind::DropIrq => {
-                self.trace_fault(f.kind, "drop", v);
-                IrqFate::Withheld
-            }
-            FaultKind::DupIrq => {
-                self.trace_fault(f.kind, "dup", v);
-                IrqFate::Twice
-            }
+            FaultKind::DropIrq => (IrqFate::Withheld, Some((f.kind, "drop", v))),
+            FaultKind::DupIrq => (IrqFate::Twice, Some((f.kind, "dup", v))),
             _ => {
-                let at = self.clock.now().saturating_add(f.arg);
-                self.trace_fault(f.kind, "hold", v);
-                self.faults.held.push_back(Held { at, cause, vec });
-                IrqFate::Withheld
+                let at = now.saturating_add(f.arg);
+                self.held.push_back(Held { at, cause, vec });
+                (IrqFate::Withheld, Some((f.kind, "hold", v)))
             }
         }
-    }
-
-    /// Trace line for a stray-write record about to land at `at`.
-    pub(crate) fn trace_stray(&mut self, at: u64) {
-        self.trace_fault(FaultKind::StrayWrite, "stray", Some(at));
-    }
-
-    /// A trapped access that got no completion: in deterministic mode it
-    /// costs [`LINK_DOWN_ACCESS_NS`] of VTIME (§14.3).
-    pub(crate) fn no_completion(&mut self, ctx: &Ctx) {
-        self.clock.advance(LINK_DOWN_ACCESS_NS);
-        self.fault_tick(ctx);
-    }
-
-    /// Flips byte `pos` of the record just written at ring offset `slot`
-    /// as fault `f` (fired by `cause`) says (§14.1). The 1-byte write is
-    /// checked by the sanitizer (§16) like any other.
-    pub(crate) fn corrupt_record(
-        &mut self,
-        view: &DmaView,
-        f: &Fault,
-        cause: Cause,
-        slot: u64,
-    ) -> Result<(), Refused> {
-        let Some(ring) = self.engine.ring.as_ref() else {
-            return Ok(());
-        };
-        let payload = u64::from(ring.record_size) - cardless_abi::record::RECORD_HEADER_SIZE as u64;
-        let pos = match f.kind {
-            FaultKind::CorruptHeader => f.arg,
-            _ => cardless_abi::record::RECORD_HEADER_SIZE as u64 + f.arg % payload.max(1),
-        };
-        let mut iova = None;
-        let _ = ring.for_each_piece(slot + pos, 1, |a, _, _| {
-            iova = Some(a);
-            Ok(())
-        });
-        let Some(iova) = iova else { return Ok(()) };
-        let mut b = [0u8; 1];
-        if view
-            .for_each(iova, 1, false, |_, s| {
-                s.copy_to(&mut b[..]);
-            })
-            .is_err()
-        {
-            return Ok(());
-        }
-        self.san
-            .check_handed(iova, 1, "corrupt-fault byte", Some(cause))?;
-        b[0] ^= f.arg2 as u8;
-        if view
-            .for_each(iova, 1, true, |_, s| s.copy_from(&b[..]))
-            .is_ok()
-        {
-            let t = self.clock.now();
-            if let Some(tr) = self.trace.as_mut() {
-                tr.dma(t, true, iova, &b);
-            }
-            self.trace_fault(f.kind, "corrupt", Some(iova));
-        }
-        Ok(())
     }
 
     /// A debug window read (§14.4); `None` for a hole inside the window.
     pub(crate) fn dbg_read(&self, off: u64) -> Option<u32> {
-        let d = &self.faults.dbg;
+        let d = &self.dbg;
         Some(match off {
             DBG_ID => DBG_ID_VALUE,
             DBG_KIND => d.kind,
@@ -358,88 +296,96 @@ impl State {
             DBG_ARG2 => d.arg2,
             DBG_CMD => 0,
             DBG_CMD_STATUS => d.status,
-            DBG_SCHEDULED => self.faults.scheduled.len() as u32,
-            DBG_FIRED => self.faults.fired,
-            DBG_STATE => self.faults.state_bits(),
+            DBG_SCHEDULED => self.scheduled.len() as u32,
+            DBG_FIRED => self.fired,
+            DBG_STATE => self.state_bits(),
             _ => return None,
         })
     }
 
-    /// A debug window write (§14.4); false for a hole or read-only register
-    /// that is not one (RO registers ignore writes like BAR0's).
-    pub(crate) fn dbg_write(&mut self, ctx: &Ctx, off: u64, v: u32) -> bool {
-        let d = &mut self.faults.dbg;
+    /// A debug window write (§14.4). Read-only registers ignore writes,
+    /// like BAR0's.
+    pub(crate) fn dbg_write(&mut self, off: u64, v: u32) -> DbgWrite {
+        let d = &mut self.dbg;
         match off {
             DBG_ID | DBG_CMD_STATUS | DBG_SCHEDULED | DBG_FIRED | DBG_STATE => {}
             DBG_KIND => d.kind = v,
             DBG_TRIGGER => d.trigger = v,
             DBG_COUNT => d.count = v,
-            DBG_WHEN_LO => d.when = (d.when & !0xffff_ffff) | u64::from(v),
-            DBG_WHEN_HI => d.when = (d.when & 0xffff_ffff) | (u64::from(v) << 32),
-            DBG_ARG_LO => d.arg = (d.arg & !0xffff_ffff) | u64::from(v),
-            DBG_ARG_HI => d.arg = (d.arg & 0xffff_ffff) | (u64::from(v) << 32),
+            DBG_WHEN_LO => set_lo(&mut d.when, v),
+            DBG_WHEN_HI => set_hi(&mut d.when, v),
+            DBG_ARG_LO => set_lo(&mut d.arg, v),
+            DBG_ARG_HI => set_hi(&mut d.arg, v),
             DBG_ARG2 => d.arg2 = v,
             DBG_CMD => {
-                self.faults.dbg.status = self.dbg_command(v);
-                self.fault_tick(ctx);
+                let (status, scheduled) = self.dbg_command(v);
+                self.dbg.status = status;
+                return DbgWrite::Command { scheduled };
             }
-            _ => return false,
+            _ => return DbgWrite::Hole,
         }
-        true
+        DbgWrite::Done
     }
 
-    fn dbg_command(&mut self, cmd: u32) -> u32 {
+    /// Runs DBG_CMD `cmd`: its DBG_CMD_STATUS, and the kind it scheduled.
+    fn dbg_command(&mut self, cmd: u32) -> (u32, Option<FaultKind>) {
         match cmd {
             DBG_CMD_CANCEL_ALL => {
-                self.faults.scheduled.clear();
-                DBG_ST_OK
+                self.scheduled.clear();
+                (DBG_ST_OK, None)
             }
-            DBG_CMD_SCHEDULE => {
-                let d = self.faults.dbg;
-                let Some(kind) = FaultKind::from_code(d.kind) else {
-                    return DBG_ST_BAD_KIND;
-                };
-                let trigger = match d.trigger {
-                    DBG_TRIG_VTIME => Trigger::At(d.when),
-                    DBG_TRIG_RECORD => Trigger::Record(d.when),
-                    _ => return DBG_ST_BAD_TRIGGER,
-                };
-                let mut f = Fault::new(kind);
-                f.trigger = trigger;
-                f.count = d.count.max(1);
-                f.arg = d.arg;
-                f.arg2 = match kind {
-                    FaultKind::CorruptPayload | FaultKind::CorruptHeader if d.arg2 == 0 => 0xff,
-                    FaultKind::CorruptPayload | FaultKind::CorruptHeader => d.arg2,
-                    k if k.is_irq() => d.arg2,
-                    _ => 0,
-                };
-                if f.validate().is_err() {
-                    return DBG_ST_BAD_ARG;
+            DBG_CMD_SCHEDULE => match self.dbg_fault() {
+                Err(status) => (status, None),
+                Ok(_) if self.scheduled.len() >= MAX_SCHEDULED_FAULTS as usize => {
+                    (DBG_ST_FULL, None)
                 }
-                if self.faults.scheduled.len() >= MAX_SCHEDULED_FAULTS as usize {
-                    return DBG_ST_FULL;
+                Ok(f) => {
+                    self.scheduled.push(f);
+                    (DBG_ST_OK, Some(f.kind))
                 }
-                self.faults.scheduled.push(f);
-                self.trace_fault(kind, "schedule", None);
-                DBG_ST_OK
-            }
-            _ => DBG_ST_BAD_CMD,
+            },
+            _ => (DBG_ST_BAD_CMD, None),
         }
+    }
+
+    /// The fault the debug window's registers describe, or the
+    /// DBG_CMD_STATUS that says what is wrong with them.
+    fn dbg_fault(&self) -> Result<Fault, u32> {
+        let d = self.dbg;
+        let kind = FaultKind::from_code(d.kind).ok_or(DBG_ST_BAD_KIND)?;
+        let trigger = match d.trigger {
+            DBG_TRIG_VTIME => Trigger::At(d.when),
+            DBG_TRIG_RECORD => Trigger::Record(d.when),
+            _ => return Err(DBG_ST_BAD_TRIGGER),
+        };
+        let mut f = Fault::new(kind);
+        f.trigger = trigger;
+        f.count = d.count.max(1);
+        f.arg = d.arg;
+        f.arg2 = match kind {
+            FaultKind::CorruptPayload | FaultKind::CorruptHeader if d.arg2 == 0 => 0xff,
+            FaultKind::CorruptPayload | FaultKind::CorruptHeader => d.arg2,
+            k if k.is_irq() => d.arg2,
+            _ => 0,
+        };
+        f.validate().map_err(|_| DBG_ST_BAD_ARG)?;
+        Ok(f)
     }
 
     /// Reset (§14.3): armed and held faults, stall and link-down end; a
     /// VMM reset also brings a removed card back. Scheduled faults stay.
-    pub(crate) fn faults_reset(&mut self, vmm: bool) {
-        let f = &mut self.faults;
-        f.irq.clear();
-        f.rec.clear();
-        f.held.clear();
-        f.stall = None;
-        f.link_down = None;
+    pub(crate) fn reset(&mut self, vmm: bool) {
+        self.irq.clear();
+        self.rec.clear();
+        self.held.clear();
+        self.stall = None;
+        self.link_down = None;
         if vmm {
-            f.removed = false;
+            self.removed = false;
         }
-        f.dbg = DbgRegs::default();
+        self.dbg = DbgRegs::default();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -497,6 +497,56 @@ mod tests {
         assert!(o.unmap_of(0x11000).is_some(), "history outlives reset");
     }
 
+    /// SPEC §16.1: touching is not overlapping; a range is found by the
+    /// bytes it shares, the SG table included.
+    #[test]
+    fn adjacent_ranges_do_not_clash() {
+        let mut o = Ownership::default();
+        o.hand(Role::Ring, [(Span::new(0x1000, 0x1000), None)], cause(1));
+        o.hand_table(Span::new(0x4000, 0x18), cause(1));
+        assert!(!Span::new(0, 0x10).overlaps(&Span::new(0x10, 0x10)));
+        assert!(Span::new(0, 0x11).overlaps(&Span::new(0x10, 0x10)));
+        assert_eq!(o.clash(Span::new(0x2000, 64)), None);
+        assert_eq!(o.clash(Span::new(0xfc0, 64)), None);
+        assert_eq!(
+            o.clash(Span::new(0x1fc1, 64)),
+            Some((Role::Ring, Span::new(0x1000, 0x1000)))
+        );
+        assert_eq!(
+            o.clash(Span::new(0x4010, 64)),
+            Some((Role::SgTable, Span::new(0x4000, 0x18)))
+        );
+        assert_eq!(o.clash(Span::new(0x4018, 64)), None);
+    }
+
+    /// SPEC §16.3: a miss is explained by the nearest handed range, before
+    /// or after the write, and each range by the action that handed it.
+    #[test]
+    fn misses_name_the_nearest_range_and_who_handed_it() {
+        let mut o = Ownership::default();
+        o.hand(Role::Ring, [(Span::new(0x1000, 0x1000), None)], cause(1));
+        o.hand(Role::StatusBlock, [(Span::new(0x9000, 64), None)], cause(2));
+        let near_ring = o.explain_miss(0x2100, 8);
+        assert!(
+            near_ring.contains("ring 0x1000..0x2000")
+                && near_ring.contains("starts 0x100 bytes after its end")
+                && near_ring.contains("guest action 1,"),
+            "{near_ring}"
+        );
+        let near_status = o.explain_miss(0x8f00, 8);
+        assert!(
+            near_status.contains("status block 0x9000..0x9040")
+                && near_status.contains("ends 0xf8 bytes before its start")
+                && near_status.contains("guest action 2,"),
+            "{near_status}"
+        );
+        let astride = o.explain_miss(0x1ff8, 16);
+        assert!(astride.contains("runs 0x8 bytes past"), "{astride}");
+        assert_eq!(Span::new(0x10, 0x10).distance(0x10), 0);
+        assert_eq!(Span::new(0x10, 0x10).distance(0x4), 0xc);
+        assert_eq!(Span::new(0x10, 0x10).distance(0x25), 0x6);
+    }
+
     /// Hostile values: huge and wrapping spans, unmap of everything.
     #[test]
     fn hostile_spans() {

@@ -6,16 +6,16 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use super::engine::Wait;
-use super::Inner;
+use super::inner::Inner;
 
 pub(super) fn run(inner: &Inner) {
     let ctx = inner.ctx();
     let mut st = inner.lock();
     loop {
-        if st.shutdown {
+        if st.is_shut_down() {
             return;
         }
-        let kick = st.kick;
+        let kick = st.kick();
         match st.free_run_tick(&ctx) {
             Wait::Now => {
                 drop(st);
@@ -27,7 +27,7 @@ pub(super) fn run(inner: &Inner) {
             }
             // A kick during the tick (our own CONS_IDX-free signals don't
             // count) means the plan is stale: go round again.
-            _ if st.kick != kick => {}
+            _ if st.kick() != kick => {}
             Wait::Until(t) => {
                 let d = t.saturating_duration_since(Instant::now());
                 st = inner

@@ -3,16 +3,16 @@
 //! outside is refused (`ERR_DMA_STRAY`), and every refusal — stray writes,
 //! DMA to unmapped IOVAs, rings refused at enable — is explained: which
 //! range, which handed range it missed, and which guest action (trace event)
-//! or fault caused it. Findings go to the trace (`sanitizer` lines), the log
-//! and [`SanitizerReport`]s.
+//! or fault caused it. The register file traces and logs each finding
+//! (`sanitizer` lines); the last ones are kept as [`SanitizerReport`]s.
 
 use std::collections::VecDeque;
 
 use cardless_abi::regs::*;
 
-use super::owner::{Cause, Ownership, What};
-use super::state::State;
+use super::owner::{Cause, Ownership, Role, Span, What};
 use crate::dma::{DmaError, DmaView};
+use crate::fault::FaultKind;
 
 /// Findings kept for [`super::Card::sanitizer_reports`].
 const MAX_REPORTS: usize = 64;
@@ -33,6 +33,7 @@ pub struct SanitizerReport {
 }
 
 /// A finding before it is reported.
+#[derive(Debug)]
 pub(crate) struct Finding {
     pub check: &'static str,
     pub addr: u64,
@@ -42,6 +43,7 @@ pub(crate) struct Finding {
 }
 
 /// An error to latch (SPEC §10) and, for the sanitizer's cases, why.
+#[derive(Debug)]
 pub(crate) struct Refused {
     pub code: u32,
     pub addr: u64,
@@ -63,14 +65,114 @@ impl Refused {
 /// The sanitizer's state in the card.
 #[derive(Default)]
 pub(crate) struct Sanitizer {
-    pub own: Ownership,
+    /// What the driver handed to the card and took back.
+    own: Ownership,
     /// The guest action being handled (or the last one).
-    pub during: Cause,
+    during: Cause,
     actions: u64,
     reports: VecDeque<SanitizerReport>,
 }
 
 impl Sanitizer {
+    /// A guest or VMM action arrives: it is what later findings name as
+    /// their cause. `event` is its trace line's number, if it has one yet
+    /// (a read's line comes after the read, SPEC §12).
+    pub(crate) fn note_action(&mut self, what: What, event: Option<u64>, now: u64) {
+        self.actions += 1;
+        self.during = Cause {
+            what,
+            action: self.actions,
+            event,
+            t: now,
+        };
+    }
+
+    /// The guest action being handled (or the last one).
+    pub(crate) fn during(&self) -> Cause {
+        self.during
+    }
+
+    /// The cause of a fault that just fired: its `fire` line is trace
+    /// event `event`.
+    pub(crate) fn fault_cause(&self, kind: FaultKind, event: Option<u64>, now: u64) -> Cause {
+        Cause {
+            what: What::Fault(kind),
+            event,
+            t: now,
+            ..self.during
+        }
+    }
+
+    /// Keeps a finding (the last [`MAX_REPORTS`]) and returns it as reported.
+    pub(crate) fn keep(&mut self, f: Finding) -> &SanitizerReport {
+        if self.reports.len() == MAX_REPORTS {
+            self.reports.pop_front();
+        }
+        self.reports.push_back(SanitizerReport {
+            check: f.check,
+            addr: f.addr,
+            len: f.len,
+            cause: f.cause.and_then(|c| c.event),
+            message: f.msg,
+        });
+        self.reports.back().expect("just pushed")
+    }
+
+    /// The findings so far, oldest first (at most the last 64).
+    pub(crate) fn reports(&self) -> Vec<SanitizerReport> {
+        self.reports.iter().cloned().collect()
+    }
+
+    /// Hands `spans` (each with its SG page index) to the card as `role`,
+    /// by the current action.
+    pub(crate) fn hand(
+        &mut self,
+        role: Role,
+        spans: impl IntoIterator<Item = (Span, Option<u32>)>,
+    ) {
+        self.own.hand(role, spans, self.during);
+    }
+
+    /// Records the SG page table the ring was read from.
+    pub(crate) fn hand_table(&mut self, span: Span) {
+        self.own.hand_table(span, self.during);
+    }
+
+    /// The copy engine's host buffer, for the length of one copy.
+    pub(crate) fn hand_copy(&mut self, span: Option<Span>) {
+        self.own.hand_copy(span, self.during);
+    }
+
+    /// The card gives `role` back.
+    pub(crate) fn take_back(&mut self, role: Role) {
+        self.own.take_back(role);
+    }
+
+    /// Whether anything of `role` is handed.
+    pub(crate) fn holds(&self, role: Role) -> bool {
+        self.own.holds(role)
+    }
+
+    /// A handed range or the SG table that `w` overlaps, if any.
+    pub(crate) fn clash(&self, w: Span) -> Option<(Role, Span)> {
+        self.own.clash(w)
+    }
+
+    /// Whether a write of `[iova, iova + len)` stays inside what is handed.
+    pub(crate) fn covers(&self, iova: u64, len: u64) -> bool {
+        self.own.covers(iova, len)
+    }
+
+    /// A DMA_UNMAP of `span` by the current action takes away what lies under it.
+    pub(crate) fn unmapped(&mut self, span: Span) {
+        self.own.unmapped(span, self.during);
+    }
+
+    /// Reset (SPEC §9): nothing is handed any more.
+    pub(crate) fn reset(&mut self) {
+        self.own.reset();
+    }
+
     /// Checks a DMA write of `len` bytes at `iova`: mapped writable first
     /// (SPEC §10 codes), then handed (§16). `dma` names the write for the
     /// report; `cause` is the fault behind it, if any.
@@ -160,78 +262,6 @@ impl Sanitizer {
                 cause,
                 msg,
             })),
-        }
-    }
-}
-
-impl State {
-    /// A guest or VMM action arrives (its trace line, if any, is written):
-    /// it is what later findings name as their cause.
-    pub(crate) fn note_action(&mut self, what: What) {
-        self.san.actions += 1;
-        let event = match what {
-            // A read's line comes after the read (SPEC §12).
-            What::Read { .. } => None,
-            _ => self.trace.as_ref().map(|t| t.last_event()),
-        };
-        self.san.during = Cause {
-            what,
-            action: self.san.actions,
-            event,
-            t: self.clock.now(),
-        };
-    }
-
-    /// A fault that just fired (its `fire` line is the last traced).
-    pub(crate) fn fault_cause(&self, kind: crate::fault::FaultKind) -> Cause {
-        Cause {
-            what: What::Fault(kind),
-            event: self.trace.as_ref().map(|t| t.last_event()),
-            t: self.clock.now(),
-            ..self.san.during
-        }
-    }
-
-    /// Traces, logs and keeps a finding.
-    pub(crate) fn report(&mut self, f: Finding) {
-        let t = self.clock.now();
-        let cause = f.cause.and_then(|c| c.event);
-        if let Some(tr) = self.trace.as_mut() {
-            tr.sanitizer(t, f.check, f.addr, f.len, cause, &f.msg);
-        }
-        log::warn!("DMA sanitizer ({}): {}", f.check, f.msg);
-        let r = &mut self.san.reports;
-        if r.len() == MAX_REPORTS {
-            r.pop_front();
-        }
-        r.push_back(SanitizerReport {
-            check: f.check,
-            addr: f.addr,
-            len: f.len,
-            cause,
-            message: f.msg,
-        });
-    }
-
-    /// The findings so far, oldest first (at most the last 64).
-    pub(crate) fn sanitizer_reports(&self) -> Vec<SanitizerReport> {
-        self.san.reports.iter().cloned().collect()
-    }
-
-    /// §10 for a refusal: count, latch, stop, report the finding, raise ERROR.
-    pub(crate) fn fail_refused(&mut self, ctx: &super::state::Ctx, view: &DmaView, r: Refused) {
-        self.fail_quiet(r.code, r.addr);
-        if let Some(f) = r.finding {
-            self.report(*f);
-        }
-        self.raise_error(ctx, view);
-    }
-
-    /// `fail_quiet` plus the report, for paths that raise ERROR themselves.
-    pub(crate) fn fail_refused_quiet(&mut self, r: Refused) {
-        self.fail_quiet(r.code, r.addr);
-        if let Some(f) = r.finding {
-            self.report(*f);
         }
     }
 }

@@ -30,6 +30,26 @@ impl IrqSink for Irqs {
     }
 }
 
+/// A trace sink the test can read.
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Buf {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
 struct Rig {
     card: Card,
     dma: Arc<DmaSpace>,
@@ -897,4 +917,158 @@ fn unreachable_status_block_is_one_error() {
     assert_eq!(rig.r(CNT_ERRORS), 1, "errors counted for one failed write");
     let errors = rig.irqs().iter().filter(|&&v| v == VEC_ERROR).count();
     assert_eq!(errors, 1, "ERROR messages for one failed write");
+}
+
+/// SPEC §6.5: enabling a free-running card wakes its engine thread; no
+/// other register access is needed for records to flow.
+#[test]
+fn enable_alone_wakes_the_engine_thread() {
+    let rig = Rig::new(CardConfig {
+        seed: 0x5eed,
+        ..CardConfig::default()
+    });
+    rig.w(COAL_COUNT, 4);
+    rig.w64(RING_BASE_LO, RING);
+    rig.w(RING_ENTRIES, 16);
+    rig.w(RECORD_SIZE, 256);
+    rig.w64(STATUS_ADDR_LO, SB);
+    // Let the engine thread go back to sleep on the idle card (generous: on
+    // a loaded machine a thread may wait long for its next time slice).
+    std::thread::sleep(Duration::from_millis(300));
+    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    // Only guest memory is read from here on, never a register.
+    if !wait_for(|| rig.status_block().prod_idx == 16) {
+        // Dropping the card would wait for the sleeping thread forever.
+        std::mem::forget(rig);
+        panic!("the engine thread slept through the enable");
+    }
+    assert_eq!(rig.record(15, 256).seq, 15);
+}
+
+/// Dropping a free-running card stops its engine thread, which lets go of
+/// the card's state: the trace is flushed and the IRQ sink released.
+#[test]
+fn dropping_a_card_stops_its_engine_thread() {
+    let buf = Buf::default();
+    let irqs = Arc::new(Irqs::default());
+    let card = Card::with_tracer(
+        CardConfig::default(),
+        Arc::new(DmaSpace::new()),
+        irqs.clone(),
+        crate::trace::Tracer::to_writer(Box::new(buf.clone())),
+    )
+    .unwrap();
+    card.bar_write(BAR_REGS, SCRATCH, &7u32.to_le_bytes());
+    assert!(buf.0.lock().unwrap().is_empty(), "buffered until flushed");
+    drop(card);
+    assert_eq!(
+        Arc::strong_count(&irqs),
+        1,
+        "the engine thread still holds the card"
+    );
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(
+        text.lines().count(),
+        2,
+        "start and the SCRATCH write: {text}"
+    );
+}
+
+/// SPEC §6.1, §16.1: an overlap with an SG ring names the SG page it hit
+/// by its index in the table.
+#[test]
+fn overlap_names_the_sg_page() {
+    let rig = Rig::new(det());
+    let pages = [GUEST + 0x30_0000, GUEST + 0x20_0000, GUEST + 0x28_0000];
+    let table: Vec<u8> = pages.iter().flat_map(|p| p.to_le_bytes()).collect();
+    rig.put(TABLE, &table);
+    rig.w64(RING_BASE_LO, TABLE);
+    rig.w(SG_PAGES, 3);
+    rig.w(RING_ENTRIES, 12);
+    rig.w(RECORD_SIZE, 1024);
+    rig.w64(STATUS_ADDR_LO, pages[2] + 0x40);
+    rig.w(CONTROL, CTRL_ENABLE | CTRL_SG | CTRL_STATUS_WB);
+    assert_eq!(rig.r(ERROR_CODE), ERR_RING_OVERLAP);
+    let r = rig.card.sanitizer_reports().pop().unwrap();
+    assert_eq!((r.check, r.addr), ("overlap", pages[2] + 0x40));
+    assert!(r.message.contains("(SG page 2)"), "{}", r.message);
+    assert!(!r.message.contains("SG page 0"), "{}", r.message);
+}
+
+/// SPEC §11, §15.1: a copy may end exactly at BAR2's end but not past it;
+/// a host buffer spanning two DMA mappings is copied piece by piece both
+/// ways, and its trace line carries the bytes moved; a checksum over
+/// several chunks covers exactly its range.
+#[test]
+fn copy_engine_edges() {
+    let buf = Buf::default();
+    let dma = Arc::new(DmaSpace::new());
+    let fd = memfd(GUEST_SIZE);
+    let mem = File::from(fd.try_clone().unwrap());
+    dma.map(GUEST, GUEST_SIZE, fd, 0, true).unwrap();
+    // A second mapping right after the first: a host buffer may span both.
+    let next = GUEST + GUEST_SIZE;
+    dma.map(next, 1 << 16, memfd(1 << 16), 0, true).unwrap();
+    let irqs = Arc::new(Irqs::default());
+    let card = Card::with_tracer(
+        det(),
+        dma.clone(),
+        irqs.clone(),
+        crate::trace::Tracer::to_writer(Box::new(buf.clone())),
+    )
+    .unwrap();
+    let rig = Rig {
+        card,
+        dma,
+        irqs,
+        mem,
+    };
+    let bar2 = rig.card.bar2();
+    let size = bar2.size();
+    // No period: every offset's bytes differ from every other's.
+    let pattern: Vec<u8> = (0..size)
+        .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
+        .collect();
+    assert!(bar2.write(0, &pattern));
+    let copy = |op: u32, off: u64, len: u32, host: u64| {
+        rig.w(COPY_BAR_OFF, off as u32);
+        rig.w(COPY_LEN, len);
+        rig.w64(COPY_HOST_LO, host);
+        rig.w(COPY_CTRL, op);
+        let status = rig.r(COPY_STATUS);
+        rig.w(ERROR_CODE, 0);
+        status
+    };
+    // The last 16 bytes of BAR2: allowed; one more: refused.
+    assert_eq!(copy(COPY_OP_TO_HOST, size - 16, 16, GUEST), ERR_NONE);
+    assert_eq!(rig.mem(GUEST, 16), pattern[(size - 16) as usize..]);
+    assert_eq!(copy(COPY_OP_TO_HOST, size - 16, 17, GUEST), ERR_COPY_RANGE);
+    assert_eq!(copy(COPY_OP_CHECKSUM, size, 0, 0), ERR_NONE);
+    // 8 KiB from BAR2 offset 0x1000 to a host buffer across both mappings.
+    let host = next - 0x1000;
+    assert_eq!(copy(COPY_OP_TO_HOST, 0x1000, 0x2000, host), ERR_NONE);
+    let mut second = vec![0u8; 0x1000];
+    rig.dma.read(next, &mut second).unwrap();
+    assert_eq!(rig.mem(host, 0x1000), pattern[0x1000..0x2000]);
+    assert_eq!(second, pattern[0x2000..0x3000]);
+    let moved = &pattern[0x1000..0x3000];
+    let line = format!(
+        "\"addr\":\"{host:#x}\",\"len\":8192,\"hash\":\"{:#x}\"",
+        checksum(moved)
+    );
+    rig.card.flush_trace();
+    assert!(buf.text().contains(&line), "no dma line {line}");
+    // And back, into BAR2 at 0x8000.
+    rig.dma.write(next, &[0x5a; 0x1000]).unwrap();
+    assert_eq!(copy(COPY_OP_FROM_HOST, 0x8000, 0x2000, host), ERR_NONE);
+    let mut back = vec![0u8; 0x2000];
+    assert!(bar2.read(0x8000, &mut back));
+    assert_eq!(back[..0x1000], pattern[0x1000..0x2000]);
+    assert_eq!(back[0x1000..], [0x5a; 0x1000]);
+    // A checksum over several 4 KiB chunks, BAR2 busy right after it.
+    assert_eq!(copy(COPY_OP_CHECKSUM, 0x10, 0x2345, 0), ERR_NONE);
+    let sum = u64::from(rig.r(COPY_RESULT_LO)) | u64::from(rig.r(COPY_RESULT_HI)) << 32;
+    let mut range = vec![0u8; 0x2345];
+    assert!(bar2.read(0x10, &mut range));
+    assert_eq!(sum, checksum(&range));
 }

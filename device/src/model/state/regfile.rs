@@ -1,219 +1,142 @@
-//! The card's state (one struct behind the card's mutex) and the BAR0
-//! register file: decoding accesses (SPEC §4.1) and each register's read and
-//! write side effects (SPEC §4.2).
-
-use std::sync::atomic::{AtomicU32, Ordering};
+//! What the transport does to the card (the register file's top layer):
+//! trapped BAR accesses (SPEC §3, §4.1; all-ones while unreachable,
+//! §14.3), each BAR0 register's read and write side effects (§4.2), the
+//! copy engine's doorbell (§11), reset (§9) and DMA map/unmap events
+//! (§15.1, §16).
 
 use cardless_abi::regs::*;
 
-use super::clock::Clock;
-use super::engine::Engine;
-use super::fault::Faults;
-use super::sanitizer::Sanitizer;
-use super::shared_mem::SharedMem;
-use super::{CardConfig, IrqSink};
-use crate::dma::DmaSpace;
-use crate::trace::{StartInfo, Tracer};
-
-/// What the state needs from outside the lock.
-pub(crate) struct Ctx<'a> {
-    pub dma: &'a DmaSpace,
-    pub irq: &'a dyn IrqSink,
-    pub bar2: &'a SharedMem,
-    /// Mirror of `INT_STATUS & INT_MASK`, readable without the lock.
-    pub pending: &'a AtomicU32,
-}
-
-/// Plain guest-programmed registers (no state machine behind them).
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Regs {
-    pub scratch: u32,
-    /// CONTROL bits other than ENABLE (ENABLE mirrors the engine).
-    pub control: u32,
-    pub ring_base: u64,
-    pub ring_entries: u32,
-    pub record_size: u32,
-    pub sg_pages: u32,
-    pub status_addr: u64,
-    pub coal_count: u32,
-    pub coal_ns: u32,
-    pub rate: u32,
-    pub seed: u64,
-    pub vtime_snap: u64,
-    pub copy_bar_off: u32,
-    pub copy_len: u32,
-    pub copy_host: u64,
-    pub copy_ctrl: u32,
-    pub copy_status: u32,
-    pub copy_result: u64,
-}
-
-/// Counters (SPEC §4.2, §5.3).
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Counters {
-    pub produced: u64,
-    pub dropped: u64,
-    pub errors: u32,
-    pub irqs: u32,
-    pub bad_access: u32,
-    pub copies: u32,
-}
-
-/// Reset values that come from the command line.
-#[derive(Clone, Copy)]
-pub(crate) struct Defaults {
-    pub seed: u64,
-    pub rate: u32,
-    pub record_size: u32,
-    pub bar2_size: u64,
-    pub deterministic: bool,
-    pub debug_window: bool,
-}
-
-impl Defaults {
-    pub(crate) fn from_config(cfg: &CardConfig) -> Self {
-        Defaults {
-            seed: cfg.seed,
-            rate: cfg.rate.map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX)),
-            record_size: cfg.record_size,
-            bar2_size: cfg.bar2_size,
-            deterministic: cfg.deterministic,
-            debug_window: cfg.debug_window,
-        }
-    }
-}
-
-pub(crate) struct State {
-    pub defaults: Defaults,
-    pub regs: Regs,
-    pub int_status: u32,
-    pub int_mask: u32,
-    pub error_code: u32,
-    pub error_addr: u64,
-    pub cnt: Counters,
-    pub engine: Engine,
-    pub clock: Clock,
-    pub trace: Option<Tracer>,
-    /// Fault injection (SPEC §14).
-    pub faults: Faults,
-    /// DMA sanitizer: what the driver handed to the card (SPEC §16).
-    pub san: Sanitizer,
-    /// Set by `Card::shutdown`; the engine thread exits.
-    pub shutdown: bool,
-    /// Bumped whenever the engine thread must re-plan (enable, CONS_IDX, RATE...).
-    pub kick: u64,
-}
-
-fn set_lo(v: &mut u64, lo: u32) {
-    *v = (*v & !0xffff_ffff) | u64::from(lo);
-}
-
-fn set_hi(v: &mut u64, hi: u32) {
-    *v = (*v & 0xffff_ffff) | (u64::from(hi) << 32);
-}
+use super::{Ctx, State};
+use crate::model::copy::{self, CopyLine, CopyRequest};
+use crate::model::fault::DbgWrite;
+use crate::model::owner::{Span, What};
+use crate::model::regs::{set_hi, set_lo};
 
 impl State {
-    pub(crate) fn new(cfg: &CardConfig, trace: Option<Tracer>) -> Self {
-        let defaults = Defaults::from_config(cfg);
-        let mut s = State {
-            defaults,
-            regs: Regs::default(),
-            int_status: 0,
-            int_mask: 0,
-            error_code: 0,
-            error_addr: 0,
-            cnt: Counters::default(),
-            engine: Engine::default(),
-            clock: Clock::new(defaults.deterministic),
-            trace,
-            faults: Faults::new(cfg.debug_window, &cfg.faults),
-            san: Sanitizer::default(),
-            shutdown: false,
-            kick: 0,
-        };
-        s.load_reset_values();
-        if let Some(t) = s.trace.as_mut() {
-            t.start(&StartInfo {
-                seed: defaults.seed,
-                deterministic: defaults.deterministic,
-                bar2_size: defaults.bar2_size,
-                record_size: defaults.record_size,
-                rate: defaults.rate,
-                debug_window: defaults.debug_window,
-                faults: cfg.faults.lines(),
-            });
+    /// A trapped read of `data.len()` bytes at `offset` of BAR `bar`.
+    pub(crate) fn mmio_read(&mut self, ctx: &Ctx, bar: u8, offset: u64, data: &mut [u8]) {
+        self.note_action(What::Read { bar, off: offset });
+        self.fault_tick(ctx);
+        if self.faults.unreachable() && !self.faults.is_window(bar, offset) {
+            data.fill(0xff);
+            self.no_completion(ctx);
+        } else {
+            match bar {
+                BAR_REGS => self.bar0_read(offset, data),
+                BAR_MEM => {
+                    if !ctx.bar2.read(offset, data) {
+                        data.fill(0);
+                        self.count_bad_access();
+                    }
+                }
+                _ => data.fill(0),
+            }
         }
-        s
+        let t = self.clock.now();
+        if let Some(tr) = self.trace.as_mut() {
+            tr.mmio(t, false, bar, offset, data);
+        }
     }
 
-    fn load_reset_values(&mut self) {
-        let d = self.defaults;
-        self.regs = Regs {
-            coal_count: 1,
-            rate: d.rate,
-            seed: d.seed,
-            record_size: d.record_size,
-            ..Regs::default()
-        };
-        self.int_status = 0;
-        self.int_mask = 0;
-        self.error_code = 0;
-        self.error_addr = 0;
-        self.cnt = Counters::default();
-        self.engine = Engine::default();
-        self.clock.reset();
+    /// A trapped write of `data` at `offset` of BAR `bar`.
+    pub(crate) fn mmio_write(&mut self, ctx: &Ctx, bar: u8, offset: u64, data: &[u8]) {
+        let t = self.clock.now();
+        if let Some(tr) = self.trace.as_mut() {
+            tr.mmio(t, true, bar, offset, data);
+        }
+        let mut val = [0u8; 8];
+        let n = data.len().min(8);
+        val[..n].copy_from_slice(&data[..n]);
+        self.note_action(What::Write {
+            bar,
+            off: offset,
+            val: u64::from_le_bytes(val),
+        });
+        self.fault_tick(ctx);
+        if self.faults.unreachable() && !self.faults.is_window(bar, offset) {
+            return self.no_completion(ctx);
+        }
+        match bar {
+            BAR_REGS => self.bar0_write(ctx, offset, data),
+            BAR_MEM if !ctx.bar2.write(offset, data) => self.count_bad_access(),
+            _ => {}
+        }
+    }
+
+    /// The VMM's device reset (SPEC §9); also ends a surprise removal (§14.3).
+    pub(crate) fn vmm_reset(&mut self, ctx: &Ctx) {
+        self.reset(ctx, true);
+        self.note_action(What::VmmReset);
+    }
+
+    /// The VMM mapped `[iova, iova + size)` for DMA (already in the DMA space).
+    pub(crate) fn dma_mapped(&mut self, iova: u64, size: u64, writable: bool) {
+        let t = self.clock.now();
+        if let Some(tr) = self.trace.as_mut() {
+            tr.dma_map(t, iova, size, writable);
+        }
+        self.note_action(What::DmaMap { addr: iova, size });
+    }
+
+    /// The VMM unmapped `[iova, iova + size)`: whatever the driver had handed
+    /// to the card there is taken away (§16).
+    pub(crate) fn dma_unmapped(&mut self, iova: u64, size: u64) {
+        let t = self.clock.now();
+        if let Some(tr) = self.trace.as_mut() {
+            tr.dma_unmap(t, iova, size);
+        }
+        self.note_action(What::DmaUnmap { addr: iova, size });
+        self.san.unmapped(Span::new(iova, size));
+    }
+
+    /// Every mapping removed (DMA_UNMAP ALL, disconnect).
+    pub(crate) fn dma_unmapped_all(&mut self) {
+        let t = self.clock.now();
+        if let Some(tr) = self.trace.as_mut() {
+            tr.dma_unmap_all(t);
+        }
+        self.note_action(What::UnmapAll);
+        self.san.unmapped(Span {
+            start: 0,
+            end: u64::MAX,
+        });
+    }
+
+    fn count_bad_access(&mut self) {
+        self.cnt.bad_access = self.cnt.bad_access.wrapping_add(1);
     }
 
     /// SPEC §9: everything back to reset values, engine stopped, no DMA.
     /// `vmm`: a VFIO device reset (also ends a surprise removal, §14.3)
     /// rather than CONTROL.RESET.
-    pub(crate) fn reset(&mut self, ctx: &Ctx, vmm: bool) {
+    fn reset(&mut self, ctx: &Ctx, vmm: bool) {
         let t = self.clock.now();
         if let Some(tr) = self.trace.as_mut() {
             tr.reset(t, if vmm { "vmm" } else { "reg" });
         }
         self.load_reset_values();
-        self.san.own.reset();
-        self.faults_reset(vmm);
+        self.san.reset();
+        self.faults.reset(vmm);
         self.sync_pending(ctx);
         self.kick += 1;
     }
 
-    /// Keeps the lock-free `irq_pending` mirror current.
-    pub(crate) fn sync_pending(&self, ctx: &Ctx) {
-        ctx.pending
-            .store(self.int_status & self.int_mask, Ordering::Release);
-    }
-
-    pub(crate) fn features(&self) -> u32 {
+    fn features(&self) -> u32 {
         let det = if self.defaults.deterministic {
             FEAT_DETERMINISTIC
         } else {
             0
         };
-        let dbg = if self.faults.window { FEAT_DEBUG } else { 0 };
+        let dbg = if self.faults.has_window() {
+            FEAT_DEBUG
+        } else {
+            0
+        };
         FEAT_SG | FEAT_COPY | FEAT_CHECKSUM | FEAT_STATUS_WB | det | dbg
     }
 
-    pub(crate) fn status(&self) -> u32 {
-        let mut s = 0;
-        if self.engine.is_running() {
-            s |= STS_RUNNING;
-        }
-        if self.error_code != 0 {
-            s |= STS_ERROR;
-        }
-        if self.engine.is_overflow_stopped() {
-            s |= STS_OVERFLOW_STOPPED;
-        }
-        if self.engine.ring_full() {
-            s |= STS_RING_FULL;
-        }
-        s
-    }
-
     /// A BAR0 access of any offset and length (SPEC §4.1).
-    pub(crate) fn bar0_read(&mut self, offset: u64, data: &mut [u8]) {
+    fn bar0_read(&mut self, offset: u64, data: &mut [u8]) {
         data.fill(0);
         match (data.len(), offset % 8, offset % 4) {
             (4, _, 0) => {
@@ -225,12 +148,12 @@ impl State {
                 let hi = self.read32_counted(offset.wrapping_add(4));
                 data.copy_from_slice(&(u64::from(lo) | (u64::from(hi) << 32)).to_le_bytes());
             }
-            _ => self.cnt.bad_access = self.cnt.bad_access.wrapping_add(1),
+            _ => self.count_bad_access(),
         }
     }
 
     /// A BAR0 write of any offset and length (SPEC §4.1).
-    pub(crate) fn bar0_write(&mut self, ctx: &Ctx, offset: u64, data: &[u8]) {
+    fn bar0_write(&mut self, ctx: &Ctx, offset: u64, data: &[u8]) {
         match (data.len(), offset % 8, offset % 4) {
             (4, _, 0) => {
                 let v = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
@@ -243,25 +166,25 @@ impl State {
                 self.write32_counted(ctx, offset, v as u32);
                 self.write32_counted(ctx, offset.wrapping_add(4), (v >> 32) as u32);
             }
-            _ => self.cnt.bad_access = self.cnt.bad_access.wrapping_add(1),
+            _ => self.count_bad_access(),
         }
     }
 
     fn read32_counted(&mut self, off: u64) -> u32 {
         self.read32(off).unwrap_or_else(|| {
-            self.cnt.bad_access = self.cnt.bad_access.wrapping_add(1);
+            self.count_bad_access();
             0
         })
     }
 
     fn write32_counted(&mut self, ctx: &Ctx, off: u64, v: u32) {
         if !self.write32(ctx, off, v) {
-            self.cnt.bad_access = self.cnt.bad_access.wrapping_add(1);
+            self.count_bad_access();
         }
     }
 
     /// Reads one register; `None` for a hole.
-    pub(crate) fn read32(&mut self, off: u64) -> Option<u32> {
+    fn read32(&mut self, off: u64) -> Option<u32> {
         let r = &self.regs;
         Some(match off {
             ID => ID_VALUE,
@@ -277,8 +200,8 @@ impl State {
                 r.control | en
             }
             STATUS => self.status(),
-            INT_STATUS => self.int_status,
-            INT_MASK => self.int_mask,
+            INT_STATUS => self.irq.status(),
+            INT_MASK => self.irq.mask(),
             ERROR_CODE => self.error_code,
             BAR2_SIZE => u32::try_from(self.defaults.bar2_size).unwrap_or(u32::MAX),
             ERROR_ADDR_LO => self.error_addr as u32,
@@ -290,8 +213,8 @@ impl State {
             SG_PAGES => r.sg_pages,
             STATUS_ADDR_LO => r.status_addr as u32,
             STATUS_ADDR_HI => (r.status_addr >> 32) as u32,
-            PROD_IDX => self.engine.prod,
-            CONS_IDX => self.engine.cons,
+            PROD_IDX => self.engine.prod(),
+            CONS_IDX => self.engine.cons(),
             COAL_COUNT => r.coal_count,
             COAL_NS => r.coal_ns,
             RATE => r.rate,
@@ -318,13 +241,13 @@ impl State {
             COPY_STATUS => r.copy_status,
             COPY_RESULT_LO => r.copy_result as u32,
             COPY_RESULT_HI => (r.copy_result >> 32) as u32,
-            o if self.faults.is_window(BAR_REGS, o) => return self.dbg_read(o),
+            o if self.faults.is_window(BAR_REGS, o) => return self.faults.dbg_read(o),
             _ => return None,
         })
     }
 
     /// Writes one register; false for a hole.
-    pub(crate) fn write32(&mut self, ctx: &Ctx, off: u64, v: u32) -> bool {
+    fn write32(&mut self, ctx: &Ctx, off: u64, v: u32) -> bool {
         let r = &mut self.regs;
         match off {
             // Read-only registers: writes ignored, not counted (§4.1).
@@ -335,7 +258,7 @@ impl State {
             SCRATCH => r.scratch = v,
             CONTROL => self.write_control(ctx, v),
             INT_STATUS => {
-                self.int_status &= !v;
+                self.irq.acknowledge(v);
                 self.sync_pending(ctx);
             }
             INT_MASK => self.write_int_mask(ctx, v),
@@ -409,5 +332,77 @@ impl State {
         }
         self.hand_status_block_late(ctx);
         self.kick += 1;
+    }
+
+    /// §7.2: enabling a cause that is already latched sends it once.
+    fn write_int_mask(&mut self, ctx: &Ctx, v: u32) {
+        let newly = self.irq.set_mask(v);
+        for bit in [INT_DATA_READY, INT_ERROR, INT_COPY_DONE, INT_OVERFLOW] {
+            if newly & bit != 0 {
+                self.send(ctx, bit);
+            }
+        }
+        self.sync_pending(ctx);
+    }
+
+    /// A debug window write (§14.4); false for a hole.
+    fn dbg_write(&mut self, ctx: &Ctx, off: u64, v: u32) -> bool {
+        match self.faults.dbg_write(off, v) {
+            DbgWrite::Hole => false,
+            DbgWrite::Done => true,
+            DbgWrite::Command { scheduled } => {
+                if let Some(kind) = scheduled {
+                    self.trace_fault((kind, "schedule", None));
+                }
+                self.fault_tick(ctx);
+                true
+            }
+        }
+    }
+
+    /// A COPY_CTRL write (§11): the copy runs now, then COPY_DONE.
+    fn copy_doorbell(&mut self, ctx: &Ctx, ctrl: u32) {
+        let view = ctx.dma.view();
+        let r = self.regs;
+        let req = CopyRequest {
+            ctrl,
+            bar_off: u64::from(r.copy_bar_off),
+            len: u64::from(r.copy_len),
+            host: r.copy_host,
+        };
+        let result = req.check(ctx.bar2.size()).and_then(|op| {
+            // §16: the host buffer is the card's for the length of the copy.
+            self.san.hand_copy(Some(req.host_span()));
+            let tracing = self.trace.is_some();
+            let done = copy::run(op, &req, &view, ctx.bar2, &self.san, tracing);
+            self.san.hand_copy(None);
+            self.trace_copy(done.lines);
+            if let Ok(Some(sum)) = done.result {
+                self.regs.copy_result = sum;
+            }
+            done.result
+        });
+        self.cnt.copies = self.cnt.copies.wrapping_add(1);
+        match result {
+            Ok(_) => self.regs.copy_status = ERR_NONE,
+            Err(r) => {
+                self.regs.copy_status = r.code;
+                self.fail(ctx, &view, r);
+            }
+        }
+        self.signal(ctx, &view, INT_COPY_DONE);
+    }
+
+    fn trace_copy(&mut self, lines: Vec<CopyLine>) {
+        let t = self.clock.now();
+        let Some(tr) = self.trace.as_mut() else {
+            return;
+        };
+        for line in lines {
+            match line {
+                CopyLine::Bar2 { off, bytes } => tr.bar2_read(t, off, &bytes),
+                CopyLine::Dma { write, addr, bytes } => tr.dma(t, write, addr, &bytes),
+            }
+        }
     }
 }
