@@ -52,7 +52,10 @@ fn eval(expr: &str) -> Result<u64, String> {
         if v.len() == n {
             Ok(v)
         } else {
-            Err(format!("{name} takes {n} argument(s), '{expr}' has {}", v.len()))
+            Err(format!(
+                "{name} takes {n} argument(s), '{expr}' has {}",
+                v.len()
+            ))
         }
     };
     match name {
