@@ -392,6 +392,48 @@ pub const ERR_DMA_STRAY: u32 = 13;
 /// overlaps the SG page table. ERROR_ADDR = first overlapping IOVA.
 pub const ERR_RING_OVERLAP: u32 = 14;
 
+/// Every error code by name (ERROR_CODE, COPY_STATUS), in code order.
+pub const ERRORS: &[(&str, u32)] = named![
+    ERR_NONE,
+    ERR_DMA_UNMAPPED,
+    ERR_DMA_READONLY,
+    ERR_DMA_OVERFLOW,
+    ERR_BAD_RING_SIZE,
+    ERR_BAD_RECORD_SIZE,
+    ERR_BAD_ALIGNMENT,
+    ERR_BAD_SG_COUNT,
+    ERR_BAD_SG_ENTRY,
+    ERR_BAD_CONS_IDX,
+    ERR_COPY_RANGE,
+    ERR_BAD_STEP,
+    ERR_BAD_COPY_OP,
+    ERR_DMA_STRAY,
+    ERR_RING_OVERLAP,
+];
+
+/// The named bits of CONTROL, STATUS, INT_STATUS/INT_MASK and FEATURES.
+pub const CONTROL_BITS: &[(&str, u32)] = named![
+    CTRL_ENABLE,
+    CTRL_SG,
+    CTRL_OVF_STOP,
+    CTRL_STATUS_WB,
+    CTRL_RESET
+];
+/// See [`CONTROL_BITS`].
+pub const STATUS_BITS: &[(&str, u32)] =
+    named![STS_RUNNING, STS_ERROR, STS_OVERFLOW_STOPPED, STS_RING_FULL];
+/// See [`CONTROL_BITS`].
+pub const INT_BITS: &[(&str, u32)] = named![INT_DATA_READY, INT_ERROR, INT_COPY_DONE, INT_OVERFLOW];
+/// See [`CONTROL_BITS`].
+pub const FEATURE_BITS: &[(&str, u32)] = named![
+    FEAT_SG,
+    FEAT_COPY,
+    FEAT_CHECKSUM,
+    FEAT_DETERMINISTIC,
+    FEAT_STATUS_WB,
+    FEAT_DEBUG,
+];
+
 // ---------------------------------------------------------------------------
 // §14 Fault injection: kinds and the debug register window
 // ---------------------------------------------------------------------------

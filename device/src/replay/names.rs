@@ -34,28 +34,10 @@ pub fn cause_name(cause: u64) -> &'static str {
 
 /// The name of an error code.
 pub fn error_name(code: u64) -> &'static str {
-    const NAMES: [&str; 15] = [
-        "ERR_NONE",
-        "ERR_DMA_UNMAPPED",
-        "ERR_DMA_READONLY",
-        "ERR_DMA_OVERFLOW",
-        "ERR_BAD_RING_SIZE",
-        "ERR_BAD_RECORD_SIZE",
-        "ERR_BAD_ALIGNMENT",
-        "ERR_BAD_SG_COUNT",
-        "ERR_BAD_SG_ENTRY",
-        "ERR_BAD_CONS_IDX",
-        "ERR_COPY_RANGE",
-        "ERR_BAD_STEP",
-        "ERR_BAD_COPY_OP",
-        "ERR_DMA_STRAY",
-        "ERR_RING_OVERLAP",
-    ];
-    usize::try_from(code)
-        .ok()
-        .and_then(|c| NAMES.get(c))
-        .copied()
-        .unwrap_or("ERR_?")
+    ERRORS
+        .iter()
+        .find(|(_, c)| u64::from(*c) == code)
+        .map_or("ERR_?", |(n, _)| *n)
 }
 
 #[cfg(test)]
