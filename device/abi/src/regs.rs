@@ -392,24 +392,33 @@ pub const ERR_DMA_STRAY: u32 = 13;
 /// overlaps the SG page table. ERROR_ADDR = first overlapping IOVA.
 pub const ERR_RING_OVERLAP: u32 = 14;
 
-/// Every error code by name (ERROR_CODE, COPY_STATUS), in code order.
-pub const ERRORS: &[(&str, u32)] = named![
-    ERR_NONE,
-    ERR_DMA_UNMAPPED,
-    ERR_DMA_READONLY,
-    ERR_DMA_OVERFLOW,
-    ERR_BAD_RING_SIZE,
-    ERR_BAD_RECORD_SIZE,
-    ERR_BAD_ALIGNMENT,
-    ERR_BAD_SG_COUNT,
-    ERR_BAD_SG_ENTRY,
-    ERR_BAD_CONS_IDX,
-    ERR_COPY_RANGE,
-    ERR_BAD_STEP,
-    ERR_BAD_COPY_OP,
-    ERR_DMA_STRAY,
-    ERR_RING_OVERLAP,
+/// The name of every §10 error code, indexed by code.
+pub const ERR_NAMES: [&str; 15] = [
+    "ERR_NONE",
+    "ERR_DMA_UNMAPPED",
+    "ERR_DMA_READONLY",
+    "ERR_DMA_OVERFLOW",
+    "ERR_BAD_RING_SIZE",
+    "ERR_BAD_RECORD_SIZE",
+    "ERR_BAD_ALIGNMENT",
+    "ERR_BAD_SG_COUNT",
+    "ERR_BAD_SG_ENTRY",
+    "ERR_BAD_CONS_IDX",
+    "ERR_COPY_RANGE",
+    "ERR_BAD_STEP",
+    "ERR_BAD_COPY_OP",
+    "ERR_DMA_STRAY",
+    "ERR_RING_OVERLAP",
 ];
+
+/// The name of error `code` (`ERR_DMA_UNMAPPED`...), if the spec defines it.
+pub const fn error_name(code: u32) -> Option<&'static str> {
+    if (code as usize) < ERR_NAMES.len() {
+        Some(ERR_NAMES[code as usize])
+    } else {
+        None
+    }
+}
 
 /// The named bits of CONTROL, STATUS, INT_STATUS/INT_MASK and FEATURES.
 pub const CONTROL_BITS: &[(&str, u32)] = named![

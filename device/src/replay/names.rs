@@ -34,10 +34,10 @@ pub fn cause_name(cause: u64) -> &'static str {
 
 /// The name of an error code.
 pub fn error_name(code: u64) -> &'static str {
-    ERRORS
-        .iter()
-        .find(|(_, c)| u64::from(*c) == code)
-        .map_or("ERR_?", |(n, _)| *n)
+    u32::try_from(code)
+        .ok()
+        .and_then(cardless_abi::regs::error_name)
+        .unwrap_or("ERR_?")
 }
 
 #[cfg(test)]

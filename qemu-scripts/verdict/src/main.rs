@@ -1,125 +1,148 @@
-//! `cardless-verdict --results FILE --console FILE`: prints every failed test
-//! by name, every kernel report in the console log, and a closing line
-//! `N passed, N failed, N skipped`. Exits 1 when anything failed, when the
-//! guest did not finish, or when the kernel reported a bug.
+//! `cardless-verdict`: judges one guest run. It prints every failed test by
+//! name, every kernel report, card error, sanitizer finding, panic or
+//! error-level line of a card that no test declared, every skip the run's
+//! configuration does not explain and every case that never ran, then a
+//! closing line `N passed, N failed, N skipped`. Exits 1 when anything failed.
 
+mod card;
+mod config;
+mod console;
+mod expect;
+mod judge;
 mod known;
 mod ktap;
 mod splat;
 
+use clap::Parser;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-const EXIT_MARKER: &str = "cardless-guest-exit:";
+/// Judges one guest run from the files it left behind.
+#[derive(Parser, Debug)]
+#[command(name = "cardless-verdict", version)]
+struct Cli {
+    /// The guest's results port: KTAP, or any output, then `cardless-guest-exit: N`.
+    #[arg(long, value_name = "FILE")]
+    results: PathBuf,
+    /// The guest's kernel console log.
+    #[arg(long, value_name = "FILE")]
+    console: PathBuf,
+    /// A log of card N's server or of its link (repeatable).
+    #[arg(long = "card-log", value_name = "N=FILE")]
+    card_logs: Vec<String>,
+    /// Card N's trace (SPEC §12): its errors and sanitizer findings (repeatable).
+    #[arg(long = "card-trace", value_name = "N=FILE")]
+    card_traces: Vec<String>,
+    /// Card N's server was killed on purpose: its trace may end mid-line.
+    #[arg(long = "killed-card", value_name = "N")]
+    killed: Vec<u32>,
+    /// The `suite.case` names the run asked for, one a line: each must report.
+    #[arg(long = "expect-cases", value_name = "FILE")]
+    expect_cases: Option<PathBuf>,
+    /// A fact about the run that explains skips (iommu=1, cards=2, kernel=debug, host=unplug,kill).
+    #[arg(long = "config", value_name = "KEY=VALUE")]
+    config: Vec<String>,
+}
 
-fn read(path: &str) -> String {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(e) => {
-            eprintln!(
-                "verdict: cannot read {path}: {e} (did the guest start? see the logs beside it)"
-            );
-            String::new()
-        }
+fn read(path: &std::path::Path) -> judge::Text {
+    judge::Text {
+        path: path.display().to_string(),
+        text: std::fs::read(path)
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned()),
     }
 }
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let mut results = None;
-    let mut console = None;
-    let mut i = 1;
-    while i + 1 < args.len() {
-        match args[i].as_str() {
-            "--results" => results = Some(args[i + 1].clone()),
-            "--console" => console = Some(args[i + 1].clone()),
-            other => {
-                eprintln!("verdict: unknown argument {other}");
-                return ExitCode::from(2);
-            }
-        }
-        i += 2;
-    }
-    let (Some(results), Some(console)) = (results, console) else {
-        eprintln!("usage: cardless-verdict --results RESULTS.log --console CONSOLE.log");
-        return ExitCode::from(2);
-    };
-    let results_text = read(&results);
-    let console_text = read(&console);
+/// `N=FILE` -> (N, FILE).
+fn indexed(arg: &str, flag: &str) -> Result<(u32, PathBuf), String> {
+    let (n, file) = arg.split_once('=').ok_or_else(|| {
+        format!("{flag} {arg}: expected N=FILE (e.g. 0=build/qemu-test/device0.log)")
+    })?;
+    let n = n
+        .parse()
+        .map_err(|_| format!("{flag} {arg}: '{n}' is not a card index"))?;
+    Ok((n, PathBuf::from(file)))
+}
 
-    let report = ktap::parse(&results_text);
-    let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
-    for t in &report.tests {
-        match &t.outcome {
-            ktap::Outcome::Pass => passed += 1,
-            ktap::Outcome::Skip(_) => skipped += 1,
-            ktap::Outcome::Fail(why) => {
-                failed += 1;
-                println!(
-                    "FAIL {}{}",
-                    t.name,
-                    if why.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {why}")
-                    }
-                );
-                for d in t.diagnostics.iter().rev().take(8).rev() {
-                    println!("    {d}");
-                }
-            }
+fn inputs(cli: &Cli) -> Result<judge::Inputs, String> {
+    let mut cards: Vec<judge::CardInput> = Vec::new();
+    let mut card = |n: u32| -> usize {
+        if let Some(i) = cards.iter().position(|c| c.index == n) {
+            return i;
+        }
+        cards.push(judge::CardInput {
+            index: n,
+            logs: Vec::new(),
+            trace: None,
+            killed: cli.killed.contains(&n),
+        });
+        cards.len() - 1
+    };
+    let mut logs = Vec::new();
+    for arg in &cli.card_logs {
+        logs.push(indexed(arg, "--card-log")?);
+    }
+    let mut traces = Vec::new();
+    for arg in &cli.card_traces {
+        traces.push(indexed(arg, "--card-trace")?);
+    }
+    let mut slots: Vec<(usize, PathBuf, bool)> = Vec::new();
+    for (n, path) in logs {
+        slots.push((card(n), path, false));
+    }
+    for (n, path) in traces {
+        slots.push((card(n), path, true));
+    }
+    for (i, path, is_trace) in slots {
+        let text = read(&path);
+        if is_trace {
+            cards[i].trace = Some(text);
+        } else {
+            cards[i].logs.push(text);
         }
     }
-    for (planned, seen) in &report.short_plans {
-        failed += 1;
-        println!("FAIL suite_complete: {planned} results planned, {seen} reported (the suite stopped early; see {console})");
-    }
-    // The guest's own exit line: absent means it hung, crashed or timed out.
-    match results_text
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix(EXIT_MARKER))
-    {
-        None => {
-            failed += 1;
-            println!("FAIL guest_finished: the guest never reported its exit (hang, panic or timeout; see {console})");
+    let expected_cases = match &cli.expect_cases {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--expect-cases {}: {e}", path.display()))?;
+            Some(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            )
         }
-        Some(code) if code.trim() != "0" && failed == 0 => {
-            failed += 1;
-            println!("FAIL guest_exit_status: the guest suite exited with status {} but reported no failing test", code.trim());
+    };
+    Ok(judge::Inputs {
+        results: read(&cli.results),
+        console: read(&cli.console),
+        cards,
+        expected_cases,
+        config: config::RunConfig::parse(&cli.config)?,
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let inputs = match inputs(&cli) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("cardless-verdict: {e}");
+            return ExitCode::from(2);
         }
-        Some(_) => {}
+    };
+    let verdict = judge::judge(&inputs);
+    for line in &verdict.lines {
+        println!("{line}");
     }
-    if report.tests.is_empty() {
-        failed += 1;
-        println!("FAIL tests_ran: no test result in {results}");
-    }
-    let (allowed, splats): (Vec<_>, Vec<_>) = splat::find(&console_text)
-        .into_iter()
-        .partition(|s| known::classify(s).is_some());
-    for s in &allowed {
-        let known = known::classify(s).expect("partitioned on it");
-        println!(
-            "known kernel report {} at line {} of {console}, not counted: {}",
-            known.name, s.line_no, known.why
-        );
-    }
-    if !splats.is_empty() {
-        failed += 1;
-        println!(
-            "FAIL kernel_log_clean: {} kernel report(s) in {console}:",
-            splats.len()
-        );
-        for s in &splats {
-            println!("  {} at line {}:", s.kind, s.line_no);
-            for l in &s.excerpt {
-                println!("    {l}");
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed, {skipped} skipped");
-    if failed == 0 {
+    if verdict.ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
 }
+
+#[cfg(test)]
+mod tests;

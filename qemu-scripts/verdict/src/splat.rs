@@ -38,6 +38,11 @@ const PATTERNS: &[(&str, &str)] = &[
     ("soft lockup", "soft lockup"),
     ("rcu_sched self-detected stall", "RCU stall"),
     ("rcu: INFO:", "RCU stall"),
+    // x86 PAT refused the caching mode a driver asked for (the second
+    // seed's remap_pfn_range of RAM with pgprot_noncached, or a WC/UC clash).
+    ("map pfn RAM range req", "PAT"),
+    ("map pfn expected mapping type", "PAT"),
+    ("conflicting memory types", "PAT"),
 ];
 
 fn strip_timestamp(line: &str) -> &str {

@@ -69,10 +69,7 @@ pub fn status(v: u32) -> String {
 }
 
 pub fn error(code: u32) -> String {
-    ERRORS
-        .iter()
-        .find(|(_, c)| *c == code)
-        .map_or_else(|| format!("unknown error {code}"), |(n, _)| n.to_string())
+    error_name(code).map_or_else(|| format!("unknown error {code}"), str::to_string)
 }
 
 /// What a register's value means, for the registers whose bits have names.
