@@ -13,9 +13,10 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,sbin,etc,proc,sys,dev,tmp,root,lib/modules}
 cp "$busybox" "$stage/bin/busybox"
 cp "$SCRIPTS_DIR/initramfs/init" "$stage/init"
-chmod 755 "$stage/init"
+cp "$SCRIPTS_DIR/initramfs/load-modules" "$stage/bin/cardless-load-modules"
+chmod 755 "$stage/init" "$stage/bin/cardless-load-modules"
 cp "$module" "$stage/lib/modules/cardless.ko"
-for prog in "$tests_dir"/cardless-*; do
+for prog in "$tests_dir"/cardless-* "$tests_dir"/cardlessctl; do
     [ -x "$prog" ] && cp "$prog" "$stage/bin/"
 done
 echo 'root:x:0:0:root:/root:/bin/sh' >"$stage/etc/passwd"

@@ -6,7 +6,6 @@ source "$(dirname "$0")/lib.sh"
 
 "$SCRIPTS_DIR/setup.sh"
 kdir=$("$SCRIPTS_DIR/build-kernel.sh")
-src=$(kernel_src_dir)
 
 # CARDLESS_DEVICE_BIN runs the guest against another build of the card.
 device_bin=${CARDLESS_DEVICE_BIN:-$REPO_DIR/target/release/cardless-device}
@@ -16,11 +15,7 @@ if [ -z "${CARDLESS_DEVICE_BIN:-}" ]; then
         die "the device server did not build (see the errors above)"
 fi
 
-step "building the kernel module against $(basename "$kdir")"
-mkdir -p "$BUILD_DIR/module"
-kernel_make "$src" O="$kdir" M="$REPO_DIR/guest-driver/module" MO="$BUILD_DIR/module" modules \
-    >"$BUILD_DIR/module.log" 2>&1 || { cat "$BUILD_DIR/module.log" >&2; die "the kernel module did not build (log: $BUILD_DIR/module.log)"; }
-grep -E 'warning|error' "$BUILD_DIR/module.log" >&2 || true
+"$SCRIPTS_DIR/build-module.sh" "$REPO_DIR/guest-driver/module" "$BUILD_DIR/module" >/dev/null
 
 step "building the guest programs (static)"
 target=x86_64-unknown-linux-gnu

@@ -5,6 +5,8 @@
 # closing line "N passed, N failed". Exits non-zero on any failure.
 #
 #   TESTS="suite ..."  run only the suites whose names contain these words
+#   M=DIR              test the out-of-tree module in DIR instead (C or Rust;
+#                      runs DIR/tests/run, or TEST='...'; guest-module.sh)
 #   SELFTEST=1  run the harness's own must-fail checks instead (used by
 #               harness-selftest.sh; the verdict must then be red)
 source "$(dirname "$0")/lib.sh"
@@ -18,11 +20,12 @@ cards=${CARDS:-2}
 # Run options travel as files in a second cpio appended to the initramfs.
 initrd=$run_dir/initramfs.cpio
 extra=$(mktemp -d); mkdir -p "$extra/etc"
+module_dir=$("$SCRIPTS_DIR/guest-module.sh" "$extra")
 [ "${SELFTEST:-0}" = 1 ] && touch "$extra/etc/cardless-selftest"
 [ -n "${TESTS:-}" ] && printf '%s\n' "$TESTS" >"$extra/etc/cardless-filter"
 # With two cards the host plays its part of the card_death suite (below).
 card_death=0
-[ "$cards" -ge 2 ] && [ "${SELFTEST:-0}" != 1 ] && card_death=1
+[ "$cards" -ge 2 ] && [ "${SELFTEST:-0}" != 1 ] && [ "$module_dir" = "$REPO_DIR/guest-driver/module" ] && card_death=1
 # What the host does: QMP device_del of card 1, then SIGKILL of card 0's
 # server behind its link. QEMU 11.1 aborts when it finalizes an unplugged
 # vfio-user device that has MSI-X (its PBA subregion is deleted after the
