@@ -24,7 +24,7 @@ export CARDLESS_CALLER_DIR := $(PWD)
 # the kernel builds they start must not see M= as their own.
 MAKEOVERRIDES :=
 
-.PHONY: qemu-test qemu-run qemu-bench card-death-test zoo-test timeline setup kernel build harness-selftest test check fmt clippy clean fuzz
+.PHONY: compile-commands qemu-test qemu-run qemu-bench card-death-test zoo-test timeline setup kernel build harness-selftest test check fmt clippy clean fuzz
 
 qemu-test:
 	@$(SCRIPTS)/qemu-test.sh
@@ -35,6 +35,10 @@ qemu-run:
 # Benchmarks that answer the seeds' questions (table, JSON, plots, guide tables).
 qemu-bench:
 	@$(SCRIPTS)/qemu-bench.sh
+
+# compile_commands.json of M=DIR's module against the guest kernel (clangd, editors).
+compile-commands:
+	@$(SCRIPTS)/compile-commands.sh
 
 # The pieces, for when you want only one.
 setup:

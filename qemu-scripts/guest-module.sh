@@ -21,15 +21,7 @@ tests_optional=0
 [ "${2:-}" = --tests-optional ] && tests_optional=1
 own=$REPO_DIR/guest-driver/module
 
-dir=${M:-$own}
-case "$dir" in
-    /*) ;;
-    *) for base in "${CARDLESS_CALLER_DIR:-$PWD}" "$REPO_DIR"; do
-           [ -d "$base/$dir" ] && { dir=$base/$dir; break; }
-       done ;;
-esac
-[ -d "$dir" ] || die "M=$M: no such directory (a relative M is taken from where you ran make)"
-dir=$(cd "$dir" && pwd)
+dir=$(module_dir)
 
 if [ "$dir" = "$own" ]; then
     out=$BUILD_DIR/module

@@ -159,9 +159,15 @@ static int cs_start(struct cstream *cs, u32 rate)
 	return 0;
 }
 
+/*
+ * Records after @consumed exist. cs->produced is only ever written by the
+ * handler, from the status block, so it may lag the card (a message still
+ * on its way) but the next interrupt brings it up to date; a value outside
+ * (consumed, consumed + RING_ENTRIES] is such a lagging one.
+ */
 static bool cs_wait_over(struct cstream *cs, u32 consumed)
 {
-	return READ_ONCE(cs->produced) != consumed || READ_ONCE(cs->error) ||
+	return READ_ONCE(cs->produced) - consumed - 1 < RING_ENTRIES || READ_ONCE(cs->error) ||
 	       READ_ONCE(cs->dead) || !READ_ONCE(cs->streaming);
 }
 
@@ -183,7 +189,6 @@ static long cs_wait(struct cstream *cs, struct cstream_wait *w)
 	}
 	cs->cons = w->consumed;
 	wr(cs, CARDLESS_CONS_IDX, w->consumed);
-	WRITE_ONCE(cs->produced, prod);
 	mutex_unlock(&cs->lock);
 
 	left = wait_event_interruptible_timeout(cs->wait, cs_wait_over(cs, w->consumed),
@@ -195,7 +200,7 @@ static long cs_wait(struct cstream *cs, struct cstream_wait *w)
 	if (READ_ONCE(cs->error))
 		return -EIO;
 	w->produced = READ_ONCE(cs->produced);
-	return w->produced == w->consumed ? -ETIMEDOUT : 0;
+	return cs_wait_over(cs, w->consumed) ? 0 : -ETIMEDOUT;
 }
 
 static long cs_checksum(struct cstream *cs, struct cstream_checksum *c)

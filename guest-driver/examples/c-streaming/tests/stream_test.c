@@ -267,9 +267,11 @@ TEST_F(card, bar2_is_mapped_write_combining)
 	__builtin_ia32_sfence();	/* write-combined stores are not ordered otherwise */
 	ASSERT_EQ(0, ioctl(self->fd, CSTREAM_IOC_CHECKSUM, &sum)) TH_LOG("%s", strerror(errno));
 	EXPECT_EQ(checksum((const uint8_t *)bar2, len), sum.result);
-	munmap(bar2, len);
 
-	/* The caching mode is invisible in the data; the kernel's PAT list shows it. */
+	/*
+	 * The caching mode is invisible in the data; the kernel's PAT list
+	 * shows it, for as long as the mapping exists.
+	 */
 	FILE *pat = fopen("/sys/kernel/debug/x86/pat_memtype_list", "r");
 
 	if (!pat)
@@ -278,6 +280,7 @@ TEST_F(card, bar2_is_mapped_write_combining)
 	while (fgets(line, sizeof(line), pat))
 		found |= strstr(line, want) && strstr(line, "write-combining");
 	fclose(pat);
+	munmap(bar2, len);
 	EXPECT_TRUE(found) TH_LOG("no write-combining entry starting %s", want);
 }
 
