@@ -17,14 +17,14 @@
 #   CARDLESS_CACHE     cache directory (default ~/.cache/cardless)
 
 SCRIPTS := qemu-scripts
-export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU TRACE M TEST
+export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU TRACE FAILFAST M TEST
 # A relative M= is taken from where make was run (make -C changes directory).
 export CARDLESS_CALLER_DIR := $(PWD)
 # Command-line variables reach the scripts through the environment only:
 # the kernel builds they start must not see M= as their own.
 MAKEOVERRIDES :=
 
-.PHONY: compile-commands qemu-test qemu-run qemu-bench card-death-test zoo-test timeline setup kernel build harness-selftest test check fmt clippy clean fuzz
+.PHONY: compile-commands qemu-test qemu-run qemu-bench card-death-test zoo-test timeline setup kernel build harness-selftest test check fmt clippy clean fuzz mutants
 
 qemu-test:
 	@$(SCRIPTS)/qemu-test.sh
@@ -63,6 +63,13 @@ zoo-test:
 # TRACE=FILE, default the last zoo-test's card 0. Prints where they are.
 timeline:
 	@$(SCRIPTS)/timeline.sh
+
+# The mutation catalogue (guest-driver/mutants.toml): each realistic driver
+# bug planted in turn, the suite run (stopping at the first failure), the
+# source restored; a table of what caught each. MUTANTS='--only ID ...' or
+# '--sample N' (CI: a daily-rotating sample); '--list' lists the catalogue.
+mutants:
+	@cargo run --release --quiet -p cardless-mutants -- $(MUTANTS)
 
 # The harness checks itself: failures and kernel splats turn it red, Ctrl-C leaves nothing.
 harness-selftest:

@@ -15,6 +15,8 @@ if [ -z "${CARDLESS_DEVICE_BIN:-}" ]; then
         die "the device server did not build (see the errors above)"
 fi
 
+(cd "$REPO_DIR" && cargo build --release --quiet -p cardless-qmp) || die "the QMP client did not build (see the errors above)"
+
 "$SCRIPTS_DIR/build-module.sh" "$REPO_DIR/guest-driver/module" "$BUILD_DIR/module" >/dev/null
 
 step "building the guest programs (static)"
@@ -30,5 +32,6 @@ step "packing the initramfs"
 cat >"$BUILD_DIR/paths.env" <<PATHS
 KERNEL_IMAGE=$kdir/arch/x86/boot/bzImage
 INITRAMFS=$BUILD_DIR/initramfs.cpio
+GUEST_BIN_DIR=$guest_bin
 DEVICE_BIN=$device_bin
 PATHS

@@ -1,27 +1,60 @@
 #!/usr/bin/env bash
 # The harness tests itself (make harness-selftest):
-#  1. a deliberately failing guest test and a deliberately injected kernel
-#     WARNING (LKDTM) must each turn `make qemu-test` red, by name;
-#  2. Ctrl-C during a run must leave no QEMU or device process and no socket.
+#  1. one guest run in which each kind of evidence the verdict judges is
+#     planted (a failing test, a skip no configuration explains, a card
+#     error and a DMA sanitizer finding nobody declared, a kernel WARNING
+#     from LKDTM, a case asked for that never runs): each must be named;
+#  2. the same run's files, damaged the ways a real run can be (a console
+#     cut short, no console at all, a card that panicked): each must fail;
+#  3. Ctrl-C during a run must leave no QEMU or device process and no socket.
 source "$(dirname "$0")/lib.sh"
 failures=0
 fail() { printf 'harness-selftest: FAIL %s\n' "$*" >&2; failures=$((failures + 1)); }
+expect_line() {
+    local file=$1 pattern=$2 what=$3
+    grep -qE "$pattern" "$file" || fail "$what was not reported (no line matching '$pattern' in $file)"
+}
 
-step "harness self-test 1/2: a failing test and a kernel WARNING must fail the run"
+step "harness self-test 1/3: planted failures must each be named"
 out=$(mktemp)
 set +e
 SELFTEST=1 "$SCRIPTS_DIR/qemu-test.sh" >"$out" 2>&1
 rc=$?
 set -e
-[ $rc -ne 0 ] || fail "qemu-test exited 0 although a test failed on purpose"
-grep -q '^FAIL harness_selftest.deliberate_failure' "$out" || fail "the deliberately failing test was not named in the verdict"
-grep -q '^FAIL kernel_log_clean' "$out" && grep -q 'lkdtm' "$out" ||
-    fail "the injected kernel WARNING (lkdtm) was not reported"
-grep -qE '^[0-9]+ passed, [1-9][0-9]* failed' "$out" || fail "no 'N passed, N failed' line with failures"
+[ $rc -ne 0 ] || fail "qemu-test exited 0 although failures were planted"
+expect_line "$out" '^FAIL harness_selftest.deliberate_failure' "the deliberately failing test"
+expect_line "$out" '^FAIL harness_selftest.deliberate_unexplained_skip: skipped' "the unexplained skip"
+expect_line "$out" '^FAIL card_errors_declared: .*card 0 error (DMA_STRAY|DMA_UNMAPPED)' "the undeclared card error"
+expect_line "$out" '^FAIL card_sanitizer_clean: .*sanitizer finding' "the undeclared sanitizer finding"
+expect_line "$out" '^FAIL kernel_log_clean: .*WARNING' "the injected kernel WARNING"
+grep -q 'lkdtm' "$out" || fail "the WARNING's excerpt does not show lkdtm"
+expect_line "$out" '^FAIL guest_ran_everything' "the case that never ran"
+expect_line "$out" '^[0-9]+ passed, [1-9][0-9]* failed' "a closing line with failures"
 sed -n '/^FAIL/p; /passed, /p' "$out" | sed 's/^/    /' >&2
 rm -f "$out"
 
-step "harness self-test 2/2: Ctrl-C mid-run leaves nothing behind"
+step "harness self-test 2/3: damaged run files must each fail the verdict"
+run=$BUILD_DIR/qemu-test
+mapfile -t args <"$run/verdict-args.txt"
+damaged=$(mktemp -d)
+rejudge() { # NAME PATTERN: judge the copy in $damaged/NAME, expect PATTERN
+    local name=$1 pattern=$2 log=$damaged/$1.verdict
+    if judge_run "$damaged/$name" "${args[@]}" >"$log" 2>&1; then
+        fail "the verdict passed a run with $name"
+    else
+        expect_line "$log" "$pattern" "$name"
+    fi
+}
+for name in cut-console no-console card-panic; do cp -r "$run" "$damaged/$name"; done
+sed -i '/reboot: Power down/,$d' "$damaged/cut-console/console.log"
+rm "$damaged/no-console/console.log"
+echo "thread 'engine' panicked at device/src/model/engine.rs:1:1: planted by harness-selftest" >>"$damaged/card-panic/device0.log"
+rejudge cut-console '^FAIL console_complete'
+rejudge no-console '^FAIL console_readable'
+rejudge card-panic '^FAIL card_log_clean'
+rm -rf "$damaged"
+
+step "harness self-test 3/3: Ctrl-C mid-run leaves nothing behind"
 private_tmp=$(mktemp -d)
 log=$(mktemp)
 TMPDIR=$private_tmp setsid "$SCRIPTS_DIR/qemu-test.sh" >"$log" 2>&1 &

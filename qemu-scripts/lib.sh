@@ -146,10 +146,24 @@ initramfs_with() {
     (cd "$dir" && find . | cpio -o -H newc --quiet) | cat "$INITRAMFS" - >"$out"
 }
 
-# Judges the guest run in RUN_DIR: its KTAP results and every kernel report
-# in its console (qemu-scripts/verdict). Exits like the verdict does.
+# Judges the guest run in RUN_DIR (qemu-scripts/verdict): its results, its
+# console, and every card's log and trace found there (deviceN.log,
+# linkN.log, cardN.trace); further verdict options follow RUN_DIR.
 judge_run() {
-    local run_dir=$1
+    local run_dir=$1 f i
+    shift
     (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-verdict) || die "the verdict tool did not build (see the errors above)"
-    "$REPO_DIR/target/release/cardless-verdict" --results "$run_dir/results.log" --console "$run_dir/console.log"
+    local files=()
+    for f in "$run_dir"/device*.log "$run_dir"/link*.log; do
+        [ -e "$f" ] || continue
+        i=$(basename "$f" .log); i=${i#device}; i=${i#link}
+        files+=(--card-log "$i=$f")
+    done
+    for f in "$run_dir"/card*.trace; do
+        [ -e "$f" ] || continue
+        i=$(basename "$f" .trace); i=${i#card}
+        files+=(--card-trace "$i=$f")
+    done
+    "$REPO_DIR/target/release/cardless-verdict" --results "$run_dir/results.log" --console "$run_dir/console.log" \
+        "${files[@]}" "$@"
 }

@@ -133,8 +133,10 @@ case "${IOMMU:-0}" in
     # remapping stays off (it needs kernel-irqchip=split under KVM and the
     # card's MSI-X does not need it). strict: unmap at once, not batched,
     # so a stale IOVA the card uses is a fault, not a silent hit.
+    # forcedac: IOVAs above 4 GiB, so a driver that drops the high half of
+    # a DMA address (RING_BASE_HI, STATUS_ADDR_HI) is caught.
     1) iommu_args=(-device intel-iommu,caching-mode=on,intremap=off)
-       append+=" intel_iommu=on iommu.strict=1" ;;
+       append+=" intel_iommu=on iommu.strict=1 iommu.forcedac=1" ;;
     *) die "IOMMU must be 0 or 1 (got '$IOMMU')" ;;
 esac
 append+=" ${GUEST_APPEND:-}"

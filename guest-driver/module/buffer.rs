@@ -183,7 +183,10 @@ impl Drop for Buffer {
 fn alloc_pages(count: usize) -> Result<KVec<Page>> {
     let mut pages = KVec::with_capacity(count, GFP_KERNEL)?;
     for _ in 0..count {
-        pages.push(Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?, GFP_KERNEL)?;
+        pages.push(
+            Page::alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN)?,
+            GFP_KERNEL,
+        )?;
     }
     Ok(pages)
 }
@@ -218,7 +221,13 @@ fn build(
     Ok(match strategy {
         uapi::STRATEGY_COHERENT => (
             Memory::Coherent,
-            DmaState::Coherent(Coherent::<u8>::zeroed_slice(dev, size, GFP_KERNEL)?),
+            // Contiguous: past MAX_PAGE_ORDER (4 MiB) the direct mapping
+            // fails (ENOMEM, no warning); an IOMMU can stitch pages together.
+            DmaState::Coherent(Coherent::<u8>::zeroed_slice(
+                dev,
+                size,
+                GFP_KERNEL | __GFP_NOWARN,
+            )?),
         ),
         uapi::STRATEGY_PAGES | uapi::STRATEGY_FAULT => {
             let mem = alloc_pages(pages)?;
@@ -283,6 +292,11 @@ impl Buffer {
             || !known_strategy(strategy)
         {
             return Err(EINVAL);
+        }
+        // The size is the user's: refuse what the machine cannot give now
+        // rather than let the allocator warn or call the OOM killer.
+        if size > dma_mem::available_memory_bytes() / 2 {
+            return Err(ENOMEM);
         }
         let budget = BudgetClaim::take(card, size)?;
         let size = size as usize;

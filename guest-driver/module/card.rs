@@ -48,6 +48,15 @@ pub(crate) struct CardShared {
     pub(crate) irq_vectors: Atomic<u32>,
     /// Interrupts handled per cause (INT_STATUS bit order).
     pub(crate) irq_counts: [Atomic<u64>; 4],
+    /// STREAM_WAITs satisfied after an interrupt woke them / by the poll.
+    pub(crate) waits_woken: Atomic<u64>,
+    pub(crate) waits_polled: Atomic<u64>,
+    /// Causes the hard handler saw that the interrupt thread has not yet.
+    pub(crate) thread_causes: Atomic<u32>,
+    /// The error the interrupt thread found latched in ERROR_CODE (0: none
+    /// since the last stream start or reset). Waiters fail with EIO on it
+    /// even when the card could not write its status block.
+    latched_error: Atomic<u32>,
     #[pin]
     pub(crate) mappings: Mutex<Mappings>,
     /// The PCI device's generic device (for DMA calls).
@@ -104,6 +113,10 @@ impl CardShared {
                 irq_mode: Atomic::new(0),
                 irq_vectors: Atomic::new(0),
                 irq_counts: [Atomic::new(0), Atomic::new(0), Atomic::new(0), Atomic::new(0)],
+                thread_causes: Atomic::new(0),
+                waits_woken: Atomic::new(0),
+                waits_polled: Atomic::new(0),
+                latched_error: Atomic::new(0),
                 mappings <- new_mutex!(Mappings { bound: true, keys: KVec::new() }),
                 dev: dma_mem::device_of(pdev),
                 status <- new_mutex!(Some(status)),
@@ -243,6 +256,40 @@ impl CardShared {
     pub(crate) fn wake_waiters(&self) {
         *self.events.lock() += 1;
         self.events_changed.notify_all();
+    }
+
+    /// Notes (and logs once per new code) the error the card latched
+    /// (SPEC §10): its engine stopped, and STREAM_WAIT now answers EIO.
+    pub(crate) fn note_card_error(&self) {
+        let (Ok(code), Ok(lo), Ok(hi)) = (
+            self.read_reg(regs::ERROR_CODE),
+            self.read_reg(regs::ERROR_ADDR_LO),
+            self.read_reg(regs::ERROR_ADDR_HI),
+        ) else {
+            return;
+        };
+        if code == 0 || code == u32::MAX || self.latched_error.xchg(code, Relaxed) == code {
+            return;
+        }
+        let name = regs::error_name(code).unwrap_or("an unknown error");
+        dev_warn!(
+            self.dev,
+            "cardless{}: the card reports {} (code {}) at {:#x}; its engine stopped (STREAM_WAIT answers EIO until the stream is restarted)\n",
+            self.index,
+            name,
+            code,
+            (u64::from(hi) << 32) | u64::from(lo)
+        );
+    }
+
+    /// ERROR_CODE was cleared (a new stream, a reset): log the next error again.
+    pub(crate) fn error_cleared(&self) {
+        self.latched_error.store(0, Relaxed);
+    }
+
+    /// The card error the interrupt thread saw, 0 for none.
+    pub(crate) fn latched_error(&self) -> u32 {
+        self.latched_error.load(Relaxed)
     }
 
     pub(crate) fn count_irq(&self, causes: u32) {

@@ -77,6 +77,8 @@ fn card_info(shared: &CardShared) -> Result<uapi::CardInfo> {
             shared.irq_counts[2].load(Relaxed),
             shared.irq_counts[3].load(Relaxed),
         ],
+        waits_woken: shared.waits_woken.load(Relaxed),
+        waits_polled: shared.waits_polled.load(Relaxed),
     })
 }
 
@@ -173,6 +175,7 @@ pub(crate) fn dispatch(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
         }
         uapi::IOC_RESET => {
             shared.write_reg(regs::CONTROL, regs::CTRL_RESET)?;
+            shared.error_cleared();
             // Reset masks every cause (SPEC §9); the driver wants them all.
             shared.write_reg(regs::INT_MASK, regs::INT_ALL)?;
             Ok(0)

@@ -5,6 +5,7 @@
 use crate::card::CardShared;
 use crate::hw::regs;
 use kernel::io::Io;
+use kernel::sync::atomic::Relaxed;
 use kernel::sync::Arc;
 
 /// The handler of one vector.
@@ -47,6 +48,7 @@ impl CardIrq {
         // W1C acknowledges exactly the causes handled here (SPEC §7.2).
         bar.write32(causes, regs::INT_STATUS as usize);
         self.shared.count_irq(causes);
+        self.shared.thread_causes.fetch_or(causes, Relaxed);
         if causes & WAKING_CAUSES != 0 {
             Handled::WakeThread
         } else {
@@ -54,8 +56,12 @@ impl CardIrq {
         }
     }
 
-    /// The interrupt thread: wake stream waiters.
+    /// The interrupt thread: say what the card reported, wake stream waiters.
     pub(crate) fn thread(&self) {
+        let causes = self.shared.thread_causes.xchg(0, Relaxed);
+        if causes & regs::INT_ERROR != 0 {
+            self.shared.note_card_error();
+        }
         self.shared.wake_waiters();
     }
 }

@@ -60,8 +60,12 @@ pub(crate) fn mmap(shared: &CardShared, vma: &VmaNew) -> Result {
         .find(|r| pgoff >= r.pgoff && pgoff - r.pgoff < r.len.div_ceil(bindings::PAGE_SIZE as u64))
         .ok_or(EINVAL)?;
     let offset = (pgoff - region.pgoff) << bindings::PAGE_SHIFT;
-    if region.pgoff == uapi::MMAP_PGOFF_UNBACKED && vma.writable() {
-        return Err(EACCES);
+    if region.pgoff == uapi::MMAP_PGOFF_UNBACKED {
+        // Read-only, and it stays so: mprotect must not add PROT_WRITE.
+        if vma.writable() {
+            return Err(EACCES);
+        }
+        vma.try_clear_maywrite()?;
     }
     // The whole mapping must lie inside the BAR.
     if offset.checked_add(len).is_none_or(|end| end > region.len) {

@@ -13,6 +13,7 @@ use crate::hw::{record, regs};
 use crate::uapi;
 use kernel::{
     prelude::*,
+    sync::atomic::Relaxed,
     sync::{Arc, CondVarTimeoutResult},
     time::msecs_to_jiffies,
 };
@@ -42,6 +43,7 @@ fn program(
     let w = |off, v| card.write_reg(off, v);
     w(regs::CONTROL, 0)?;
     w(regs::ERROR_CODE, 0)?;
+    card.error_cleared();
     w(regs::RING_BASE_LO, ring.base as u32)?;
     w(regs::RING_BASE_HI, (ring.base >> 32) as u32)?;
     w(regs::RING_ENTRIES, entries)?;
@@ -167,10 +169,17 @@ fn status_prod_idx(card: &CardShared) -> Result<(u32, u32)> {
     ))
 }
 
+/// How long a waiter sleeps before it looks at the status block again on its
+/// own: a lost interrupt (SPEC §14.1 drop-irq) costs at most this much latency.
+const POLL_SLICE_MS: u32 = 100;
+
 /// Waits until the producer index differs from `after`.
 pub(crate) fn wait(card: &CardShared, w: &mut uapi::StreamWait) -> Result {
     let mut left = msecs_to_jiffies(w.timeout_ms);
+    let slice_max = msecs_to_jiffies(POLL_SLICE_MS).max(1);
     let mut events = card.events.lock();
+    // How the last sleep ended: None before the first.
+    let mut woken_by_event: Option<bool> = None;
     loop {
         if card.stream.lock().is_none() {
             // Nothing will ever come (records already in the ring stay readable).
@@ -179,17 +188,23 @@ pub(crate) fn wait(card: &CardShared, w: &mut uapi::StreamWait) -> Result {
         let (prod, error) = status_prod_idx(card)?;
         if prod != w.after {
             w.prod_idx = prod;
+            match woken_by_event {
+                Some(true) => card.waits_woken.fetch_add(1, Relaxed),
+                Some(false) => card.waits_polled.fetch_add(1, Relaxed),
+                None => 0,
+            };
             return Ok(());
         }
-        if error != 0 {
+        if error != 0 || card.latched_error() != 0 {
             return Err(EIO);
         }
         if left == 0 {
             return Err(ETIMEDOUT);
         }
+        let slice = left.min(slice_max);
         match card
             .events_changed
-            .wait_interruptible_timeout(&mut events, left)
+            .wait_interruptible_timeout(&mut events, slice)
         {
             CondVarTimeoutResult::Timeout => {
                 // Silence may mean the card is gone: a read of a dead or
@@ -197,10 +212,14 @@ pub(crate) fn wait(card: &CardShared, w: &mut uapi::StreamWait) -> Result {
                 if card.read_reg(regs::STATUS)? == u32::MAX {
                     return Err(ENODEV);
                 }
-                left = 0;
+                left -= slice;
+                woken_by_event = Some(false);
             }
             CondVarTimeoutResult::Signal { .. } => return Err(EINTR),
-            CondVarTimeoutResult::Woken { jiffies } => left = jiffies.max(1),
+            CondVarTimeoutResult::Woken { jiffies } => {
+                left = (left - (slice - jiffies.min(slice))).max(1);
+                woken_by_event = Some(true);
+            }
         }
     }
 }

@@ -59,6 +59,13 @@ pub(crate) fn with_bound<R>(
     f(unsafe { dev.as_bound() })
 }
 
+/// Memory the kernel could hand out now without swapping (`si_mem_available`).
+pub(crate) fn available_memory_bytes() -> usize {
+    // SAFETY: reads the memory counters; callable from any process context.
+    let pages = unsafe { bindings::si_mem_available() };
+    usize::try_from(pages).unwrap_or(0) * PAGE_SIZE
+}
+
 /// Sets a 64-bit DMA mask (SPEC §2: the card's DMA addresses are 64-bit).
 pub(crate) fn set_dma_mask_64(pdev: &pci::Device<device::Core<'_>>) -> Result {
     use kernel::dma::Device as _;
@@ -97,7 +104,9 @@ impl CompoundPages {
             return Err(EINVAL);
         }
         let order = pages.trailing_zeros();
-        let gfp = bindings::GFP_KERNEL | bindings::__GFP_ZERO | extra_gfp;
+        // NOWARN: the size is the user's; past MAX_PAGE_ORDER or when memory
+        // is short this fails with ENOMEM instead of a kernel warning.
+        let gfp = bindings::GFP_KERNEL | bindings::__GFP_ZERO | bindings::__GFP_NOWARN | extra_gfp;
         // SAFETY: any order is accepted (too large fails with NULL); `Drop`
         // frees with the same order, which frees a non-compound block whole too.
         let head = unsafe { bindings::alloc_pages(gfp, order) };

@@ -144,6 +144,28 @@ impl Card {
         self.ioctl_with(uapi::IOC_COPY, &mut r)
     }
 
+    /// pread(2) of BAR2 through the driver's own (write-combining) mapping.
+    pub fn pread(&self, buf: &mut [u8], pos: u64) -> Result<usize, Errno> {
+        // SAFETY: `buf` is ours and `buf.len()` bytes long.
+        let n = unsafe { libc::pread(self.fd, buf.as_mut_ptr().cast(), buf.len(), pos as i64) };
+        if n < 0 {
+            Err(errno())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    /// pwrite(2) into BAR2 through the driver's own mapping.
+    pub fn pwrite(&self, data: &[u8], pos: u64) -> Result<usize, Errno> {
+        // SAFETY: `data` is ours and `data.len()` bytes long.
+        let n = unsafe { libc::pwrite(self.fd, data.as_ptr().cast(), data.len(), pos as i64) };
+        if n < 0 {
+            Err(errno())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
     /// mmap(len, prot, flags) at page offset `pgoff`.
     pub fn map(&self, pgoff: u64, len: usize, prot: i32, flags: i32) -> Result<Mapping, Errno> {
         // SAFETY: a fresh mapping chosen by the kernel; the driver validates the rest.
@@ -297,8 +319,16 @@ pub fn vm_flags(addr: usize) -> Option<Vec<String>> {
     None
 }
 
-/// Runs `f` in a child process and returns the signal that killed it, if any.
-pub fn signal_of_child(f: impl FnOnce()) -> Option<i32> {
+/// How a child process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildEnd {
+    Exited(i32),
+    Killed(i32),
+}
+
+/// Runs `f` in a child process (which exits 0 when `f` returns) and says
+/// how it ended.
+pub fn run_in_child(f: impl FnOnce()) -> ChildEnd {
     // SAFETY: the child only runs `f` and exits; no locks are shared with threads here.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
@@ -309,5 +339,17 @@ pub fn signal_of_child(f: impl FnOnce()) -> Option<i32> {
     let mut status = 0;
     // SAFETY: waiting for our own child.
     unsafe { libc::waitpid(pid, &mut status, 0) };
-    libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status))
+    if libc::WIFSIGNALED(status) {
+        ChildEnd::Killed(libc::WTERMSIG(status))
+    } else {
+        ChildEnd::Exited(libc::WEXITSTATUS(status))
+    }
+}
+
+/// Runs `f` in a child process and returns the signal that killed it, if any.
+pub fn signal_of_child(f: impl FnOnce()) -> Option<i32> {
+    match run_in_child(f) {
+        ChildEnd::Killed(sig) => Some(sig),
+        ChildEnd::Exited(_) => None,
+    }
 }

@@ -3,7 +3,10 @@
 //! the verifying stream reader, the kernel log.
 
 pub mod card;
+pub mod debug_window;
 pub mod kmsg;
 pub mod ktap;
+pub mod live_buffers;
+pub mod memtype;
 pub mod pci;
 pub mod stream_reader;

@@ -6,7 +6,7 @@
 use crate::card::{self, Card, Errno};
 use crate::ktap::{CaseResult, Suite};
 use crate::stream_reader::{params, Ring};
-use crate::{cases, check, check_eq};
+use crate::{cases, check, check_eq, memtype};
 use cardless_abi::regs;
 use cardless_uapi::ioctl as uapi;
 use std::time::Duration;
@@ -319,19 +319,22 @@ fn fork_shares_the_mapping() -> CaseResult {
     ring.read(5, |_| {})?;
     card.stream_stop().map_err(e("STREAM_STOP"))?;
     let addr = map.addr();
-    let sig = card::signal_of_child(move || {
+    let end = card::run_in_child(move || {
         // SAFETY: the child's copy of the parent's mapping.
-        let bytes = unsafe { std::slice::from_raw_parts(addr as *const u8, 1024) };
-        let ok = cardless_abi::record::verify_record(bytes, 92).is_ok();
+        let bytes = unsafe { std::slice::from_raw_parts(addr as *const u8, 5 * 1024) };
+        let ok = (0..5).all(|i| {
+            cardless_abi::record::verify_record(&bytes[i * 1024..(i + 1) * 1024], 92).is_ok()
+        });
         // SAFETY: leaving the child.
         unsafe { libc::_exit(if ok { 0 } else { 3 }) };
     });
     check_eq!(
-        sig,
-        None,
-        "the child reading the shared mapping was killed by a signal"
+        end,
+        card::ChildEnd::Exited(0),
+        "how the child that verified 5 records through the shared mapping ended (3: it read wrong bytes)"
     );
-    Ok(())
+    // The parent's view is intact after the child's exit dropped its VMA.
+    ring.verify(0).map(|_| ())
 }
 
 /// The second seed: `remap_pfn_range` of a physical range nothing backs
@@ -365,6 +368,36 @@ fn unbacked_address_reads_a_fill_not_data() -> CaseResult {
     println!(
         "    # unbacked physical page reads {fill:#010x} everywhere (0xffffffff on PCIe hardware)"
     );
+    // The fill alone would pass on a page of zeroed RAM: the kernel's records
+    // show the mapping is of the unbacked address, which is not RAM, uncached.
+    let base = module_param("unbacked_base")?;
+    check_eq!(
+        memtype::pfn_of(m.addr())?,
+        Some(base >> 12),
+        "physical frame behind the unbacked mapping (/proc/self/pagemap)"
+    );
+    check!(
+        !memtype::is_system_ram(base)?,
+        "{base:#x} is System RAM in /proc/iomem: not an unbacked address"
+    );
+    let types = memtype::pat_types_at(base)?;
+    check!(
+        !types.is_empty() && types.iter().all(|t| t == "uncached-minus"),
+        "PAT types at the unbacked page {base:#x}: {types:?}, expected uncached-minus"
+    );
+    // Read-only for good: mprotect must not add write rights.
+    // SAFETY: asking for rights the driver did not grant, on our own mapping.
+    let r = unsafe {
+        libc::mprotect(
+            m.ptr as *mut libc::c_void,
+            PAGE,
+            libc::PROT_READ | libc::PROT_WRITE,
+        )
+    };
+    check!(
+        r != 0,
+        "mprotect made the unbacked page's mapping writable (VM_MAYWRITE left set)"
+    );
     expect_errno(
         "writable mapping of the unbacked page",
         card.map(
@@ -378,7 +411,23 @@ fn unbacked_address_reads_a_fill_not_data() -> CaseResult {
     )
 }
 
-fn expect_errno<T: std::fmt::Debug>(what: &str, r: Result<T, Errno>, want: i32) -> CaseResult {
+/// A `cardless.NAME=VALUE` module parameter from the kernel command line.
+pub fn module_param(name: &str) -> Result<u64, String> {
+    let cmdline =
+        std::fs::read_to_string("/proc/cmdline").map_err(|e| format!("/proc/cmdline: {e}"))?;
+    let key = format!("cardless.{name}=");
+    let value = cmdline
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix(key.as_str()))
+        .ok_or_else(|| format!("no {key} on the kernel command line"))?;
+    let parsed = match value.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => value.parse(),
+    };
+    parsed.map_err(|_| format!("{key}{value} is not a number"))
+}
+
+pub fn expect_errno<T: std::fmt::Debug>(what: &str, r: Result<T, Errno>, want: i32) -> CaseResult {
     match r {
         Err(Errno(got)) if got == want => Ok(()),
         other => Err(format!("{what}: got {other:?}, expected {}", Errno(want))),
@@ -593,8 +642,16 @@ fn free_and_mmap_race() -> CaseResult {
     Ok(())
 }
 
+use crate::dma_checks::{
+    buffer_mmap_length_is_checked_at_the_limit, card1_streams_over_msi,
+    carveout_is_claimed_until_its_last_mapping_goes, carveout_maps_its_reserved_range_cached,
+    fault_pages_are_served_after_free, freeing_the_streaming_buffer_stops_the_stream,
+    waiters_are_woken_by_the_interrupt,
+};
+
 pub const SUITE: Suite = Suite {
     name: "dma_buffers",
+    about: "every strategy streamed into and verified, O_DIRECT, overflow, lifetimes, limits",
     cases: cases![
         coherent_streamed_and_verified,
         pages_streamed_and_verified,
@@ -617,5 +674,12 @@ pub const SUITE: Suite = Suite {
         stream_start_twice_is_busy_and_wait_times_out,
         wait_is_interrupted_by_a_signal,
         free_and_mmap_race,
+        buffer_mmap_length_is_checked_at_the_limit,
+        freeing_the_streaming_buffer_stops_the_stream,
+        carveout_is_claimed_until_its_last_mapping_goes,
+        carveout_maps_its_reserved_range_cached,
+        fault_pages_are_served_after_free,
+        waiters_are_woken_by_the_interrupt,
+        card1_streams_over_msi,
     ],
 };

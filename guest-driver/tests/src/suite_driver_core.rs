@@ -3,7 +3,7 @@
 //! Register semantics cited from device/SPEC.md.
 
 use crate::card::{self, Card, Errno};
-use crate::ktap::{skip, CaseResult, Suite};
+use crate::ktap::{expect, skip, CaseResult, Count, Report, Suite};
 use crate::{cases, check, check_eq, pci};
 use cardless_abi::{record, regs};
 use cardless_uapi::ioctl as uapi;
@@ -252,6 +252,7 @@ fn interrupts_are_counted_per_vector() -> CaseResult {
         || Ok(card.info().map_err(e("info"))?.irq_counts[2] > before[2]),
         "a COPY_DONE interrupt",
     )?;
+    expect(Report::CardError(0, "ERR_BAD_COPY_OP"), Count::Exactly(1));
     check_eq!(
         copy_command(&card, 3, 0, 64)?,
         regs::ERR_BAD_COPY_OP,
@@ -295,34 +296,83 @@ fn reset_restores_registers() -> CaseResult {
 fn bad_mmaps_are_refused() -> CaseResult {
     let card = open0()?;
     let bar2_len = card.info().map_err(e("info"))?.bar2_size as usize;
-    let cases: [(&str, u64, usize, i32, i32); 6] = [
+    let bar0_pages = regs::BAR0_SIZE / PAGE as u64;
+    let bar2_pages = (bar2_len / PAGE) as u64;
+    let ro = libc::PROT_READ;
+    let shared = libc::MAP_SHARED;
+    // (what, page offset, length, prot, flags, errno)
+    let cases: [(&str, u64, usize, i32, i32, i32); 12] = [
         (
             "BAR0 longer than BAR0",
             uapi::MMAP_PGOFF_BAR0,
             2 * PAGE,
             RW,
-            libc::MAP_SHARED,
+            shared,
+            libc::EINVAL,
+        ),
+        (
+            "BAR0's page past its end",
+            uapi::MMAP_PGOFF_BAR0 + bar0_pages,
+            PAGE,
+            RW,
+            shared,
+            libc::EINVAL,
         ),
         (
             "BAR2 longer than BAR2",
             uapi::MMAP_PGOFF_BAR2,
             bar2_len + PAGE,
             RW,
-            libc::MAP_SHARED,
+            shared,
+            libc::EINVAL,
         ),
         (
             "BAR2 tail past its end",
-            uapi::MMAP_PGOFF_BAR2 + (bar2_len / PAGE) as u64 - 1,
+            uapi::MMAP_PGOFF_BAR2 + bar2_pages - 1,
             2 * PAGE,
             RW,
-            libc::MAP_SHARED,
+            shared,
+            libc::EINVAL,
         ),
         (
-            "offset naming no region",
-            0x3000_0000,
+            "the page after BAR2",
+            uapi::MMAP_PGOFF_BAR2 + bar2_pages,
             PAGE,
             RW,
-            libc::MAP_SHARED,
+            shared,
+            libc::EINVAL,
+        ),
+        (
+            "between BAR0 and BAR2",
+            uapi::MMAP_PGOFF_BAR2 - 1,
+            PAGE,
+            RW,
+            shared,
+            libc::EINVAL,
+        ),
+        (
+            "the page after the unbacked page",
+            uapi::MMAP_PGOFF_UNBACKED + 1,
+            PAGE,
+            ro,
+            shared,
+            libc::EINVAL,
+        ),
+        (
+            "an offset past every region",
+            0x4000_0000,
+            PAGE,
+            ro,
+            shared,
+            libc::EINVAL,
+        ),
+        (
+            "the unbacked page writable",
+            uapi::MMAP_PGOFF_UNBACKED,
+            PAGE,
+            RW,
+            shared,
+            libc::EACCES,
         ),
         (
             "private mapping of registers",
@@ -330,20 +380,35 @@ fn bad_mmaps_are_refused() -> CaseResult {
             PAGE,
             RW,
             libc::MAP_PRIVATE,
+            libc::EINVAL,
         ),
         (
             "buffer ID with no buffer",
             7,
             PAGE,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
+            ro,
+            shared,
+            libc::EINVAL,
         ),
+        ("buffer ID 0", 0, PAGE, ro, shared, libc::EINVAL),
     ];
-    for (what, pgoff, len, prot, flags) in cases {
-        if let Ok(m) = card.map(pgoff, len, prot, flags) {
-            return Err(format!("{what}: mmap succeeded at {:#x}", m.addr()));
+    for (what, pgoff, len, prot, flags, want) in cases {
+        match card.map(pgoff, len, prot, flags) {
+            Ok(m) => return Err(format!("{what}: mmap succeeded at {:#x}", m.addr())),
+            Err(Errno(code)) if code == want => {}
+            Err(other) => {
+                return Err(format!(
+                    "{what}: mmap failed with {other}, expected {}",
+                    Errno(want)
+                ))
+            }
         }
     }
+    // The limits themselves map: the whole of BAR0, the last page of BAR2.
+    card.map_shared(uapi::MMAP_PGOFF_BAR0, regs::BAR0_SIZE as usize)
+        .map_err(e("mmap of exactly BAR0"))?;
+    card.map_shared(uapi::MMAP_PGOFF_BAR2 + bar2_pages - 1, PAGE)
+        .map_err(e("mmap of BAR2's last page"))?;
     // An offset that is not page-aligned never reaches the driver.
     // SAFETY: an mmap call the kernel must refuse.
     let p = unsafe {
@@ -441,14 +506,7 @@ fn write_sysfs(path: &str, value: &str) -> CaseResult {
 }
 
 fn unbind_with_open_mapping_is_safe_and_rebind_works() -> CaseResult {
-    let cards = pci::cards();
-    let first = cards.first().ok_or("no card")?;
-    let name = first
-        .sysfs
-        .file_name()
-        .ok_or("bad sysfs path")?
-        .to_string_lossy()
-        .into_owned();
+    let name = card0_sysfs_name()?;
     let card = open0()?;
     let bar0 = card
         .map_shared(uapi::MMAP_PGOFF_BAR0, PAGE)
@@ -492,6 +550,49 @@ fn unbind_with_open_mapping_is_safe_and_rebind_works() -> CaseResult {
     Ok(())
 }
 
+/// Unbind while buffers of every strategy are mapped and one streams: the
+/// driver stops the stream, zaps every mapping (SIGBUS, also for the fault
+/// handler's untouched pages), releases every DMA mapping while still bound
+/// (the DMA-API debugger reports any it missed), and a rebind works.
+fn unbind_with_live_buffers_of_every_strategy() -> CaseResult {
+    let name = card0_sysfs_name()?;
+    let live = crate::live_buffers::LiveBuffers::set_up(0)?;
+    write_sysfs("/sys/bus/pci/drivers/cardless/unbind", &name)?;
+    let result = live.check_gone();
+    drop(live);
+    write_sysfs("/sys/bus/pci/drivers/cardless/bind", &name)?;
+    result?;
+    wait_for(
+        || Ok(std::path::Path::new("/dev/cardless0").exists()),
+        "/dev/cardless0 after rebind",
+    )?;
+    let card = open0()?;
+    let (buf, map) = card.mapped_buffer(64 * 1024, uapi::STRATEGY_COHERENT)?;
+    card.stream_start(&crate::stream_reader::params(buf.id, 3))
+        .map_err(e("STREAM_START after rebind"))?;
+    let ring = crate::stream_reader::Ring {
+        card: &card,
+        map: &map,
+        entries: 64,
+        record_size: 1024,
+        seed: 3,
+    };
+    let read = ring.read(100, |_| {});
+    card.stream_stop().map_err(e("STREAM_STOP"))?;
+    read.map(|_| ())
+}
+
+fn card0_sysfs_name() -> Result<String, String> {
+    let cards = pci::cards();
+    let first = cards.first().ok_or("no card")?;
+    Ok(first
+        .sysfs
+        .file_name()
+        .ok_or("bad sysfs path")?
+        .to_string_lossy()
+        .into_owned())
+}
+
 fn delete_module(name: &str) -> Result<(), Errno> {
     let c = std::ffi::CString::new(name).unwrap_or_default();
     // SAFETY: a valid NUL-terminated module name.
@@ -532,7 +633,7 @@ fn module_unload_refused_while_open_and_mapped() -> CaseResult {
 
 fn two_cards_are_independent() -> CaseResult {
     if pci::cards().len() < 2 {
-        return skip("only one card attached (CARDS=2 runs this)");
+        return skip("cards>=2", "only one card attached (CARDS=2 runs this)");
     }
     let (a, b) = (open0()?, Card::open(1)?);
     a.reg_write(regs::SCRATCH, 0xaaaa_0000)
@@ -564,8 +665,14 @@ fn two_cards_are_independent() -> CaseResult {
     Ok(())
 }
 
+use crate::driver_core_guards::{
+    bar2_read_and_write_through_the_node, interrupts_are_acknowledged,
+    pat_records_each_mappings_caching, reg_write_refuses_every_register_that_programs_dma,
+};
+
 pub const SUITE: Suite = Suite {
     name: "driver_core",
+    about: "the node, its ioctls, BAR mappings, interrupts, bad input, unbind, unload",
     cases: cases![
         node_is_root_only,
         version_ioctl_reports_abi_and_card,
@@ -575,12 +682,17 @@ pub const SUITE: Suite = Suite {
         bar2_pattern_reaches_the_card,
         bar2_and_buffers_exchange_bytes_through_the_card,
         smaps_shows_pfn_mapping_flags,
+        pat_records_each_mappings_caching,
+        bar2_read_and_write_through_the_node,
         interrupts_are_counted_per_vector,
+        interrupts_are_acknowledged,
         reset_restores_registers,
         bad_mmaps_are_refused,
         bad_ioctls_get_errors,
+        reg_write_refuses_every_register_that_programs_dma,
         two_cards_are_independent,
         module_unload_refused_while_open_and_mapped,
         unbind_with_open_mapping_is_safe_and_rebind_works,
+        unbind_with_live_buffers_of_every_strategy,
     ],
 };

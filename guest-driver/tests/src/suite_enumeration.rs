@@ -44,5 +44,6 @@ fn driver_is_bound() -> CaseResult {
 
 pub const SUITE: Suite = Suite {
     name: "enumeration",
+    about: "the card enumerates with the spec's identity and the driver binds",
     cases: cases![card_is_present, class_matches_spec, driver_is_bound],
 };

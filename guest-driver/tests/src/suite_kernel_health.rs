@@ -1,9 +1,8 @@
-//! Runs last: the driver unloads and reloads cleanly (every teardown path,
-//! checked by the DMA-API debugger), and kmemleak finds nothing the suite
-//! leaked.
+//! The driver unloads and reloads cleanly (every teardown path, checked by
+//! the DMA-API debugger).
 
 use crate::card::Card;
-use crate::ktap::{skip, CaseResult, Suite};
+use crate::ktap::{CaseResult, Suite};
 use crate::{cases, check, check_eq, pci};
 use cardless_abi::regs;
 use std::process::Command;
@@ -56,25 +55,8 @@ fn unload_and_reload() -> CaseResult {
     Ok(())
 }
 
-fn kmemleak_finds_nothing() -> CaseResult {
-    let ctl = "/sys/kernel/debug/kmemleak";
-    if !std::path::Path::new(ctl).exists() {
-        return skip("kernel without kmemleak (KERNEL=fast)");
-    }
-    // Two scans: an object must look unreferenced in both to be reported.
-    for _ in 0..2 {
-        std::fs::write(ctl, "scan").map_err(|e| format!("kmemleak scan: {e}"))?;
-    }
-    let report = std::fs::read_to_string(ctl).map_err(|e| format!("read {ctl}: {e}"))?;
-    check!(
-        report.trim().is_empty(),
-        "kmemleak reports leaks:\n{}",
-        report.lines().take(40).collect::<Vec<_>>().join("\n")
-    );
-    Ok(())
-}
-
 pub const SUITE: Suite = Suite {
     name: "kernel_health",
-    cases: cases![unload_and_reload, kmemleak_finds_nothing],
+    about: "the driver unloads and reloads cleanly (every teardown path)",
+    cases: cases![unload_and_reload],
 };

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 /// Bumped on any incompatible change; `IOC_VERSION` reports it.
-pub const UAPI_VERSION: u32 = 1;
+pub const UAPI_VERSION: u32 = 2;
 
 /// The ioctl "type" byte of the card.
 pub const IOC_MAGIC: u32 = 0xCA;
@@ -83,6 +83,11 @@ pub struct CardInfo {
     pub bar2_size: u64,
     /// Interrupts handled per cause (DATA_READY, ERROR, COPY_DONE, OVERFLOW).
     pub irq_counts: [u64; IRQ_COUNTERS],
+    /// `STREAM_WAIT`s that found records after an interrupt woke them.
+    pub waits_woken: u64,
+    /// `STREAM_WAIT`s that found records by polling the status block after
+    /// 100 ms of silence (a lost interrupt, or none was due).
+    pub waits_polled: u64,
 }
 
 /// Argument of [`IOC_REG_READ`] / [`IOC_REG_WRITE`]: one 32-bit BAR0 register.
@@ -358,7 +363,7 @@ mod tests {
     #[test]
     fn layouts_have_no_implicit_padding() {
         assert_eq!(core::mem::size_of::<Version>(), 16);
-        assert_eq!(core::mem::size_of::<CardInfo>(), 24 + 16 + 32);
+        assert_eq!(core::mem::size_of::<CardInfo>(), 24 + 16 + 32 + 16);
         assert_eq!(core::mem::size_of::<RegAccess>(), 8);
         assert_eq!(core::mem::size_of::<BufAlloc>(), 24);
         assert_eq!(core::mem::size_of::<StreamStart>(), 32);

@@ -33,6 +33,26 @@ impl std::fmt::Display for Subject {
     }
 }
 
+impl Subject {
+    /// Whether a declaration of `self` covers an observed `other`: the same
+    /// subject, or a wildcard (`error=*`, `sanitizer=*`) on the same card.
+    pub fn covers(&self, other: &Subject) -> bool {
+        match (self, other) {
+            (Subject::CardError { card: a, name }, Subject::CardError { card: b, .. })
+                if name == "*" =>
+            {
+                a == b
+            }
+            (Subject::Sanitizer { card: a, check }, Subject::Sanitizer { card: b, .. })
+                if check == "*" =>
+            {
+                a == b
+            }
+            _ => self == other,
+        }
+    }
+}
+
 /// How many are expected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Count {
@@ -144,6 +164,27 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(e.count.admits(0));
+    }
+
+    #[test]
+    fn wildcards_cover_every_error_of_their_card() {
+        let any = parse("cardless-expect: card=0 error=* count=any")
+            .unwrap()
+            .unwrap();
+        let one = Subject::CardError {
+            card: 0,
+            name: "BAD_STEP".into(),
+        };
+        assert!(any.subject.covers(&one));
+        assert!(!any.subject.covers(&Subject::CardError {
+            card: 1,
+            name: "BAD_STEP".into()
+        }));
+        assert!(!any.subject.covers(&Subject::Sanitizer {
+            card: 0,
+            check: "stray".into()
+        }));
+        assert!(one.covers(&one) && !one.covers(&any.subject));
     }
 
     #[test]

@@ -371,7 +371,7 @@ fn judge_declarations(
     for ((case, subject), items) in &seen {
         let declaration = declared
             .get(case)
-            .and_then(|ds| ds.iter().find(|d| &d.subject == subject));
+            .and_then(|ds| ds.iter().find(|d| d.subject.covers(subject)));
         if declaration.is_none() {
             let check = match subject {
                 Subject::Kernel { .. } => "kernel_log_clean",
@@ -394,9 +394,11 @@ fn judge_declarations(
     }
     for (case, decls) in &declared {
         for d in decls {
-            let n = seen
-                .get(&(case.clone(), d.subject.clone()))
-                .map_or(0, Vec::len);
+            let n: usize = seen
+                .iter()
+                .filter(|((c, s), _)| c == case && d.subject.covers(s))
+                .map(|(_, items)| items.len())
+                .sum();
             if d.count.admits(n) {
                 v.note(format!(
                     "declared by {case}: {} {} (saw {n})",
