@@ -23,8 +23,9 @@ mkdir -p "$out"
 log=$out/build.log
 step "building the module in $dir against the $KERNEL kernel ($(basename "$src"))"
 if ! kernel_make "$src" O="$kdir" M="$dir" MO="$out" modules >"$log" 2>&1; then
-    # The compiler's own words first, then where the rest is.
-    grep -E 'error|Error|undefined' "$log" >&2 || tail -n 40 "$log" >&2
+    # The compiler's own words (Kbuild's progress and make's chatter left
+    # out), then where the rest is.
+    grep -vE "^make(\[[0-9]+\])?: |^  [A-Z]+ " "$log" | head -n 80 >&2
     die "your module in $dir did not build against the $KERNEL kernel (compiler errors above; full log: $log)"
 fi
 grep -E 'warning:' "$log" >&2 || true
