@@ -42,10 +42,8 @@ fn memfd(size: u64) -> OwnedFd {
     // Sealed like QEMU's memory-backend-memfd: the card refuses fds that could shrink.
     let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
     // SAFETY: plain fcntl on our fd.
-    assert_eq!(
-        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) },
-        0
-    );
+    let sealed = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) };
+    assert_eq!(sealed, 0);
     fd
 }
 

@@ -620,10 +620,8 @@ pub(crate) mod tests {
         let d = DmaSpace::new();
         let add_seals = |fd: &OwnedFd, seals: i32| {
             // SAFETY: plain fcntl on our own fd.
-            assert_eq!(
-                unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) },
-                0
-            );
+            let sealed = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) };
+            assert_eq!(sealed, 0);
         };
         // An unsealed memfd, large enough: refused, nothing mapped.
         let fd = unsealed_memfd(4 * P);

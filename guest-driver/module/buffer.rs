@@ -246,6 +246,7 @@ fn build(
         }
         uapi::STRATEGY_CARVEOUT => {
             let claim = CarveoutClaim::take(size)?;
+            dma_mem::zero_phys(claim.phys, size)?;
             let dma = DmaState::Resource(DmaResourceMap::new(dev, claim.phys, size)?);
             (Memory::Carveout(claim), dma)
         }
@@ -295,7 +296,7 @@ impl Buffer {
         }
         // The size is the user's: refuse what the machine cannot give now
         // rather than let the allocator warn or call the OOM killer.
-        if size > dma_mem::available_memory_bytes() / 2 {
+        if size > (dma_mem::available_memory_bytes() / 2) as u64 {
             return Err(ENOMEM);
         }
         let budget = BudgetClaim::take(card, size)?;

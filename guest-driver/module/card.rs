@@ -51,8 +51,9 @@ pub(crate) struct CardShared {
     /// STREAM_WAITs satisfied after an interrupt woke them / by the poll.
     pub(crate) waits_woken: Atomic<u64>,
     pub(crate) waits_polled: Atomic<u64>,
-    /// Causes the hard handler saw that the interrupt thread has not yet.
-    pub(crate) thread_causes: Atomic<u32>,
+    /// 1 when the hard handler saw an ERROR the interrupt thread has not
+    /// looked at yet.
+    pub(crate) error_pending: Atomic<u32>,
     /// The error the interrupt thread found latched in ERROR_CODE (0: none
     /// since the last stream start or reset). Waiters fail with EIO on it
     /// even when the card could not write its status block.
@@ -113,7 +114,7 @@ impl CardShared {
                 irq_mode: Atomic::new(0),
                 irq_vectors: Atomic::new(0),
                 irq_counts: [Atomic::new(0), Atomic::new(0), Atomic::new(0), Atomic::new(0)],
-                thread_causes: Atomic::new(0),
+                error_pending: Atomic::new(0),
                 waits_woken: Atomic::new(0),
                 waits_polled: Atomic::new(0),
                 latched_error: Atomic::new(0),

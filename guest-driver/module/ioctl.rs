@@ -61,6 +61,14 @@ fn user_may_write(offset: u64, value: u32) -> bool {
     }
 }
 
+/// The registers IOC_COPY programs.
+fn is_copy_register(offset: u64) -> bool {
+    matches!(
+        offset,
+        regs::COPY_BAR_OFF | regs::COPY_LEN | regs::COPY_HOST_LO | regs::COPY_HOST_HI | regs::COPY_CTRL
+    )
+}
+
 fn card_info(shared: &CardShared) -> Result<uapi::CardInfo> {
     Ok(uapi::CardInfo {
         index: shared.index,
@@ -165,6 +173,10 @@ pub(crate) fn dispatch(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
             if !user_may_write(offset, access.value) {
                 return Err(EPERM);
             }
+            // The copy engine's registers are shared with IOC_COPY: a user
+            // COPY_LEN between the driver's COPY_LEN and COPY_CTRL would make
+            // the card copy past the buffer the driver checked.
+            let _engine = is_copy_register(offset).then(|| shared.copy_engine.lock());
             shared.write_reg(offset, access.value)?;
             Ok(0)
         }
@@ -174,10 +186,7 @@ pub(crate) fn dispatch(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
             Ok(0)
         }
         uapi::IOC_RESET => {
-            shared.write_reg(regs::CONTROL, regs::CTRL_RESET)?;
-            shared.error_cleared();
-            // Reset masks every cause (SPEC §9); the driver wants them all.
-            shared.write_reg(regs::INT_MASK, regs::INT_ALL)?;
+            stream::reset_card(shared)?;
             Ok(0)
         }
         _ => buffer_ioctl(file, cmd, arg),

@@ -48,7 +48,9 @@ impl CardIrq {
         // W1C acknowledges exactly the causes handled here (SPEC §7.2).
         bar.write32(causes, regs::INT_STATUS as usize);
         self.shared.count_irq(causes);
-        self.shared.thread_causes.fetch_or(causes, Relaxed);
+        if causes & regs::INT_ERROR != 0 {
+            self.shared.error_pending.store(1, Relaxed);
+        }
         if causes & WAKING_CAUSES != 0 {
             Handled::WakeThread
         } else {
@@ -58,8 +60,7 @@ impl CardIrq {
 
     /// The interrupt thread: say what the card reported, wake stream waiters.
     pub(crate) fn thread(&self) {
-        let causes = self.shared.thread_causes.xchg(0, Relaxed);
-        if causes & regs::INT_ERROR != 0 {
+        if self.shared.error_pending.xchg(0, Relaxed) != 0 {
             self.shared.note_card_error();
         }
         self.shared.wake_waiters();

@@ -224,6 +224,20 @@ pub(crate) fn wait(card: &CardShared, w: &mut uapi::StreamWait) -> Result {
     }
 }
 
+/// IOC_RESET (SPEC §9): under the stream and copy-engine locks, so a reset
+/// never lands between the register writes of a STREAM_START or an IOC_COPY
+/// (the card would then enable with half of a DMA address: the rest zero).
+/// The stream ends with it; every cause is unmasked again.
+pub(crate) fn reset_card(card: &CardShared) -> Result {
+    let mut stream = card.stream.lock();
+    let _engine = card.copy_engine.lock();
+    card.write_reg(regs::CONTROL, regs::CTRL_RESET)?;
+    *stream = None;
+    card.error_cleared();
+    // Reset masks every cause; the driver wants them all.
+    card.write_reg(regs::INT_MASK, regs::INT_ALL)
+}
+
 /// The reader consumed up to `idx`: tell the card (SPEC §6.3).
 pub(crate) fn consume(card: &CardShared, idx: u32) -> Result {
     let stream = card.stream.lock();

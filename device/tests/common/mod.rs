@@ -144,8 +144,9 @@ impl GuestMemory {
 
     pub fn read(&self, offset: usize, out: &mut [u8]) {
         assert!(offset + out.len() <= self.len);
-        // SAFETY: in bounds of our mapping; volatile because the card writes it.
         for (i, byte) in out.iter_mut().enumerate() {
+            // SAFETY: in bounds of our mapping (asserted above); volatile
+            // because the card writes it behind the compiler's back.
             *byte = unsafe { self.ptr.as_ptr().add(offset + i).read_volatile() };
         }
     }

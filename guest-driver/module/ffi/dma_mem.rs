@@ -280,6 +280,22 @@ impl Drop for DmaResourceMap {
     }
 }
 
+/// Zeroes `size` bytes of physical memory that has no `struct page` (the
+/// carve-out) through a temporary cached kernel mapping: a buffer must not
+/// show user space what its last user left there.
+pub(crate) fn zero_phys(phys: u64, size: usize) -> Result {
+    // SAFETY: `phys .. phys + size` is the reserved carve-out, which no one
+    // else maps or uses; a failure is NULL.
+    let addr = unsafe { bindings::memremap(phys, size, bindings::MEMREMAP_WB as c_ulong) };
+    let addr = NonNull::new(addr).ok_or(ENOMEM)?;
+    // SAFETY: `addr` maps `size` writable bytes until the memunmap below.
+    unsafe {
+        core::ptr::write_bytes(addr.as_ptr().cast::<u8>(), 0, size);
+        bindings::memunmap(addr.as_ptr());
+    }
+    Ok(())
+}
+
 /// The pages of a buffer, whatever allocated them, as raw `struct page`s.
 pub(crate) enum PageSource<'a> {
     Single(&'a [Page]),

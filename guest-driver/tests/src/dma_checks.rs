@@ -122,20 +122,11 @@ pub fn carveout_is_claimed_until_its_last_mapping_goes() -> CaseResult {
 pub fn carveout_maps_its_reserved_range_cached() -> CaseResult {
     let base = module_param("carveout_base")?;
     let card = Card::open(0)?;
-    let (_, map) = card.mapped_buffer(SIZE as u64, uapi::STRATEGY_CARVEOUT)?;
-    for page in [0usize, SIZE / PAGE - 1] {
-        check_eq!(
-            memtype::pfn_of(map.addr() + page * PAGE)?,
-            Some((base >> 12) + page as u64),
-            format!("physical frame behind page {page} of the carve-out mapping")
-        );
-    }
-    let types = memtype::pat_types_at(base)?;
-    check!(
-        !types.is_empty() && types.iter().all(|t| t == "write-back"),
-        "PAT types at the carve-out {base:#x}: {types:?}, expected write-back (it is RAM)"
-    );
-    Ok(())
+    // It is RAM: write-back, as PAT records the reservation of this mapping.
+    memtype::check_mapping_reserves(base, "write-back", || {
+        card.mapped_buffer(SIZE as u64, uapi::STRATEGY_CARVEOUT)
+            .map(|(_, map)| map)
+    })
 }
 
 /// The fault handler still serves the pages of a FREEd buffer that a

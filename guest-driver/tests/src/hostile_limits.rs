@@ -428,7 +428,8 @@ pub fn consume_and_wait_at_their_edges() -> CaseResult {
 /// frees, one closes files with live mappings, one resets the card. Every
 /// call succeeds or fails with an errno; afterwards the card streams
 /// verified records again. (Resets and stops mid-stream may make the card
-/// latch errors: declared as any number.)
+/// latch errors: declared as any number; never a DMA outside what the
+/// driver handed the card, which the sanitizer would report.)
 pub fn streams_race_free_unmap_close_and_reset_across_files() -> CaseResult {
     expect(Report::CardError(0, "*"), Count::Any);
     let stop = Arc::new(AtomicBool::new(false));
@@ -516,4 +517,47 @@ pub fn streams_race_free_unmap_close_and_reset_across_files() -> CaseResult {
         "ID after the race"
     );
     Ok(())
+}
+
+/// User space may write COPY_BAR_OFF and COPY_LEN (a debugging door), and
+/// the driver's IOC_COPY programs the same registers: a user write landing
+/// between the driver's COPY_LEN and COPY_CTRL would make the card copy a
+/// range the driver never checked. The driver serializes them: every one
+/// of the driver's copies succeeds while another thread hammers the door.
+pub fn user_copy_registers_race_the_drivers_copies() -> CaseResult {
+    let card = Arc::new(Card::open(0)?);
+    let bar2 = card.info().map_err(|e| format!("info: {e}"))?.bar2_size;
+    let size = 64 * 1024u64;
+    let buf = card
+        .buf_alloc(size, uapi::STRATEGY_COHERENT)
+        .map_err(|e| format!("alloc: {e}"))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let hammer = {
+        let (card, stop) = (card.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut writes = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let _ = card.reg_write(regs::COPY_LEN, 1 << 20);
+                let _ = card.reg_write(regs::COPY_BAR_OFF, (bar2 - 16) as u32);
+                writes += 2;
+            }
+            writes
+        })
+    };
+    let mut failed = None;
+    let start = Instant::now();
+    let mut copies = 0;
+    while start.elapsed() < Duration::from_secs(3) && failed.is_none() {
+        if let Err(e) = card.copy(buf.id, uapi::COPY_BAR2_TO_BUFFER, size - 64, 0, 64) {
+            failed = Some(format!("IOC_COPY {copies} failed with {e} while another thread wrote COPY_LEN/COPY_BAR_OFF"));
+        }
+        copies += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let writes = hammer.join().map_err(|_| "the hammering thread panicked")?;
+    println!("    # {copies} copies against {writes} user register writes");
+    match failed {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
 }

@@ -5,8 +5,6 @@
 //! Under QEMU a caching mode changes no byte, but the kernel's bookkeeping
 //! tells the truth.
 
-use std::io::{Read, Seek, SeekFrom};
-
 const PAT_LIST: &str = "/sys/kernel/debug/x86/pat_memtype_list";
 
 /// One PAT entry: `[start, end)` and its type (`uncached-minus`,
@@ -47,17 +45,31 @@ pub fn pat_types_at(phys: u64) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// The physical frame number mapped at user address `addr` (root only), or
-/// `None` when no page is present there.
-pub fn pfn_of(addr: usize) -> Result<Option<u64>, String> {
-    let mut f = std::fs::File::open("/proc/self/pagemap").map_err(|e| format!("pagemap: {e}"))?;
-    f.seek(SeekFrom::Start((addr / 4096 * 8) as u64))
-        .map_err(|e| format!("pagemap seek: {e}"))?;
-    let mut entry = [0u8; 8];
-    f.read_exact(&mut entry)
-        .map_err(|e| format!("pagemap read: {e}"))?;
-    let v = u64::from_le_bytes(entry);
-    Ok((v >> 63 == 1).then_some(v & ((1 << 55) - 1)))
+/// A PFN mapping (VM_PFNMAP, which /proc/self/pagemap does not show) is of
+/// physical address `phys` with caching `kind`: PAT tracks one more range
+/// starting at `phys` while the mapping `map()` makes lives, of that type,
+/// and one less after its munmap.
+pub fn check_mapping_reserves<M>(
+    phys: u64,
+    kind: &str,
+    map: impl FnOnce() -> Result<M, String>,
+) -> Result<(), String> {
+    let before = pat_types_at(phys)?;
+    let mapping = map()?;
+    let during = pat_types_at(phys)?;
+    drop(mapping);
+    let after = pat_types_at(phys)?;
+    if during.len() != before.len() + 1 || during.iter().any(|t| t != kind) {
+        return Err(format!(
+            "PAT at {phys:#x} before the mapping {before:?}, with it {during:?}: expected one more {kind} range (the mapping is not of {phys:#x}, or not {kind})"
+        ));
+    }
+    if after.len() != before.len() {
+        return Err(format!(
+            "PAT at {phys:#x} after munmap: {after:?}, before the mapping {before:?}"
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `/proc/iomem` lists `phys` inside a "System RAM" range.

@@ -371,20 +371,19 @@ fn unbacked_address_reads_a_fill_not_data() -> CaseResult {
     // The fill alone would pass on a page of zeroed RAM: the kernel's records
     // show the mapping is of the unbacked address, which is not RAM, uncached.
     let base = module_param("unbacked_base")?;
-    check_eq!(
-        memtype::pfn_of(m.addr())?,
-        Some(base >> 12),
-        "physical frame behind the unbacked mapping (/proc/self/pagemap)"
-    );
     check!(
         !memtype::is_system_ram(base)?,
         "{base:#x} is System RAM in /proc/iomem: not an unbacked address"
     );
-    let types = memtype::pat_types_at(base)?;
-    check!(
-        !types.is_empty() && types.iter().all(|t| t == "uncached-minus"),
-        "PAT types at the unbacked page {base:#x}: {types:?}, expected uncached-minus"
-    );
+    memtype::check_mapping_reserves(base, "uncached-minus", || {
+        card.map(
+            uapi::MMAP_PGOFF_UNBACKED,
+            PAGE,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+        )
+        .map_err(e("a second mmap of the unbacked page"))
+    })?;
     // Read-only for good: mprotect must not add write rights.
     // SAFETY: asking for rights the driver did not grant, on our own mapping.
     let r = unsafe {

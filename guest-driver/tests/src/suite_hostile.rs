@@ -10,6 +10,7 @@ use crate::hostile_limits::{
     copy_requests_at_and_past_their_edges, every_strategy_at_every_size_limit,
     stream_parameters_at_and_past_their_limits,
     streams_race_free_unmap_close_and_reset_across_files,
+    user_copy_registers_race_the_drivers_copies,
 };
 use crate::ktap::{CaseResult, Suite};
 use crate::{cases, check};
@@ -204,6 +205,7 @@ pub const SUITE: Suite = Suite {
         copy_requests_at_and_past_their_edges,
         consume_and_wait_at_their_edges,
         streams_race_free_unmap_close_and_reset_across_files,
+        user_copy_registers_race_the_drivers_copies,
         random_ioctls_and_mmaps_from_racing_threads,
     ],
 };

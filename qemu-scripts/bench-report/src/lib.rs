@@ -8,6 +8,7 @@
 //! [`answers`] (the guide's per-question figures), [`charts`] (what each
 //! plot shows), [`svg`] (drawing), [`guide`] (the generated blocks), [`cli`]
 //! (arguments); [`run`] ties them together.
+#![forbid(unsafe_code)]
 
 pub mod answers;
 pub mod charts;

@@ -1,5 +1,6 @@
 //! `cardless-bench-report --json BENCH.json --out-dir DIR [--guide FILE]`:
 //! see [`cardless_bench_report::cli::USAGE`].
+#![forbid(unsafe_code)]
 
 use cardless_bench_report::{cli, run, GuideOutcome};
 use std::process::ExitCode;

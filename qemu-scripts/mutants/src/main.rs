@@ -4,6 +4,7 @@
 //! the source, and reports which test or report caught each bug, and when
 //! none did. The score is caught / cataloged; a bug QEMU cannot show is
 //! listed with why, and never counts as caught.
+#![forbid(unsafe_code)]
 
 mod catalogue;
 mod outcome;
@@ -34,6 +35,12 @@ struct Cli {
     /// List the catalogue and exit.
     #[arg(long)]
     list: bool,
+    /// Only check that each mutant builds (the module alone, seconds each).
+    #[arg(long)]
+    build_only: bool,
+    /// Skip the baseline runs of the unmutated module (when just done).
+    #[arg(long)]
+    no_baseline: bool,
     /// Seconds a guest run may take before it counts as hung.
     #[arg(long, default_value_t = 900)]
     timeout: u64,
@@ -82,6 +89,24 @@ fn run_suite(
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     std::fs::write(log, &text).map_err(|e| format!("{}: {e}", log.display()))?;
     Ok((text, out.status.success()))
+}
+
+/// Builds the module alone (against the cached kernel) into build/mutants/module.
+fn build_module(repo: &Path, log: &Path) -> Result<bool, String> {
+    let script = "source qemu-scripts/lib.sh && mkdir -p build/mutants/module && \
+        kernel_make \"$(kernel_src_dir)\" O=\"$(kernel_dir)\" M=\"$PWD/guest-driver/module\" \
+        MO=\"$PWD/build/mutants/module\" modules";
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(repo)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run the module build: {e}"))?;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    std::fs::write(log, &text).map_err(|e| format!("{}: {e}", log.display()))?;
+    Ok(out.status.success())
 }
 
 fn cell(outcome: &Outcome) -> (&'static str, String) {
@@ -207,8 +232,75 @@ fn main() -> ExitCode {
     let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone());
     let logs = repo.join("build/mutants/logs");
     let _ = std::fs::create_dir_all(&logs);
+    if cli.build_only {
+        let mut broken = 0;
+        for m in &chosen {
+            let planted = match plant::Planted::plant(&repo, m, &backups) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("cardless-mutants: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let log = logs.join(format!("{}-build.log", m.id));
+            let built = build_module(&repo, &log);
+            let restored = planted.restore();
+            match (built, restored) {
+                (Ok(true), Ok(())) => eprintln!("builds:         {}", m.id),
+                (Ok(false), Ok(())) => {
+                    broken += 1;
+                    eprintln!("DOES NOT BUILD: {} (log {})", m.id, log.display());
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("cardless-mutants: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        return if broken == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     let (observable, unobservable): (Vec<Mutant>, Vec<Mutant>) =
         chosen.into_iter().partition(|m| m.observable);
+    // A catch means something only if the unmutated module passes the same run.
+    let mut needed: Vec<RunKind> = observable
+        .iter()
+        .flat_map(|m| m.runs.iter().copied())
+        .collect();
+    needed.sort_by_key(|r| r.name());
+    needed.dedup();
+    if !cli.no_baseline {
+        for &run in &needed {
+            eprintln!("==> baseline: the unmutated module, {} run", run.name());
+            let log = logs.join(format!(
+                "baseline-{}.log",
+                if run == RunKind::Iommu {
+                    "iommu"
+                } else {
+                    "plain"
+                }
+            ));
+            match run_suite(&repo, run, &log, cli.timeout) {
+                Ok((_, true)) => eprintln!("    green"),
+                Ok((text, false)) => {
+                    eprintln!(
+                        "cardless-mutants: the unmutated module fails the {} run ({}); fix that first (log {})",
+                        run.name(),
+                        cell(&outcome::classify(&text, false)).1,
+                        log.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+                Err(e) => {
+                    eprintln!("cardless-mutants: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    }
     let mut rows = Vec::new();
     let count: usize = observable.iter().map(|m| m.runs.len()).sum();
     for m in &observable {

@@ -1,6 +1,7 @@
 //! A small QMP client: connect to QEMU's monitor socket, negotiate
 //! capabilities, run commands, wait for events. Enough for the harness
 //! (device_del of a card, device_add after a restore, migration).
+#![forbid(unsafe_code)]
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};

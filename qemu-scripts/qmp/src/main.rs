@@ -1,6 +1,7 @@
 //! `cardless-qmp --socket PATH COMMAND [ARGUMENTS-JSON]`: runs one QMP
 //! command on a running QEMU and prints its reply (JSON); exits 1, saying
 //! why, when QEMU refuses it. `--wait-event NAME` then waits for an event.
+#![forbid(unsafe_code)]
 
 use cardless_qmp::Qmp;
 use clap::Parser;

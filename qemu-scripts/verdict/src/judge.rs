@@ -212,7 +212,7 @@ fn judge_ktap(v: &mut Verdict, report: &ktap::Report, config: &RunConfig) {
                 let diags: Vec<&String> = t
                     .diagnostics
                     .iter()
-                    .filter(|d| !d.starts_with(expect::PREFIX))
+                    .filter(|d| !d.starts_with(expect::PREFIX) && !d.starts_with("Subtest:"))
                     .collect();
                 for d in diags.iter().rev().take(8).rev() {
                     v.detail(d);

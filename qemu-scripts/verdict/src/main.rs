@@ -3,6 +3,7 @@
 //! error-level line of a card that no test declared, every skip the run's
 //! configuration does not explain and every case that never ran, then a
 //! closing line `N passed, N failed, N skipped`. Exits 1 when anything failed.
+#![forbid(unsafe_code)]
 
 mod card;
 mod config;
