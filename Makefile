@@ -14,10 +14,11 @@
 #   M=DIR              qemu-test/qemu-run: your out-of-tree module (C or Rust)
 #                      instead of cardless.ko; qemu-test runs DIR/tests/run
 #   TEST='...'         qemu-test M=DIR runs this command in DIR/tests instead
+#   RESTORE=0          boot the guest instead of restoring a saved one (qemu-test, qemu-run CMD=)
 #   CARDLESS_CACHE     cache directory (default ~/.cache/cardless)
 
 SCRIPTS := qemu-scripts
-export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU TRACE FAILFAST M TEST
+export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU TRACE FAILFAST RESTORE M TEST
 # A relative M= is taken from where make was run (make -C changes directory).
 export CARDLESS_CALLER_DIR := $(PWD)
 # Command-line variables reach the scripts through the environment only:
