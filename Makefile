@@ -11,13 +11,21 @@
 #   CARDS=N            number of cards attached (qemu-test: 2, qemu-run: 1)
 #   IOMMU=1            boot with a guest IOMMU (VT-d): the card's DMA goes through IOVAs
 #   TESTS='suite ...'  qemu-test runs only these suites (e.g. TESTS=driver_core)
+#   M=DIR              qemu-test/qemu-run: your out-of-tree module (C or Rust)
+#                      instead of cardless.ko; qemu-test runs DIR/tests/run
+#   TEST='...'         qemu-test M=DIR runs this command in DIR/tests instead
 #   RESTORE=0          boot the guest instead of restoring a saved one (qemu-test, qemu-run CMD=)
 #   CARDLESS_CACHE     cache directory (default ~/.cache/cardless)
 
 SCRIPTS := qemu-scripts
-export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU TRACE FAILFAST RESTORE MUTANTS_ARGS MUTANTS_OUT
+export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU TRACE FAILFAST RESTORE M TEST MUTANTS_ARGS MUTANTS_OUT
+# A relative M= is taken from where make was run (make -C changes directory).
+export CARDLESS_CALLER_DIR := $(PWD)
+# Command-line variables reach the scripts through the environment only:
+# the kernel builds they start must not see M= as their own.
+MAKEOVERRIDES :=
 
-.PHONY: qemu-test qemu-run qemu-bench card-death-test zoo-test timeline setup kernel build harness-selftest test check fmt clippy clean fuzz mutants card-mutants
+.PHONY: compile-commands qemu-test qemu-run qemu-bench card-death-test zoo-test timeline setup kernel build harness-selftest test check fmt clippy clean fuzz mutants card-mutants
 
 qemu-test:
 	@$(SCRIPTS)/qemu-test.sh
@@ -28,6 +36,10 @@ qemu-run:
 # Benchmarks that answer the seeds' questions (table, JSON, plots, guide tables).
 qemu-bench:
 	@$(SCRIPTS)/qemu-bench.sh
+
+# compile_commands.json of M=DIR's module against the guest kernel (clangd, editors).
+compile-commands:
+	@$(SCRIPTS)/compile-commands.sh
 
 # The pieces, for when you want only one.
 setup:

@@ -135,6 +135,20 @@ kernel_make() {
         RUST_LIB_SRC="$CACHE_DIR/src/rust-src-$(rustc_version)/usr/lib/rustlib/src/rust/library" "$@"
 }
 
+# The module under test (Kbuild's M=): $M, default the project's own
+# module; a relative M is taken from where make was run, else the checkout.
+module_dir() {
+    local dir=${M:-$REPO_DIR/guest-driver/module} base
+    case "$dir" in
+        /*) ;;
+        *) for base in "${CARDLESS_CALLER_DIR:-$PWD}" "$REPO_DIR"; do
+               [ -d "$base/$dir" ] && { dir=$base/$dir; break; }
+           done ;;
+    esac
+    [ -d "$dir" ] || die "M=$M: no such directory (a relative M is taken from where you ran make)"
+    (cd "$dir" && pwd)
+}
+
 # OUT: the built initramfs ($INITRAMFS, from build/paths.env) plus the files
 # of DIR (run options, another module); the kernel unpacks the second cpio
 # over the first.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make qemu-run: the test guest with the card(s) and the driver loaded, and an
 # interactive shell on the console. With CMD='...', runs that one command in
-# the guest instead, prints its output and exits with its status.
+# the guest instead, prints its output and exits with its status. M=DIR
+# loads the out-of-tree module in DIR instead (its tests/ in /tests).
 source "$(dirname "$0")/lib.sh"
 
 "$SCRIPTS_DIR/build.sh"
@@ -9,15 +10,17 @@ source "$BUILD_DIR/paths.env"
 run_dir=$BUILD_DIR/qemu-run
 rm -rf "$run_dir"; mkdir -p "$run_dir"
 
-if [ -z "${CMD:-}" ]; then
-    exec "$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" --initrd "$INITRAMFS" --device "$DEVICE_BIN" \
-        --log-dir "$run_dir" --mode run --cards "${CARDS:-1}" --device-args "${DEVICE_ARGS:-}"
-fi
-
-# The command travels as a file in a second cpio appended to the initramfs.
-extra=$(mktemp -d); mkdir -p "$extra/etc"; printf '%s\n' "$CMD" >"$extra/etc/cardless-cmd"
+# The module and the command travel as files in a second cpio appended to the initramfs.
+extra=$(mktemp -d); mkdir -p "$extra/etc"
+"$SCRIPTS_DIR/guest-module.sh" "$extra" --tests-optional >/dev/null
+[ -n "${CMD:-}" ] && printf '%s\n' "$CMD" >"$extra/etc/cardless-cmd"
 initramfs_with "$run_dir/initramfs.cpio" "$extra"
 rm -rf "$extra"
+
+if [ -z "${CMD:-}" ]; then
+    exec "$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" --initrd "$run_dir/initramfs.cpio" --device "$DEVICE_BIN" \
+        --log-dir "$run_dir" --mode run --cards "${CARDS:-1}" --device-args "${DEVICE_ARGS:-}"
+fi
 set +e
 "$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" --initrd "$run_dir/initramfs.cpio" --device "$DEVICE_BIN" \
     --log-dir "$run_dir" --mode cmd --cards "${CARDS:-1}" --timeout "${TIMEOUT:-600}" --device-args "${DEVICE_ARGS:-}"

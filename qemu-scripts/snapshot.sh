@@ -102,15 +102,16 @@ snapshot_blank_disk() {
 }
 
 # run_disk INITRD APPEND OUT: the run's disk, ext4: the run's files from
-# INITRD (but /init, busybox and await-run, running in the saved guest: a
-# script overwritten while busybox sh reads it goes astray) under /payload,
+# INITRD (all of them, /tests and an M=DIR module's guest/ files too; but
+# /init, busybox and await-run, running in the saved guest: a script
+# overwritten while busybox sh reads it goes astray) under /payload,
 # and its command line; the rest is room for the suite's O_DIRECT files.
 run_disk() {
     local initrd=$1 append=$2 out=$3 stage size
     stage=$(mktemp -d)
     mkdir -p "$stage/unpacked" "$stage/root/payload/etc"
     (cd "$stage/unpacked" && cpio -id --quiet <"$initrd") || { rm -rf "$stage"; die "cannot unpack $initrd"; }
-    (cd "$stage/unpacked" && find lib etc bin -type f ! -path bin/busybox ! -path bin/cardless-await-run -print0 2>/dev/null |
+    (cd "$stage/unpacked" && find . -type f ! -path ./init ! -path ./bin/busybox ! -path ./bin/cardless-await-run -print0 |
         cpio -pdm0 --quiet "$stage/root/payload")
     printf '%s\n' "$append" >"$stage/root/payload/etc/cardless-cmdline"
     size=$(du -sm "$stage/root" | cut -f1)

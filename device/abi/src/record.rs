@@ -39,7 +39,7 @@ pub struct RecordHeader {
     pub payload_len: u32,
     /// Records dropped between the previous written record and this one (saturating).
     pub dropped_before: u32,
-    /// Checksum of the record, see above.
+    /// §5.4 checksum of the whole slot with this field read as 0.
     pub checksum: u64,
 }
 

@@ -26,7 +26,7 @@ pub const PCI_SUBSYSTEM_VENDOR_ID: u16 = 0x1234;
 pub const PCI_SUBSYSTEM_ID: u16 = 0x0001;
 
 // ---------------------------------------------------------------------------
-// §2 BARs
+// §3 BARs
 // ---------------------------------------------------------------------------
 
 /// BAR index of the trapped register file (32-bit, non-prefetchable MMIO).
@@ -54,7 +54,7 @@ pub const MSIX_TABLE_OFFSET: u32 = 0x000;
 pub const MSIX_PBA_OFFSET: u32 = 0x800;
 
 // ---------------------------------------------------------------------------
-// §3 Interrupts: MSI-X vectors and INT_STATUS cause bits
+// §7 Interrupts: MSI-X vectors and INT_STATUS cause bits
 // ---------------------------------------------------------------------------
 
 /// Number of MSI-X vectors (table entries).
@@ -253,8 +253,16 @@ pub const COPY_RESULT_LO: u64 = 0x0d8;
 /// `COPY_RESULT_HI` (RO): high half of COPY_RESULT.
 pub const COPY_RESULT_HI: u64 = 0x0dc;
 
-/// Every defined register offset, in address order (for tests and dumps).
-pub const ALL_REGS: &[u64] = &[
+/// `[(name, value)]` from identifiers, so a name cannot differ from its constant.
+macro_rules! named {
+    ($($reg:ident),* $(,)?) => {
+        &[$((stringify!($reg), $reg)),*]
+    };
+}
+
+/// Every BAR0 register of §4.2 by name, in address order: the one table
+/// tools (dumps, `cardlessctl`, the generated C header) take names from.
+pub const REGISTERS: &[(&str, u64)] = named![
     ID,
     VERSION,
     FEATURES,
@@ -300,6 +308,20 @@ pub const ALL_REGS: &[u64] = &[
     COPY_RESULT_LO,
     COPY_RESULT_HI,
 ];
+
+/// Every defined register offset, in address order (for tests and dumps).
+pub const ALL_REGS: &[u64] = &offsets::<{ REGISTERS.len() }>(REGISTERS);
+
+/// The offsets of a name table (const, so the lists cannot drift apart).
+const fn offsets<const N: usize>(table: &[(&str, u64)]) -> [u64; N] {
+    let mut out = [0u64; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = table[i].1;
+        i += 1;
+    }
+    out
+}
 
 // ---------------------------------------------------------------------------
 // Limits the card enforces on guest-programmed values (§6.1)
@@ -397,6 +419,29 @@ pub const fn error_name(code: u32) -> Option<&'static str> {
         None
     }
 }
+
+/// The named bits of CONTROL, STATUS, INT_STATUS/INT_MASK and FEATURES.
+pub const CONTROL_BITS: &[(&str, u32)] = named![
+    CTRL_ENABLE,
+    CTRL_SG,
+    CTRL_OVF_STOP,
+    CTRL_STATUS_WB,
+    CTRL_RESET
+];
+/// See [`CONTROL_BITS`].
+pub const STATUS_BITS: &[(&str, u32)] =
+    named![STS_RUNNING, STS_ERROR, STS_OVERFLOW_STOPPED, STS_RING_FULL];
+/// See [`CONTROL_BITS`].
+pub const INT_BITS: &[(&str, u32)] = named![INT_DATA_READY, INT_ERROR, INT_COPY_DONE, INT_OVERFLOW];
+/// See [`CONTROL_BITS`].
+pub const FEATURE_BITS: &[(&str, u32)] = named![
+    FEAT_SG,
+    FEAT_COPY,
+    FEAT_CHECKSUM,
+    FEAT_DETERMINISTIC,
+    FEAT_STATUS_WB,
+    FEAT_DEBUG,
+];
 
 // ---------------------------------------------------------------------------
 // §14 Fault injection: kinds and the debug register window
@@ -505,8 +550,8 @@ pub const DBG_STATE_IRQ_HELD: u32 = 1 << 3;
 /// One past the last debug window offset.
 pub const DBG_END: u64 = 0x840;
 
-/// Every debug window register offset, in address order.
-pub const ALL_DBG_REGS: &[u64] = &[
+/// Every debug window register (§14.4) by name, in address order.
+pub const DEBUG_REGISTERS: &[(&str, u64)] = named![
     DBG_ID,
     DBG_KIND,
     DBG_TRIGGER,
@@ -522,3 +567,6 @@ pub const ALL_DBG_REGS: &[u64] = &[
     DBG_FIRED,
     DBG_STATE,
 ];
+
+/// Every debug window register offset, in address order.
+pub const ALL_DBG_REGS: &[u64] = &offsets::<{ DEBUG_REGISTERS.len() }>(DEBUG_REGISTERS);

@@ -181,3 +181,25 @@ fn register_map_sane() {
     assert_eq!(slot_offset(5, 4, 64), Some(64));
     assert_eq!(slot_offset(5, 0, 64), None);
 }
+
+/// SPEC §10, §4.3-§4.5, §7.1: the name tables tools print with hold every
+/// error code (in code order) and every bit constant of the source.
+#[test]
+fn name_tables_are_complete() {
+    let source = include_str!("../src/regs.rs");
+    let consts = |prefix: &str| -> Vec<&str> {
+        source
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub const ")?.split_once(": u32 ="))
+            .map(|(n, _)| n)
+            .filter(|n| n.starts_with(prefix) && !n.ends_with("_MASK") && *n != "INT_ALL")
+            .collect()
+    };
+    let names =
+        |t: &[(&'static str, u32)]| -> Vec<&'static str> { t.iter().map(|e| e.0).collect() };
+    assert_eq!(ERR_NAMES.to_vec(), consts("ERR_"));
+    assert_eq!(names(CONTROL_BITS), consts("CTRL_"));
+    assert_eq!(names(STATUS_BITS), consts("STS_"));
+    assert_eq!(names(INT_BITS), consts("INT_"));
+    assert_eq!(names(FEATURE_BITS), consts("FEAT_"));
+}
