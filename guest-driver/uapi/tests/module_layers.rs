@@ -287,7 +287,11 @@ fn paths_used(toks: &[Tok], top: &[String], tree: &Tree) -> Vec<Vec<String>> {
         if ident(toks.get(k)) == Some("use") {
             let mut paths = Vec::new();
             k = use_tree(toks, k + 1, Vec::new(), &mut paths);
-            out.extend(paths.into_iter().filter_map(|p| absolute(&p, &here, &children)));
+            out.extend(
+                paths
+                    .into_iter()
+                    .filter_map(|p| absolute(&p, &here, &children)),
+            );
             continue;
         }
         // `pub(in crate::x)` names a module without importing from it.
@@ -315,7 +319,12 @@ fn paths_used(toks: &[Tok], top: &[String], tree: &Tree) -> Vec<Vec<String>> {
 }
 
 /// Parses a use tree from `k`, pushing each full path; returns where it ends.
-fn use_tree(toks: &[Tok], mut k: usize, mut prefix: Vec<String>, out: &mut Vec<Vec<String>>) -> usize {
+fn use_tree(
+    toks: &[Tok],
+    mut k: usize,
+    mut prefix: Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) -> usize {
     loop {
         match toks.get(k) {
             Some(Tok::Ident(s)) if s == "as" => {
@@ -382,11 +391,18 @@ fn absolute(segs: &[String], here: &[String], children: &BTreeSet<String>) -> Op
 /// The import graph between the module's files (the crate root as an
 /// importer left out): file -> files it imports.
 fn graph(tree: &Tree) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
-    let root_file = tree.files.get(&Vec::new()).cloned().ok_or("no crate root")?;
+    let root_file = tree
+        .files
+        .get(&Vec::new())
+        .cloned()
+        .ok_or("no crate root")?;
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (path, file) in &tree.files {
         // The root imports nothing here; an inline module is read with its file.
-        let inline = tree.files.iter().any(|(p, f)| f == file && p.len() < path.len());
+        let inline = tree
+            .files
+            .iter()
+            .any(|(p, f)| f == file && p.len() < path.len());
         if *file == root_file || inline {
             continue;
         }
@@ -467,7 +483,10 @@ fn the_module_imports_in_layers_without_a_circle() {
     let edges = graph(&tree).unwrap();
     if std::env::var_os("CARDLESS_MODULE_GRAPH").is_some() {
         for (from, tos) in &edges {
-            println!("{from} -> {}", tos.iter().cloned().collect::<Vec<_>>().join(", "));
+            println!(
+                "{from} -> {}",
+                tos.iter().cloned().collect::<Vec<_>>().join(", ")
+            );
         }
     }
     if let Some(cycle) = find_cycle(&edges) {
@@ -513,7 +532,10 @@ fn unsafe_code_stays_in_ffi() {
         );
     }
     let root = std::fs::read_to_string(module_root()).unwrap();
-    assert!(root.contains("#![deny(unsafe_code)]"), "the crate root must deny unsafe_code");
+    assert!(
+        root.contains("#![deny(unsafe_code)]"),
+        "the crate root must deny unsafe_code"
+    );
 }
 
 /// The checker itself: a tree with a circle through a `use` group, an
@@ -528,7 +550,10 @@ fn the_checker_finds_a_planted_circle() {
     write("high.rs", "use crate::{mid::{self, Thing}, low};\n");
     write("mid.rs", "pub fn f() { crate::low::leaf::g(); }\n");
     write("low/mod.rs", "pub mod leaf;\n");
-    write("low/leaf.rs", "// crate::high::x in a comment\nfn g() { let _ = \"crate::high\"; }\n");
+    write(
+        "low/leaf.rs",
+        "// crate::high::x in a comment\nfn g() { let _ = \"crate::high\"; }\n",
+    );
     let edges = graph(&Tree::load(&dir.join("main.rs")).unwrap()).unwrap();
     assert_eq!(find_cycle(&edges), None, "{edges:?}");
     assert!(edges["high.rs"].contains("mid.rs") && edges["high.rs"].contains("low/mod.rs"));
