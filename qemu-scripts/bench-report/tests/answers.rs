@@ -115,6 +115,14 @@ fn q3_and_q4_compare_per_page_across_sizes() {
         "{q4}"
     );
     assert!(q4.contains("is ×0.944 the batch per page"), "{q4}");
+    // page_by_page: the same 16 MiB of order-0 pages, one vm_insert_page each.
+    assert!(
+        q4.contains(
+            "One `vm_insert_page` call per page on the same order-0 memory is ×1.80 the batch \
+             (both 16 MiB)"
+        ),
+        "{q4}"
+    );
 }
 
 #[test]
