@@ -11,10 +11,11 @@
 #   CARDS=N            number of cards attached (qemu-test: 2, qemu-run: 1)
 #   IOMMU=1            boot with a guest IOMMU (VT-d): the card's DMA goes through IOVAs
 #   TESTS='suite ...'  qemu-test runs only these suites (e.g. TESTS=driver_core)
+#   RESTORE=0          boot the guest instead of restoring a saved one (qemu-test, qemu-run CMD=)
 #   CARDLESS_CACHE     cache directory (default ~/.cache/cardless)
 
 SCRIPTS := qemu-scripts
-export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU TRACE FAILFAST
+export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU TRACE FAILFAST RESTORE
 
 .PHONY: qemu-test qemu-run qemu-bench card-death-test zoo-test timeline setup kernel build harness-selftest test check fmt clippy clean fuzz mutants
 

@@ -4,16 +4,15 @@
 source "$(dirname "$0")/lib.sh"
 
 out=$1 module=$2 tests_dir=$3
-busybox=/bin/busybox
-file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || busybox=$(command -v busybox)
-ldd "$busybox" >/dev/null 2>&1 && die "$busybox is not static; install busybox-static (make setup)"
+busybox=$(busybox_path)
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,sbin,etc,proc,sys,dev,tmp,root,lib/modules}
 cp "$busybox" "$stage/bin/busybox"
 cp "$SCRIPTS_DIR/initramfs/init" "$stage/init"
-chmod 755 "$stage/init"
+cp "$SCRIPTS_DIR/initramfs/await-run" "$stage/bin/cardless-await-run"
+chmod 755 "$stage/init" "$stage/bin/cardless-await-run"
 cp "$module" "$stage/lib/modules/cardless.ko"
 for prog in "$tests_dir"/cardless-*; do
     [ -x "$prog" ] && cp "$prog" "$stage/bin/"

@@ -8,10 +8,11 @@ source "$(dirname "$0")/lib.sh"
 [ -f "$SCRIPTS_DIR/kconfig/$KERNEL.config" ] || die "unknown KERNEL=$KERNEL; use one of: $(cd "$SCRIPTS_DIR/kconfig" && ls | grep -v base | sed 's/\.config//' | tr '\n' ' ')"
 src=$(kernel_src_dir)
 out=$(kernel_dir)
-if [ -e "$out/.complete" ]; then echo "$out"; exit 0; fi
+# Every use marks the build, so pruning spares kernels other checkouts use.
+if [ -e "$out/.complete" ]; then touch "$out/.last-used"; echo "$out"; exit 0; fi
 hold_machine_lock "$CACHE_DIR/kernel/.build.lock" "another kernel build"
 # It may have been this very kernel.
-if [ -e "$out/.complete" ]; then echo "$out"; exit 0; fi
+if [ -e "$out/.complete" ]; then touch "$out/.last-used"; echo "$out"; exit 0; fi
 
 step "building the $KERNEL guest kernel $(basename "$src") with clang-$LLVM_VERSION into $out (about 5 minutes on 2 cores)"
 rm -rf "$out"; mkdir -p "$out"
@@ -45,6 +46,10 @@ fi
 [ -f "$out/arch/x86/boot/bzImage" ] || { tail -n 40 "$log" >&2; die "kernel build produced no bzImage; full log: $log"; }
 note "kernel built in $((SECONDS - start)) s"
 touch "$out/.complete"
-# Keep only the newest two builds of each flavour.
-ls -dt "$CACHE_DIR/kernel/$KERNEL"-* 2>/dev/null | tail -n +3 | xargs -r rm -rf
+touch "$out/.last-used"
+# Keep the newest two builds of each flavour, and any other one a checkout
+# used in the last day (two branches on one machine each keep theirs).
+ls -dt "$CACHE_DIR/kernel/$KERNEL"-* 2>/dev/null | tail -n +3 | while read -r old; do
+    [ -n "$(find "$old/.last-used" -mmin -1440 2>/dev/null)" ] || rm -rf "$old"
+done
 echo "$out"

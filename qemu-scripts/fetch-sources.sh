@@ -2,6 +2,16 @@
 # The Debian Linux source and the rust-src that matches this machine's rustc exactly.
 source "$(dirname "$0")/lib.sh"
 
+# Both already here: nothing to ask the archive (its look-ups cost seconds
+# on every run).
+RUSTC_VERSION=$(rustc_version)
+RUST_SRC_DIR=$CACHE_DIR/src/rust-src-$RUSTC_VERSION
+current=$(cat "$CACHE_DIR/src/current" 2>/dev/null || true)
+if [ -n "$current" ] && [ -e "$current/.complete" ] && [ -e "$RUST_SRC_DIR/.complete" ] &&
+    { [ -z "${KERNEL_DEB_VERSION:-}" ] || [ "$current" = "$CACHE_DIR/src/linux-$KERNEL_DEB_VERSION" ]; }; then
+    exit 0
+fi
+
 # Prefer the version this project was tested with; fall back to the newest
 # $KERNEL_SERIES the archive has (sid moves on), and say so.
 KERNEL_DEB_VERSION=${KERNEL_DEB_VERSION:-7.2.13-1}
@@ -23,8 +33,6 @@ if [ ! -e "$SRC_DIR/.complete" ]; then
 fi
 echo "$SRC_DIR" >"$CACHE_DIR/src/current"
 
-RUSTC_VERSION=$(rustc_version)
-RUST_SRC_DIR=$CACHE_DIR/src/rust-src-$RUSTC_VERSION
 if [ ! -e "$RUST_SRC_DIR/.complete" ]; then
     ver=$(apt_cache_private madison rust-src | awk '{print $3}' | grep "^$RUSTC_VERSION+" | sort -V | tail -1)
     [ -n "$ver" ] || die "no Debian rust-src for rustc $RUSTC_VERSION (the kernel needs the exact version); available: $(apt_cache_private madison rust-src | awk '{print $3}' | tr '\n' ' ')"

@@ -15,23 +15,33 @@ expect_line() {
     grep -qE "$pattern" "$file" || fail "$what was not reported (no line matching '$pattern' in $file)"
 }
 
-step "harness self-test 1/3: planted failures must each be named"
-out=$(mktemp)
-set +e
-SELFTEST=1 "$SCRIPTS_DIR/qemu-test.sh" >"$out" 2>&1
-rc=$?
-set -e
-[ $rc -ne 0 ] || fail "qemu-test exited 0 although failures were planted"
-expect_line "$out" '^FAIL harness_selftest.deliberate_failure' "the deliberately failing test"
-expect_line "$out" '^FAIL harness_selftest.deliberate_unexplained_skip: skipped' "the unexplained skip"
-expect_line "$out" '^FAIL card_errors_declared: .*card 0 error (DMA_STRAY|DMA_UNMAPPED)' "the undeclared card error"
-expect_line "$out" '^FAIL card_sanitizer_clean: .*sanitizer finding' "the undeclared sanitizer finding"
-expect_line "$out" '^FAIL kernel_log_clean: .*WARNING' "the injected kernel WARNING"
-grep -q 'lkdtm' "$out" || fail "the WARNING's excerpt does not show lkdtm"
-expect_line "$out" '^FAIL guest_ran_everything' "the case that never ran"
-expect_line "$out" '^[0-9]+ passed, [1-9][0-9]* failed' "a closing line with failures"
-sed -n '/^FAIL/p; /passed, /p' "$out" | sed 's/^/    /' >&2
-rm -f "$out"
+# Both ways a guest starts: booted (RESTORE=0) and restored from the saved
+# guest (the default). Each must say which it did, so a restore that quietly
+# fell back to a boot cannot pass for the restored path.
+for way in booted restored; do
+    step "harness self-test 1/3 ($way guest): planted failures must each be named"
+    out=$(mktemp)
+    set +e
+    RESTORE=$([ $way = restored ] && echo 1 || echo 0) SELFTEST=1 "$SCRIPTS_DIR/qemu-test.sh" >"$out" 2>&1
+    rc=$?
+    set -e
+    [ $rc -ne 0 ] || fail "($way) qemu-test exited 0 although failures were planted"
+    expect_line "$out" '^FAIL harness_selftest.deliberate_failure' "($way) the deliberately failing test"
+    expect_line "$out" '^FAIL harness_selftest.deliberate_unexplained_skip: skipped' "($way) the unexplained skip"
+    expect_line "$out" '^FAIL card_errors_declared: .*card 0 error (DMA_STRAY|DMA_UNMAPPED)' "($way) the undeclared card error"
+    expect_line "$out" '^FAIL card_sanitizer_clean: .*sanitizer finding' "($way) the undeclared sanitizer finding"
+    expect_line "$out" '^FAIL kernel_log_clean: .*WARNING' "($way) the injected kernel WARNING"
+    grep -q 'lkdtm' "$out" || fail "($way) the WARNING's excerpt does not show lkdtm"
+    expect_line "$out" '^FAIL guest_ran_everything' "($way) the case that never ran"
+    expect_line "$out" '^[0-9]+ passed, [1-9][0-9]* failed' "($way) a closing line with failures"
+    if [ $way = restored ]; then
+        grep -q "restored the saved guest" "$out" || fail "the run did not restore the saved guest (log: $out)"
+    else
+        grep -q "restored the saved guest" "$out" && fail "RESTORE=0 restored instead of booting (log: $out)"
+    fi
+    sed -n '/^FAIL/p; /passed, /p' "$out" | sed 's/^/    /' >&2
+    rm -f "$out"
+done
 
 step "harness self-test 2/3: damaged run files must each fail the verdict"
 run=$BUILD_DIR/qemu-test

@@ -23,12 +23,15 @@ KERNEL_RECIPE=1
 KERNEL=${KERNEL:-debug}
 
 QEMU_ROOT=$CACHE_DIR/qemu-root
+# The harness's QMP client (qemu-scripts/qmp; build.sh builds it).
+QMP_BIN=$REPO_DIR/target/release/cardless-qmp
 TOOLS_DIR=$CACHE_DIR/tools
 BINDGEN=$TOOLS_DIR/bin/bindgen
 export PATH="$TOOLS_DIR/bin:$HOME/.cargo/bin:$PATH"
 export LIBCLANG_PATH=/usr/lib/llvm-$LLVM_VERSION/lib
 
-step() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+source "$SCRIPTS_DIR/timing.sh"
+step() { timing_mark host "$*"; printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 note() { printf '    %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -98,6 +101,14 @@ fetch_deb() {
     mkdir -p "$dest"
     dpkg-deb -x "$tmp"/*.deb "$dest"
     rm -rf "$tmp"
+}
+
+# The static busybox the guest's initramfs carries.
+busybox_path() {
+    local busybox=/bin/busybox
+    file -L "$busybox" 2>/dev/null | grep -q 'statically linked' || busybox=$(command -v busybox)
+    ldd "$busybox" >/dev/null 2>&1 && die "$busybox is not static; install busybox-static (make setup)"
+    echo "$busybox"
 }
 
 rustc_version() { rustc --version | awk '{print $2}'; }

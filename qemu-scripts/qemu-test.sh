@@ -11,6 +11,7 @@
 #               harness-selftest.sh; the verdict must then be red)
 #   FAILFAST=1  stop the guest at the first failing case (make mutants)
 source "$(dirname "$0")/lib.sh"
+timing_begin "$BUILD_DIR/timing.tsv"
 
 "$SCRIPTS_DIR/build.sh"
 source "$BUILD_DIR/paths.env"
@@ -92,4 +93,5 @@ else
         [ -s "$t" ] && note "kept the card's trace of this failing run: $t ($(du -h "$t" | cut -f1); make timeline TRACE=$t)"
     done
 fi
+timing_report
 exit $rc

@@ -18,6 +18,7 @@
 # path (success, failure, timeout, Ctrl-C). Exit status: 0 when the guest
 # powered off by itself, 124 on timeout, 1 when something failed to start.
 source "$(dirname "$0")/lib.sh"
+source "$SCRIPTS_DIR/snapshot.sh"
 
 mode=test cards=1 timeout=600 accel=${ACCEL:-auto} device_args="" kernel="" initrd="" device="" log_dir=""
 declare -A per_card_args=() linked=()
@@ -77,7 +78,7 @@ start_listener() {
     [ -S "$sock" ] || { tail -n 20 "$log" >&2; die "'$*' did not open $sock (log: $log)"; }
 }
 rm -f "$log_dir"/device*.pid "$log_dir/qmp.path"
-card_args=()
+card_args=() card_json=()
 for i in $(seq 0 $((cards - 1))); do
     sock=$sock_dir/card$i.sock
     # shellcheck disable=SC2086
@@ -88,7 +89,8 @@ for i in $(seq 0 $((cards - 1))); do
             "$device" link --listen "$sock_dir/card$i.link.sock" --server "$sock"
         sock=$sock_dir/card$i.link.sock
     fi
-    card_args+=(-device "{\"driver\":\"vfio-user-pci\",\"id\":\"card$i\",\"bus\":\"rp$i\",\"socket\":{\"path\":\"$sock\",\"type\":\"unix\"}}")
+    card_json+=("{\"driver\":\"vfio-user-pci\",\"id\":\"card$i\",\"bus\":\"rp$i\",\"socket\":{\"path\":\"$sock\",\"type\":\"unix\"}}")
+    card_args+=(-device "${card_json[-1]}")
 done
 
 # --- the accelerator: KVM only where a probe boot succeeded (cached per kernel)
@@ -140,30 +142,67 @@ case "${IOMMU:-0}" in
     *) die "IOMMU must be 0 or 1 (got '$IOMMU')" ;;
 esac
 append+=" ${GUEST_APPEND:-}"
-qemu_args=(
+# The machine without the run's kernel, cards and disk (a saved guest's key).
+machine_args=(
     "${accel_args[@]}" -smp 2 -nodefaults -no-reboot -display none
     -object memory-backend-memfd,id=mem,size=${GUEST_MEM:-512M},share=on
-    -machine q35,memory-backend=mem
+    # No PS/2 controller (the kernel's i8042 and mouse probe cost seconds
+    # under TCG), no AHCI, SMBus or VMware port the guest has no driver for.
+    -machine q35,memory-backend=mem,i8042=off,sata=off,smbus=off,vmport=off
     # before any PCI device, so every one of them sits behind it
     "${iommu_args[@]}"
     # Native PCIe hotplug (pciehp) on the root ports, not ACPI hotplug: the
     # guest kernel has HOTPLUG_PCI_PCIE (device_del of a card).
     -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
-    -kernel "$kernel" -initrd "$initrd" -append "$append"
 )
 # one PCIe root port per card, so each can be hot-unplugged
 for i in $(seq 0 $((cards - 1))); do
-    qemu_args+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))")
+    machine_args+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))")
 done
-# A scratch ext4 disk (/mnt in the guest): O_DIRECT from mapped buffers needs a
-# real block device (tmpfs would copy through the page cache instead).
-disk=$log_dir/scratch.ext4
-rm -f "$disk"
-truncate -s 32M "$disk"
-mkfs=$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)
-"$mkfs" -q -F "$disk" || die "mkfs.ext4 failed (is e2fsprogs installed? run 'make setup')"
-qemu_args+=(-drive "file=$disk,if=none,format=raw,id=scratch,cache=none" -device virtio-blk-pci,drive=scratch)
-qemu_args+=("${card_args[@]}" ${QEMU_EXTRA:-})
+machine_args+=(${QEMU_EXTRA:-})
+
+# Boot once, restore many (snapshot.sh): test and cmd runs restore a saved
+# guest, hot-add the cards and give it a disk with the run's files; RESTORE=0
+# boots instead, as an interactive run always does.
+restore=${RESTORE:-1}
+[ "$mode" != run ] || restore=0
+if [ "$restore" = 1 ]; then
+    snap_append=$(snapshot_append "$append")
+    # and the run's disk (its file is not part of the key: each run has its own)
+    snap_args=("${machine_args[@]}" -device virtio-blk-pci,id=run-disk,drive=run-disk)
+    snap=$(snapshot_dir "$kernel" "$snap_append" "${snap_args[@]}")
+    if [ -e "$snap/unusable" ]; then
+        note "booting: QEMU could not save a guest with these options ($(head -n 1 "$snap/unusable"); $snap/unusable)"
+        restore=0
+    elif [ ! -e "$snap/guest.mig" ] && ! snapshot_make "$snap" "$kernel" "$initrd" "$snap_append" "${snap_args[@]}" \
+        -drive "file=$(snapshot_blank_disk "$log_dir/blank.disk"),if=none,format=raw,id=run-disk"; then
+        note "booting instead of restoring (no saved guest: ${snap})"
+        restore=0
+    fi
+fi
+
+if [ "$restore" = 1 ]; then
+    # The run's disk (/mnt in the guest, also the suite's scratch disk).
+    disk=$log_dir/run.ext4
+    run_disk "$initrd" "$append" "$disk"
+    qemu_args=("${snap_args[@]}" -kernel "$kernel" -initrd "$snap/initramfs.cpio" -append "$snap_append"
+        -drive "file=$disk,if=none,format=raw,id=run-disk,cache=none" -incoming defer)
+    # The console log goes on from the saved guest's boot (judged with the run).
+    cp "$snap/console.log" "$log_dir/console.log"
+    console_arg=(-chardev "file,id=console,path=$log_dir/console.log,append=on" -serial chardev:console)
+else
+    qemu_args=("${machine_args[@]}" -kernel "$kernel" -initrd "$initrd" -append "$append")
+    # A scratch ext4 disk (/mnt in the guest): O_DIRECT from mapped buffers needs a
+    # real block device (tmpfs would copy through the page cache instead).
+    disk=$log_dir/scratch.ext4
+    rm -f "$disk"
+    truncate -s 32M "$disk"
+    mkfs=$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)
+    "$mkfs" -q -F "$disk" || die "mkfs.ext4 failed (is e2fsprogs installed? run 'make setup')"
+    qemu_args+=(-drive "file=$disk,if=none,format=raw,id=scratch,cache=none" -device virtio-blk-pci,drive=scratch)
+    qemu_args+=("${card_args[@]}")
+    console_arg=(-serial "file:$log_dir/console.log")
+fi
 
 if [ "$mode" = run ]; then
     note "guest console follows; Ctrl-A X quits QEMU"
@@ -171,13 +210,26 @@ if [ "$mode" = run ]; then
     exit $?
 fi
 
+timing_mark host "QEMU started"
 "$SCRIPTS_DIR/qemu.sh" "${qemu_args[@]}" \
-    -serial "file:$log_dir/console.log" -serial "file:$log_dir/results.log" \
+    "${console_arg[@]}" -serial "file:$log_dir/results.log" \
     -qmp "unix:$sock_dir/qmp.sock,server=on,wait=off" \
     >"$log_dir/qemu.log" 2>&1 &
 qemu=$!
 pids+=("$qemu")
 echo "$sock_dir/qmp.sock" >"$log_dir/qmp.path"
+timing_watch_guest "$log_dir/console.log" "$log_dir/results.log" "$qemu" &
+watcher=$!
+pids+=("$watcher")
+if [ "$restore" = 1 ]; then
+    restore_start=$EPOCHREALTIME
+    hot_add_args=()
+    for dev in "${card_json[@]}"; do hot_add_args+=(--hot-add "$dev"); done
+    "$QMP_BIN" --socket "$sock_dir/qmp.sock" --restore "$snap/guest.mig" "${hot_add_args[@]}" ||
+        { tail -n 20 "$log_dir/qemu.log" >&2; die "restoring the saved guest $snap failed (above; RESTORE=0 boots instead)"; }
+    timing_mark host "restored; cards hot-added"
+    note "restored the saved guest $(basename "$snap") and hot-added $cards card(s) in $(awk "BEGIN { printf \"%.2f\", $EPOCHREALTIME - $restore_start }") s"
+fi
 # Show the results as they arrive: the suite's progress, or the command's output.
 if [ "$mode" = cmd ]; then
     tail --pid="$qemu" -n +1 -F "$log_dir/results.log" 2>/dev/null | grep --line-buffered -v '^cardless-guest-exit:' &
@@ -193,5 +245,8 @@ while kill -0 "$qemu" 2>/dev/null; do
     sleep 0.2
 done
 wait "$qemu"; rc=$?
+exited=$EPOCHREALTIME
+wait "$watcher" 2>/dev/null || true  # it has stamped the guest's last lines
+timing_mark host "QEMU exited" - "$exited"
 [ $rc -eq 0 ] || { tail -n 20 "$log_dir/qemu.log" >&2; die "QEMU exited with status $rc (log: $log_dir/qemu.log)"; }
 exit 0

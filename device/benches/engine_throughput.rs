@@ -8,13 +8,14 @@
 //!
 //! Run: `cargo bench -p cardless-device --bench engine_throughput`
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cardless_abi::regs::*;
 use cardless_device::dma::DmaSpace;
-use cardless_device::model::{Card, CardConfig, IrqSink};
+use cardless_device::model::{sealed_memfd, Card, CardConfig, IrqSink};
+use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
 
 const IOVA: u64 = 1 << 32;
 /// Ring size: bigger than the L2 cache, so both sides stream to memory.
@@ -26,25 +27,9 @@ impl IrqSink for NoIrq {
     fn raise(&self, _: u16) {}
 }
 
+/// Sealed like QEMU's memory-backend-memfd: the card refuses fds that could shrink.
 fn memfd(size: u64) -> OwnedFd {
-    // SAFETY: valid C string, result checked.
-    let raw = unsafe {
-        libc::memfd_create(
-            c"bench".as_ptr(),
-            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-        )
-    };
-    assert!(raw >= 0, "memfd_create");
-    // SAFETY: fresh fd.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-    // SAFETY: plain ftruncate on our fd.
-    assert_eq!(unsafe { libc::ftruncate(fd.as_raw_fd(), size as i64) }, 0);
-    // Sealed like QEMU's memory-backend-memfd: the card refuses fds that could shrink.
-    let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
-    // SAFETY: plain fcntl on our fd.
-    let sealed = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) };
-    assert_eq!(sealed, 0);
-    fd
+    sealed_memfd(c"bench", size).expect("memfd_create")
 }
 
 fn w(card: &Card, reg: u64, v: u32) {
@@ -99,16 +84,16 @@ fn memcpy(fd: &OwnedFd) -> f64 {
     let len = (RING_BYTES + 4096) as usize;
     // SAFETY: a fresh shared mapping of our memfd, unmapped below.
     let p = unsafe {
-        libc::mmap(
+        mmap(
             std::ptr::null_mut(),
             len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-            fd.as_raw_fd(),
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::SHARED,
+            fd,
             0,
         )
-    };
-    assert_ne!(p, libc::MAP_FAILED);
+    }
+    .expect("mmap of the ring's memfd");
     let dst = p.cast::<u8>().wrapping_add(4096);
     // The same bytes the engine wrote: the ring as it is now.
     let mut src = vec![0u8; RING_BYTES as usize];
@@ -124,7 +109,7 @@ fn memcpy(fd: &OwnedFd) -> f64 {
     }
     let secs = t.elapsed().as_secs_f64();
     // SAFETY: unmapping what we mapped.
-    unsafe { libc::munmap(p, len) };
+    unsafe { munmap(p, len) }.expect("munmap");
     (laps * RING_BYTES) as f64 / secs
 }
 

@@ -18,9 +18,11 @@
 //! a SIGBUS handler, which would have to wrap every volatile copy.
 
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{RwLock, RwLockReadGuard};
 
+use rustix::fs::{fcntl_get_seals, fstat, FileType, SealFlags};
+use rustix::mm::{MapFlags, ProtFlags};
 use vm_memory::{FileOffset, MmapRegion, VolatileMemory, VolatileSlice};
 
 /// Granularity of DMA mappings (addresses, sizes and file offsets).
@@ -232,13 +234,12 @@ impl DmaSpace {
             });
         }
         let prot = if writable {
-            libc::PROT_READ | libc::PROT_WRITE
+            ProtFlags::READ | ProtFlags::WRITE
         } else {
-            libc::PROT_READ
+            ProtFlags::READ
         };
         let file = FileOffset::new(File::from(fd), file_offset);
-        let mem = MmapRegion::build(Some(file), len, prot, libc::MAP_SHARED)
-            .map_err(|e| DmaError::Mmap(e.to_string()))?;
+        let mem = shared_mapping(file, len, prot).map_err(|e| DmaError::Mmap(e.to_string()))?;
         let at = maps.partition_point(|m| m.iova < iova);
         maps.insert(
             at,
@@ -389,12 +390,12 @@ fn write_lock<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 /// between the check and the mmap (or ever after).
 pub fn check_backing(fd: BorrowedFd<'_>, need: u64) -> Result<(), DmaError> {
     fd_size(fd)?;
-    // SAFETY: F_GET_SEALS takes no argument and only reads the fd's seals.
-    let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
     // EINVAL: a file system without seals (a plain tmpfs/ext4 file).
-    let seals = u32::try_from(seals).unwrap_or(0);
-    if seals & libc::F_SEAL_SHRINK as u32 == 0 {
-        return Err(DmaError::NotSealed { seals });
+    let seals = fcntl_get_seals(fd).unwrap_or(SealFlags::empty());
+    if !seals.contains(SealFlags::SHRINK) {
+        return Err(DmaError::NotSealed {
+            seals: seals.bits(),
+        });
     }
     let have = fd_size(fd)?;
     if have < need {
@@ -405,24 +406,34 @@ pub fn check_backing(fd: BorrowedFd<'_>, need: u64) -> Result<(), DmaError> {
 
 /// Size of a regular file behind `fd`.
 fn fd_size(fd: BorrowedFd<'_>) -> Result<u64, DmaError> {
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: fstat writes a `stat` into the buffer we own; fd is open.
-    let rc = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) };
-    if rc != 0 {
-        return Err(DmaError::Fstat(std::io::Error::last_os_error()));
-    }
-    // SAFETY: fstat succeeded, so it initialised the struct.
-    let st = unsafe { st.assume_init() };
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+    let st = fstat(fd).map_err(|e| DmaError::Fstat(e.into()))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err(DmaError::NotRegularFile);
     }
-    Ok(st.st_size as u64)
+    // A regular file's size is never negative.
+    Ok(u64::try_from(st.st_size).unwrap_or(0))
+}
+
+/// A shared mapping of `len` bytes of `file` with `prot`: what the card
+/// sees of guest RAM and of its own BAR2. vm-memory takes the raw mmap
+/// bits.
+pub(crate) fn shared_mapping(
+    file: FileOffset,
+    len: usize,
+    prot: ProtFlags,
+) -> Result<MmapRegion, vm_memory::mmap::MmapRegionError> {
+    MmapRegion::build(
+        Some(file),
+        len,
+        prot.bits() as i32,
+        MapFlags::SHARED.bits() as i32,
+    )
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use std::os::fd::FromRawFd;
+    use rustix::fs::{fcntl_add_seals, memfd_create, MemfdFlags};
 
     /// A memfd of `size` bytes, sealed the way QEMU's memory-backend-memfd
     /// seals it (`seal=on`, the default): the kind of fd QEMU hands over.
@@ -432,16 +443,8 @@ pub(crate) mod tests {
 
     /// A memfd of `size` bytes that can still be sealed, shrunk or grown.
     pub(crate) fn unsealed_memfd(size: u64) -> OwnedFd {
-        // SAFETY: valid C string; result checked.
-        let raw = unsafe {
-            libc::memfd_create(
-                c"guest".as_ptr(),
-                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
-            )
-        };
-        assert!(raw >= 0);
-        // SAFETY: fresh fd owned by nobody else.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING;
+        let fd = memfd_create(c"guest", flags).unwrap();
         File::from(fd.try_clone().unwrap()).set_len(size).unwrap();
         fd
     }
@@ -519,11 +522,7 @@ pub(crate) mod tests {
             d.map(0, P, memfd(P), P, true),
             Err(DmaError::FdTooSmall { .. })
         ));
-        let mut fds = [0; 2];
-        // SAFETY: pipe fills two fds.
-        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-        // SAFETY: fresh fds.
-        let (a, _b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (a, _b) = rustix::pipe::pipe().unwrap();
         assert!(matches!(
             d.map(0, P, a, 0, true),
             Err(DmaError::NotRegularFile)
@@ -618,11 +617,7 @@ pub(crate) mod tests {
     #[test]
     fn map_refuses_fds_that_could_shrink() {
         let d = DmaSpace::new();
-        let add_seals = |fd: &OwnedFd, seals: i32| {
-            // SAFETY: plain fcntl on our own fd.
-            let sealed = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) };
-            assert_eq!(sealed, 0);
-        };
+        let add_seals = |fd: &OwnedFd, seals| fcntl_add_seals(fd, seals).unwrap();
         // An unsealed memfd, large enough: refused, nothing mapped.
         let fd = unsealed_memfd(4 * P);
         assert!(matches!(
@@ -634,17 +629,13 @@ pub(crate) mod tests {
         File::from(fd.try_clone().unwrap()).set_len(0).unwrap();
         // Sealed against growing only: still refused.
         let fd = unsealed_memfd(P);
-        add_seals(&fd, libc::F_SEAL_GROW);
+        add_seals(&fd, SealFlags::GROW);
         assert!(matches!(
             d.map(0, P, fd, 0, true),
             Err(DmaError::NotSealed { .. })
         ));
         // A memfd without MFD_ALLOW_SEALING reports F_SEAL_SEAL only.
-        // SAFETY: valid C string; result checked.
-        let raw = unsafe { libc::memfd_create(c"nosealing".as_ptr(), libc::MFD_CLOEXEC) };
-        assert!(raw >= 0);
-        // SAFETY: fresh fd.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = memfd_create(c"nosealing", MemfdFlags::CLOEXEC).unwrap();
         File::from(fd.try_clone().unwrap()).set_len(P).unwrap();
         assert!(matches!(
             d.map(0, P, fd, 0, true),
@@ -661,7 +652,7 @@ pub(crate) mod tests {
         ));
         // Shrink-sealed: accepted once big enough, refused when short.
         let fd = unsealed_memfd(P);
-        add_seals(&fd, libc::F_SEAL_SHRINK);
+        add_seals(&fd, SealFlags::SHRINK);
         assert!(matches!(
             d.map(0, 2 * P, fd.try_clone().unwrap(), 0, true),
             Err(DmaError::FdTooSmall { .. })

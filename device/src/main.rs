@@ -193,8 +193,8 @@ fn timeline_command(
 ) -> Result<(), String> {
     let text = std::fs::read_to_string(trace)
         .map_err(|e| format!("cannot read {}: {e}", trace.display()))?;
-    let lines =
-        replay::event::parse_trace(&text).map_err(|e| format!("{}: {e}", trace.display()))?;
+    let lines = cardless_device::trace::parse_trace(&text)
+        .map_err(|e| format!("{}: {e}", trace.display()))?;
     let tl = Timeline::build(&lines, axis);
     let name = trace.file_name().map_or_else(
         || trace.display().to_string(),
@@ -210,7 +210,7 @@ fn timeline_command(
         output.display()
     );
     if let Some(png) = png {
-        let title = format!("CARDLESS TIMELINE  {name}  {} EVENTS", lines.len());
+        let title = format!("cardless timeline: {name}, {} events", lines.len());
         timeline::render::write_png(&tl, &title, png)
             .map_err(|e| format!("cannot write {}: {e}", png.display()))?;
         println!("timeline: PNG -> {}", png.display());

@@ -9,6 +9,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use cardless_abi::regs;
 use common::*;
+use rustix::io::Errno;
 use vfio_bindings::bindings::vfio::*;
 
 const VERSION: u16 = 1;
@@ -20,10 +21,10 @@ const SET_IRQS: u16 = 8;
 const REGION_READ: u16 = 9;
 const REGION_WRITE: u16 = 10;
 
-const EINVAL: u32 = libc::EINVAL as u32;
-const E2BIG: u32 = libc::E2BIG as u32;
-const EBADF: u32 = libc::EBADF as u32;
-const ENOTSUP: u32 = libc::ENOTSUP as u32;
+const EINVAL: u32 = Errno::INVAL.raw_os_error() as u32;
+const E2BIG: u32 = Errno::TOOBIG.raw_os_error() as u32;
+const EBADF: u32 = Errno::BADF.raw_os_error() as u32;
+const ENOTSUP: u32 = Errno::NOTSUP.raw_os_error() as u32;
 
 /// The server is alive and a well-behaved client gets real answers.
 fn assert_serves(server: &TestServer) {
@@ -184,6 +185,41 @@ fn refused_messages_leave_the_connection_usable() {
     unmap.extend_from_slice(&VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP.to_le_bytes());
     unmap.extend_from_slice(&[0; 16]);
     assert_eq!(raw.expect_error(&message(18, DMA_UNMAP, &unmap)), ENOTSUP);
+
+    // Every body the server reads as a declared layout, one byte short of
+    // it: refused, with nothing read past the body's end.
+    let get_device_info = 4;
+    for (command, layout) in [
+        (get_device_info, 16),
+        (GET_REGION_INFO, 32),
+        (GET_IRQ_INFO, 16),
+        (SET_IRQS, 20),
+        (REGION_READ, 16),
+        (REGION_WRITE, 16),
+        (DMA_MAP, 32),
+        (DMA_UNMAP, 24),
+    ] {
+        let short = vec![0xff; layout - 1];
+        let errno = raw.expect_error(&message(20, command, &short));
+        assert_eq!(errno, EINVAL, "command {command}");
+    }
+    // Whole bodies whose argsz claims less than the structure: refused.
+    for (command, layout) in [
+        (get_device_info, 16),
+        (GET_REGION_INFO, 32),
+        (GET_IRQ_INFO, 16),
+        (SET_IRQS, 20),
+        (DMA_MAP, 32),
+        (DMA_UNMAP, 24),
+    ] {
+        let mut body = vec![0u8; layout];
+        body[..4].copy_from_slice(&(layout as u32 - 1).to_le_bytes());
+        let errno = raw.expect_error(&message(21, command, &body));
+        assert_eq!(errno, EINVAL, "argsz of command {command}");
+    }
+    // A REGION_WRITE carrying more bytes than its count.
+    let body = region_access(REGION_BAR0, regs::SCRATCH, 4, &[1; 8]);
+    assert_eq!(raw.expect_error(&message(22, REGION_WRITE, &body)), EINVAL);
 
     // Through all of that the connection kept its framing.
     raw.send(&message(

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use cardless_abi::regs;
 use common::*;
+use rustix::io::Errno;
 
 const REGION_READ: u16 = 9;
 const REGION_WRITE: u16 = 10;
@@ -312,7 +313,7 @@ fn dead_card_answers_over_raw_messages() {
 
     assert_eq!(
         raw.expect_error(&message(8, DEVICE_GET_INFO, &[16, 0, 0, 0])),
-        libc::ENODEV as u32
+        Errno::NODEV.raw_os_error() as u32
     );
     drop(raw);
     assert!(link.exit().0);
@@ -332,7 +333,7 @@ fn malformed_input_gets_errors_never_a_crash() {
     // none belong: each refused with its errno, the link carries on.
     assert_eq!(
         raw.expect_error(&message(1, REGION_READ, &[1, 2, 3])),
-        libc::EINVAL as u32
+        Errno::INVAL.raw_os_error() as u32
     );
     assert_eq!(
         raw.expect_error(&message(
@@ -340,19 +341,19 @@ fn malformed_input_gets_errors_never_a_crash() {
             REGION_READ,
             &region_access(0, 0, u32::MAX, &[])
         )),
-        libc::E2BIG as u32
+        Errno::TOOBIG.raw_os_error() as u32
     );
     assert_eq!(
         raw.expect_error(&message(3, REGION_WRITE, &[0; 15])),
-        libc::EINVAL as u32
+        Errno::INVAL.raw_os_error() as u32
     );
     assert_eq!(
         raw.expect_error(&message(4, DMA_UNMAP, &[0; 23])),
-        libc::EINVAL as u32
+        Errno::INVAL.raw_os_error() as u32
     );
     assert_eq!(
         raw.expect_error(&message(5, 0xffff, &[0; 100])),
-        libc::ENODEV as u32
+        Errno::NODEV.raw_os_error() as u32
     );
     let eventfd = EventFd::new();
     use std::os::fd::AsFd;
@@ -361,7 +362,10 @@ fn malformed_input_gets_errors_never_a_crash() {
         &[eventfd.0.as_fd(), eventfd.0.as_fd()],
     );
     let (header, _) = raw.recv().unwrap();
-    assert_eq!((header.id, header.error), (6, libc::ENODEV as u32));
+    assert_eq!(
+        (header.id, header.error),
+        (6, Errno::NODEV.raw_os_error() as u32)
+    );
     // A reply-type message and a NO_REPLY command get no answer: the next
     // reply is for the next command.
     raw.send(&header_bytes(9, REGION_READ, 16, FLAG_REPLY));

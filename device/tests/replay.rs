@@ -264,7 +264,7 @@ fn unusable_traces_are_refused() {
         other => panic!("{text}: {other:?}"),
     };
     unusable("", "first line is not a \"start\"");
-    unusable("garbage", "not a JSON object");
+    unusable("garbage", "not JSON");
     unusable(r#"{"t":0,"ev":"irq","cause":"0x1","vec":0}"#, "\"start\"");
     unusable(
         &START.replace("\"version\":2", "\"version\":1"),
@@ -283,7 +283,7 @@ fn unusable_traces_are_refused() {
         r#"{"t":0,"ev":"dma_map","addr":"0x0","size":"0xffffffffffffffff","writable":true}"#,
         r#"{"t":0,"ev":"dma_map","addr":"0x1","size":"0x1000","writable":true}"#,
         r#"{"t":0,"ev":"dma_unmap","addr":"0x0","size":"0x1000"}"#,
-        r#"{"t":0,"ev":"mmio","dir":"r","bar":0,"off":"0x0","len":99999999999,"val":"0x0"}"#,
+        r#"{"t":0,"ev":"mmio","dir":"r","bar":0,"off":"0x0","len":99999999999,"hash":"0x0"}"#,
         r#"{"t":0,"ev":"mmio","dir":"w","bar":2,"off":"0x0","len":16,"hash":"0x0"}"#,
     ] {
         let d = diverged(&format!("{START}\n{hostile}"));

@@ -4,9 +4,10 @@
 //! writes and the housekeeping commands a VMM sends while tearing a device
 //! down succeed doing nothing, and everything else fails with ENODEV.
 
-use cardless_device::vfio::wire::{
-    command, BodyReader, BodyWriter, Header, HEADER_SIZE, MAX_DATA_XFER,
-};
+use cardless_device::vfio::bodies::{DmaUnmap, RegionAccess};
+use cardless_device::vfio::wire::{command, read_body, Header, HEADER_SIZE, MAX_DATA_XFER};
+use rustix::io::Errno;
+use zerocopy::IntoBytes;
 
 /// Why the link refused a command: the errno of the error reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,52 +25,43 @@ impl Refusal {
     }
 }
 
-/// Body size of a DMA_UNMAP (argsz, flags, iova, size), echoed in its reply.
-const DMA_UNMAP_BODY: usize = 24;
-/// offset, region, count: the head of REGION_READ/REGION_WRITE bodies and replies.
-const REGION_ACCESS_HEAD: usize = 16;
-
 /// The reply body a vanished endpoint gives `command`, or the refusal.
 /// Only the first [`ANSWER_NEEDS`] bytes of `body` are looked at.
 pub fn answer(code: u16, body: &[u8]) -> Result<Vec<u8>, Refusal> {
     let name = command::name(code);
     let malformed = |error: cardless_device::vfio::ProtocolError| {
-        Refusal::new(libc::EINVAL, format!("malformed {name}: {error}"))
+        Refusal::new(
+            Errno::INVAL.raw_os_error(),
+            format!("malformed {name}: {error}"),
+        )
     };
     match code {
         command::REGION_READ => {
-            let mut reader = BodyReader::new(code, body);
-            let offset = reader.u64().map_err(malformed)?;
-            let region = reader.u32().map_err(malformed)?;
-            let count = reader.u32().map_err(malformed)?;
+            let (access, _) = read_body::<RegionAccess>(code, body).map_err(malformed)?;
+            let count = access.count.get();
             if count > MAX_DATA_XFER {
                 return Err(Refusal::new(
-                    libc::E2BIG,
+                    Errno::TOOBIG.raw_os_error(),
                     format!(
                         "REGION_READ of {count} bytes exceeds max_data_xfer_size {MAX_DATA_XFER}"
                     ),
                 ));
             }
-            let mut reply = BodyWriter::with_capacity(REGION_ACCESS_HEAD + count as usize);
-            reply.u64(offset).u32(region).u32(count);
-            reply.0.resize(REGION_ACCESS_HEAD + count as usize, 0xff);
-            Ok(reply.0)
+            let mut reply = access.as_bytes().to_vec();
+            reply.resize(reply.len() + count as usize, 0xff);
+            Ok(reply)
         }
         command::REGION_WRITE => {
-            let head = BodyReader::new(code, body)
-                .bytes(REGION_ACCESS_HEAD)
-                .map_err(malformed)?;
-            Ok(head.to_vec())
+            let (access, _) = read_body::<RegionAccess>(code, body).map_err(malformed)?;
+            Ok(access.as_bytes().to_vec())
         }
         command::DMA_UNMAP => {
-            let echoed = BodyReader::new(code, body)
-                .bytes(DMA_UNMAP_BODY)
-                .map_err(malformed)?;
-            Ok(echoed.to_vec())
+            let (echoed, _) = read_body::<DmaUnmap>(code, body).map_err(malformed)?;
+            Ok(echoed.as_bytes().to_vec())
         }
         command::DMA_MAP | command::DEVICE_SET_IRQS | command::DEVICE_RESET => Ok(Vec::new()),
         _ => Err(Refusal::new(
-            libc::ENODEV,
+            Errno::NODEV.raw_os_error(),
             format!("{name} ({code}): the card's server is gone"),
         )),
     }
@@ -77,7 +69,7 @@ pub fn answer(code: u16, body: &[u8]) -> Result<Vec<u8>, Refusal> {
 
 /// How many leading body bytes [`answer`] may need: what the link keeps of
 /// a command it passed on, in case the server dies before replying.
-pub const ANSWER_NEEDS: usize = DMA_UNMAP_BODY;
+pub const ANSWER_NEEDS: usize = size_of::<DmaUnmap>();
 
 /// The whole reply message to `request` for `result`.
 pub fn reply(request: &Header, result: &Result<Vec<u8>, Refusal>) -> Vec<u8> {
@@ -98,9 +90,10 @@ mod tests {
     use cardless_device::vfio::wire::flags;
 
     fn access(offset: u64, region: u32, count: u32) -> Vec<u8> {
-        let mut body = BodyWriter::default();
-        body.u64(offset).u32(region).u32(count);
-        body.0
+        let mut body = offset.to_le_bytes().to_vec();
+        body.extend_from_slice(&region.to_le_bytes());
+        body.extend_from_slice(&count.to_le_bytes());
+        body
     }
 
     #[test]
@@ -116,9 +109,9 @@ mod tests {
     #[test]
     fn huge_or_short_reads_are_refused_not_allocated() {
         let huge = answer(command::REGION_READ, &access(0, 0, u32::MAX)).unwrap_err();
-        assert_eq!(huge.errno, libc::E2BIG);
+        assert_eq!(huge.errno, Errno::TOOBIG.raw_os_error());
         let short = answer(command::REGION_READ, &[1, 2, 3]).unwrap_err();
-        assert_eq!(short.errno, libc::EINVAL);
+        assert_eq!(short.errno, Errno::INVAL.raw_os_error());
         assert!(short.why.contains("REGION_READ"), "{}", short.why);
     }
 
@@ -141,7 +134,7 @@ mod tests {
         }
         assert_eq!(
             answer(command::DMA_UNMAP, &[0; 8]).unwrap_err().errno,
-            libc::EINVAL
+            Errno::INVAL.raw_os_error()
         );
     }
 
@@ -157,28 +150,32 @@ mod tests {
             0,
             999,
         ] {
-            assert_eq!(answer(code, &[0; 64]).unwrap_err().errno, libc::ENODEV);
+            assert_eq!(
+                answer(code, &[0; 64]).unwrap_err().errno,
+                Errno::NODEV.raw_os_error()
+            );
         }
     }
 
     #[test]
     fn replies_carry_the_request_id_and_the_errno() {
-        let request = Header {
-            message_id: 77,
-            command: command::DEVICE_GET_INFO,
-            message_size: 32,
-            flags: flags::COMMAND,
-            error: 0,
-        };
-        let refused = reply(&request, &Err(Refusal::new(libc::ENODEV, "gone")));
+        let request = Header::new(77, command::DEVICE_GET_INFO, 32, flags::COMMAND, 0);
+        let refused = reply(
+            &request,
+            &Err(Refusal::new(Errno::NODEV.raw_os_error(), "gone")),
+        );
         let header = Header::decode(refused[..16].try_into().unwrap());
         assert_eq!(
-            (header.message_id, header.message_size, header.error),
-            (77, 16, libc::ENODEV as u32)
+            (
+                header.message_id(),
+                header.message_size(),
+                header.error.get()
+            ),
+            (77, 16, Errno::NODEV.raw_os_error() as u32)
         );
-        assert_eq!(header.flags, flags::REPLY | flags::ERROR);
+        assert_eq!(header.flags(), flags::REPLY | flags::ERROR);
         let ok = reply(&request, &Ok(vec![9; 5]));
         let header = Header::decode(ok[..16].try_into().unwrap());
-        assert_eq!((header.message_size, header.flags), (21, flags::REPLY));
+        assert_eq!((header.message_size(), header.flags()), (21, flags::REPLY));
     }
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use cardless_device::vfio::socket::AdaptiveSocket;
 use cardless_device::vfio::wire::{command, Header};
 use cardless_device::vfio::{ConnectionError, PollPolicy, StopSignal};
+use rustix::io::Errno;
 
 use super::fabric::{self, Refusal};
 use super::frame;
@@ -77,26 +78,26 @@ impl Shared {
 
     /// Answers one command from QEMU in the server's place.
     fn answer(&self, header: &Header, body: &[u8]) {
-        let name = command::name(header.command);
+        let name = command::name(header.command());
         if !header.is_command() {
             log::debug!(
                 "dropping QEMU's reply {name} #{} (the server that asked is gone)",
-                header.message_id
+                header.message_id()
             );
             return;
         }
-        let result = fabric::answer(header.command, body);
+        let result = fabric::answer(header.command(), body);
         let count = {
             let mut state = self.state();
             state.answered += 1;
             state.answered
         };
         match &result {
-            Ok(_) => log::debug!("{name} #{} answered by the link", header.message_id),
+            Ok(_) => log::debug!("{name} #{} answered by the link", header.message_id()),
             Err(Refusal { errno, why }) => {
                 log::info!(
                     "{name} #{} refused with errno {errno}: {why}",
-                    header.message_id
+                    header.message_id()
                 )
             }
         }
@@ -109,7 +110,7 @@ impl Shared {
         if let Err(error) = self.send_to_qemu(&fabric::reply(header, &result), &[]) {
             log::warn!(
                 "cannot answer QEMU's {name} #{}: {error}",
-                header.message_id
+                header.message_id()
             );
         }
     }
@@ -173,12 +174,12 @@ fn qemu_to_server(
         if message.fds_truncated {
             log::warn!(
                 "{} #{} from QEMU lost file descriptors in transit; refusing it",
-                command::name(header.command),
-                header.message_id
+                command::name(header.command()),
+                header.message_id()
             );
             if header.is_command() && !header.no_reply() {
                 let refusal = Err(Refusal {
-                    errno: libc::EINVAL,
+                    errno: Errno::INVAL.raw_os_error(),
                     why: "fds truncated".into(),
                 });
                 if let Err(error) = shared.send_to_qemu(&fabric::reply(&header, &refusal), &[]) {
@@ -193,7 +194,7 @@ fn qemu_to_server(
             if state.server_alive && expects_reply {
                 let head = &message.body()[..message.body().len().min(fabric::ANSWER_NEEDS)];
                 state.pending.insert(
-                    header.message_id,
+                    header.message_id(),
                     Pending {
                         header,
                         body_head: head.to_vec(),
@@ -210,8 +211,8 @@ fn qemu_to_server(
             let _ = to_server.shutdown(Shutdown::Both);
             shared.server_gone(&format!(
                 "sending {} #{} failed: {error}",
-                command::name(header.command),
-                header.message_id
+                command::name(header.command()),
+                header.message_id()
             ));
         }
     }
@@ -234,7 +235,7 @@ fn server_to_qemu(shared: &Shared, mut from_server: AdaptiveSocket) {
         let forward = {
             let mut state = shared.state();
             if !header.is_command() {
-                state.pending.remove(&header.message_id);
+                state.pending.remove(&header.message_id());
             }
             state.server_alive
         };
@@ -244,8 +245,8 @@ fn server_to_qemu(shared: &Shared, mut from_server: AdaptiveSocket) {
         if let Err(error) = shared.send_to_qemu(&message.bytes, &message.fds) {
             log::warn!(
                 "cannot pass the server's {} #{} to QEMU: {error}",
-                command::name(header.command),
-                header.message_id
+                command::name(header.command()),
+                header.message_id()
             );
             return;
         }

@@ -3,8 +3,10 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
+use rustix::fs::{fcntl_add_seals, memfd_create, MemfdFlags, SealFlags};
+use rustix::mm::ProtFlags;
 use vm_memory::{FileOffset, MmapRegion, VolatileMemory, VolatileSlice};
 
 /// A zeroed memfd of `size` bytes, sealed the way QEMU's
@@ -12,26 +14,9 @@ use vm_memory::{FileOffset, MmapRegion, VolatileMemory, VolatileSlice};
 /// seals): the card's DMA space accepts only fds that cannot shrink, and
 /// a mapping of one can never SIGBUS.
 pub fn sealed_memfd(name: &std::ffi::CStr, size: u64) -> io::Result<OwnedFd> {
-    // SAFETY: the name is a valid C string; the returned fd is checked.
-    let raw =
-        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: raw is a fresh fd that nothing else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let fd = memfd_create(name, MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
     File::from(fd.try_clone()?).set_len(size)?;
-    // SAFETY: plain fcntl on our own fd.
-    let rc = unsafe {
-        libc::fcntl(
-            raw,
-            libc::F_ADD_SEALS,
-            libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    fcntl_add_seals(&fd, SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL)?;
     Ok(fd)
 }
 
@@ -52,11 +37,10 @@ impl SharedMem {
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "BAR2 size"))?;
         let fd = sealed_memfd(c"cardless-bar2", size)?;
         let file = File::from(fd.try_clone()?);
-        let mem = MmapRegion::build(
-            Some(FileOffset::new(file, 0)),
+        let mem = crate::dma::shared_mapping(
+            FileOffset::new(file, 0),
             len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
+            ProtFlags::READ | ProtFlags::WRITE,
         )
         .map_err(|e| io::Error::other(e.to_string()))?;
         Ok(SharedMem { fd, mem, size })

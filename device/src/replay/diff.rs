@@ -4,9 +4,9 @@
 
 use std::fmt;
 
-use super::event::{Event, TraceLine};
 use super::names::{cause_name, error_name, location};
 use super::sim_mem::SimMemory;
+use crate::trace::{Event, TraceLine};
 
 /// Bytes shown around a difference.
 const SHOW: usize = 16;
@@ -127,9 +127,10 @@ pub(crate) fn explain(
             },
         ) if (w1, a1, l1) == (w2, a2, l2) => {
             let dir = if *w1 { "write" } else { "read" };
-            let actual_bytes = d2
-                .clone()
-                .unwrap_or_else(|| mem.read(*a2, (*l2).min(1 << 20) as usize));
+            let actual_bytes = d2.as_ref().map_or_else(
+                || mem.read(*a2, (*l2).min(1 << 20) as usize),
+                |d| d.to_vec(),
+            );
             let bytes = match d1 {
                 Some(exp) => byte_diff(exp, &actual_bytes, *a1)
                     .unwrap_or_else(|| "same bytes, different hash".into()),

@@ -2,13 +2,11 @@
 //! actions of a trace, without a VMM, and finds the first event where the
 //! replayed card does something else than the recorded one.
 //!
-//! - [`event`]: reading a trace into typed events;
 //! - [`sim_mem`]: guest memory (memfds at the recorded IOVAs);
 //! - [`diff`]: explaining a divergence;
 //! - [`names`]: register, cause and error names.
 
 pub mod diff;
-pub mod event;
 pub mod names;
 pub mod sim_mem;
 
@@ -18,10 +16,11 @@ use std::sync::{Arc, Mutex};
 use crate::dma::DmaSpace;
 use crate::fault::FaultPlan;
 use crate::model::{Card, CardConfig, IrqSink};
-use crate::trace::{Tracer, TRACE_VERSION};
+use crate::trace::{
+    parse_line, parse_trace, Event, ParseError, ResetSource, TraceLine, Tracer, TRACE_VERSION,
+};
 
 pub use diff::Divergence;
-use event::{parse_line, Event, TraceLine};
 use sim_mem::SimMemory;
 
 /// Longest trapped access replay performs (QEMU traps at most 8 bytes).
@@ -32,7 +31,7 @@ pub const MAX_MMIO_LEN: u64 = 16 << 20;
 pub enum ReplayError {
     /// The trace is not readable.
     #[error(transparent)]
-    Parse(#[from] event::ParseError),
+    Parse(#[from] ParseError),
     /// The trace is readable but cannot be replayed; says what to do.
     #[error("cannot replay: {0}")]
     Unusable(String),
@@ -77,7 +76,7 @@ impl Write for SharedBuf {
 
 /// Replays a trace file's text.
 pub fn replay_text(text: &str) -> Result<Outcome, ReplayError> {
-    replay(&event::parse_trace(text)?)
+    replay(&parse_trace(text)?)
 }
 
 /// The card configuration a `start` line describes.
@@ -90,7 +89,7 @@ fn config_of(first: Option<&TraceLine>) -> Result<CardConfig, ReplayError> {
     else {
         return Err(bad("the first line is not a \"start\" event".into()));
     };
-    if *version != u64::from(TRACE_VERSION) {
+    if *version != TRACE_VERSION {
         return Err(bad(format!(
             "trace format version {version}, this replayer reads version {TRACE_VERSION}: \
              record the run again with this cardless-device"
@@ -218,7 +217,7 @@ impl Replayer<'_> {
         } = &self.lines[at].ev
         {
             let bytes = match (val, data) {
-                (_, Some(d)) => d.clone(),
+                (_, Some(d)) => d.to_vec(),
                 (Some(v), None) => v.to_le_bytes()[..(*len).min(8) as usize].to_vec(),
                 _ => return,
             };
@@ -254,7 +253,7 @@ impl Replayer<'_> {
                 }
                 if *write {
                     let bytes = match (data, val) {
-                        (Some(d), _) => d.clone(),
+                        (Some(d), _) => d.to_vec(),
                         (None, Some(v)) if *len <= 8 => v.to_le_bytes()[..*len as usize].to_vec(),
                         _ => return Some(refused("the write's bytes were not recorded".into())),
                     };
@@ -288,7 +287,9 @@ impl Replayer<'_> {
                 self.card.dma_unmap_all();
                 self.mem.clear();
             }
-            Event::Reset { vmm: true } => self.card.reset(),
+            Event::Reset {
+                src: ResetSource::Vmm,
+            } => self.card.reset(),
             _ => {}
         }
         None

@@ -77,8 +77,8 @@ pub fn location(bar: u8, off: u64) -> String {
 }
 
 /// The name of an interrupt cause bit.
-pub fn cause_name(cause: u64) -> &'static str {
-    match u32::try_from(cause).unwrap_or(0) {
+pub fn cause_name(cause: u32) -> &'static str {
+    match cause {
         INT_DATA_READY => "DATA_READY",
         INT_ERROR => "ERROR",
         INT_COPY_DONE => "COPY_DONE",
@@ -88,7 +88,7 @@ pub fn cause_name(cause: u64) -> &'static str {
 }
 
 /// The name of an error code.
-pub fn error_name(code: u64) -> &'static str {
+pub fn error_name(code: u32) -> &'static str {
     const NAMES: [&str; 15] = [
         "ERR_NONE",
         "ERR_DMA_UNMAPPED",
@@ -126,8 +126,8 @@ mod tests {
         assert_eq!(location(0, PROD_IDX), "BAR0+0x60 (PROD_IDX)");
         assert_eq!(location(2, 8), "BAR2+0x8");
         assert_eq!(error_name(1), "ERR_DMA_UNMAPPED");
-        assert_eq!(error_name(u64::from(ERR_DMA_STRAY)), "ERR_DMA_STRAY");
-        assert_eq!(error_name(u64::from(ERR_RING_OVERLAP)), "ERR_RING_OVERLAP");
+        assert_eq!(error_name(ERR_DMA_STRAY), "ERR_DMA_STRAY");
+        assert_eq!(error_name(ERR_RING_OVERLAP), "ERR_RING_OVERLAP");
         assert_eq!(error_name(99), "ERR_?");
         assert_eq!(cause_name(8), "OVERFLOW");
     }

@@ -4,18 +4,17 @@
 //! - this file: trace lines → tracks of marks and index counters, on one
 //!   time axis (VTIME or event number);
 //! - [`chrome`]: the trace-event JSON;
-//! - [`render`]: the PNG layout, drawn on a [`canvas`] with the built-in
-//!   [`font`] (no system fonts, no font files).
+//! - [`render`]: the PNG, drawn with plotters (as the bench plots are) on
+//!   a bitmap backend whose text comes from an embedded font ([`text`]).
 
-pub mod canvas;
 pub mod chrome;
-pub mod font;
 pub mod render;
+pub mod text;
 
 use cardless_abi::regs::{BAR_REGS, CONS_IDX, PROD_IDX, STATUS_ADDR_HI, STATUS_ADDR_LO};
 
-use crate::replay::event::{Event, TraceLine};
 use crate::replay::names::{cause_name, error_name, location};
+use crate::trace::{Event, ResetSource, TraceLine};
 
 /// What the horizontal axis counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -211,9 +210,12 @@ impl Timeline {
                     format!("sanitizer {check} {addr:#x}+{len:#x}"),
                     1,
                 ),
-                Event::Reset { vmm } => {
+                Event::Reset { src } => {
                     idx = Indices::default();
-                    let by = if *vmm { "VMM" } else { "CONTROL" };
+                    let by = match src {
+                        ResetSource::Vmm => "VMM",
+                        ResetSource::Reg => "CONTROL",
+                    };
                     mark(Track::Card, format!("reset by {by}"), 2)
                 }
                 Event::DmaMap { addr, size, .. } => {

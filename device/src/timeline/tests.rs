@@ -1,7 +1,7 @@
 //! Timeline layout and export (SPEC §15.3).
 
 use super::*;
-use crate::replay::event::parse_trace;
+use crate::trace::parse_trace;
 
 const TRACE: &str = r#"{"t":0,"ev":"start","version":2,"seed":"0x1","deterministic":true,"bar2_size":"0x1000","record_size":64,"rate":0,"debug_window":false,"faults":["drop-irq at=0 count=1 cause=any"]}
 {"t":0,"ev":"mmio","dir":"w","bar":0,"off":"0x58","len":4,"val":"0x100000"}
@@ -49,22 +49,88 @@ fn chrome_json_shape() {
     assert!(evs.iter().any(|e| e["ph"] == "C" && e["args"]["prod"] == 3));
 }
 
-/// SPEC §15.3: the PNG has the size of the layout, with ink on it.
+/// Pixels of colour `c` within `r` pixels of (x, y).
+fn near(pic: &render::Picture, (x, y): (i32, i32), r: i32, c: RGBColor) -> usize {
+    let want = [c.0, c.1, c.2];
+    (x - r..=x + r)
+        .flat_map(|px| (y - r..=y + r).map(move |py| (px, py)))
+        .filter(|&(px, py)| pic.get(px as u32, py as u32) == Some(want))
+        .count()
+}
+
+/// Where data point (x, v) of the ring panel lands, on an axis of `span`
+/// and indices up to `max`.
+fn ring_point(pic: &render::Picture, (x, v): (f64, f64), span: f64, max: f64) -> (i32, i32) {
+    let (xs, ys) = &pic.ring;
+    let px = xs.start + (x / span * f64::from(xs.end - 1 - xs.start)).round() as i32;
+    let py = ys.end - 1 - (v / max * f64::from(ys.end - 1 - ys.start)).round() as i32;
+    (px, py)
+}
+
+use plotters::style::RGBColor;
+
+/// SPEC §15.3: the PNG has the layout's size; the PROD and CONS step lines
+/// run through the indices the trace gave them, in their colours; the
+/// interrupt and the fault are ticked; a PNG file comes out.
 #[test]
-fn png_renders() {
+fn png_draws_the_indices_and_the_events() {
     let lines = parse_trace(TRACE).unwrap();
-    let c = render::draw(&Timeline::build(&lines, Axis::Vtime), "TEST");
-    assert_eq!(c.w, 1600);
-    let inked = (0..c.h)
-        .flat_map(|y| (0..c.w).map(move |x| (x, y)))
-        .filter(|&(x, y)| c.get(x, y) != Some([255; 3]))
-        .count();
-    assert!(inked > 5000, "{inked}");
+    let pic = render::draw(&Timeline::build(&lines, Axis::Vtime), "TEST").unwrap();
+    assert_eq!((pic.w, pic.h), (render::W, 610));
+    // Indices (SPEC example above): PROD 3 from 1000 ns to 3000 ns, CONS 2
+    // from 2000 ns; the axis spans 3000 ns, the panel 0..=3.
+    let at = |x, v| ring_point(&pic, (x, v), 3000.0, 3.0);
+    let prod = |x, v| near(&pic, at(x, v), 2, render::PROD);
+    // A step: it rises at 1000 ns, not before.
+    assert!(prod(1000.0, 1.5) > 0, "PROD rises at 1000 ns");
+    assert_eq!(prod(500.0, 1.5), 0, "PROD is a step, not a ramp");
+    assert!(prod(1500.0, 3.0) > 0, "PROD at 3");
+    assert_eq!(
+        near(&pic, at(1500.0, 0.0), 2, render::PROD),
+        0,
+        "PROD has left 0"
+    );
+    assert!(
+        near(&pic, at(2500.0, 2.0), 2, render::CONS) > 0,
+        "CONS at 2"
+    );
+    assert!(
+        near(&pic, at(1500.0, 0.0), 2, render::CONS) > 0,
+        "CONS at 0 first"
+    );
+    // Ticks in their rows: the CONS_IDX write (MMIO W, the top row) at
+    // 2000 ns, the interrupt (vector 0, the fifth row) at 1000 ns.
+    let (xs, ys) = &pic.tracks;
+    let row = |k: i32| ys.start + (ys.end - ys.start) * (2 * k + 1) / 14;
+    let x = |t: f64| xs.start + (t / 3000.0 * f64::from(xs.end - 1 - xs.start)).round() as i32;
+    let mmio_w = RGBColor(90, 90, 90);
+    assert!(
+        near(&pic, (x(2000.0), row(0)), 3, mmio_w) > 0,
+        "MMIO W tick"
+    );
+    assert_eq!(
+        near(&pic, (x(2000.0), row(6)), 3, mmio_w),
+        0,
+        "not elsewhere"
+    );
+    assert!(
+        near(&pic, (x(1000.0), row(4)), 3, render::PROD) > 0,
+        "IRQ tick"
+    );
+
     let path = std::env::temp_dir().join(format!("cardless-tl-{}.png", std::process::id()));
-    c.save_png(&path).unwrap();
-    let bytes = std::fs::read(&path).unwrap();
+    pic.save_png(&path).unwrap();
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+    let info = decoder.read_info().unwrap().info().clone();
     std::fs::remove_file(&path).ok();
-    assert_eq!(&bytes[1..4], b"PNG");
-    // An empty trace still renders.
-    render::draw(&Timeline::default(), "");
+    assert_eq!((info.width, info.height), (pic.w, pic.h));
+
+    // An empty trace renders too, with no index line in the panel.
+    let empty = render::draw(&Timeline::default(), "").unwrap();
+    let (xs, ys) = &empty.ring;
+    let prod = (xs.start..xs.end)
+        .flat_map(|x| (ys.start..ys.end).map(move |y| (x, y)))
+        .filter(|&(x, y)| empty.get(x as u32, y as u32) == Some([33, 102, 172]))
+        .count();
+    assert_eq!(prod, 0);
 }

@@ -3,6 +3,8 @@
 
 use std::os::fd::{BorrowedFd, OwnedFd};
 
+use crate::dma::DmaError;
+
 /// The card as the vfio-user transport sees it. All methods take `&self`:
 /// the card's own threads run beside the server loop.
 pub trait CardBackend: Send + Sync {
@@ -20,7 +22,8 @@ pub trait CardBackend: Send + Sync {
     /// Size of BAR2 in bytes.
     fn bar2_size(&self) -> u64;
     /// Makes `iova..iova+size` reachable by DMA through `fd` at `file_offset`.
-    /// The transport has checked the range and the fd's size.
+    /// The transport has checked the range and the fd's size; the card
+    /// may still refuse (alignment, overlap, too many mappings).
     fn dma_map(
         &self,
         iova: u64,
@@ -28,9 +31,9 @@ pub trait CardBackend: Send + Sync {
         fd: OwnedFd,
         file_offset: u64,
         writable: bool,
-    ) -> Result<(), String>;
+    ) -> Result<(), DmaError>;
     /// Takes `iova..iova+size` away at once.
-    fn dma_unmap(&self, iova: u64, size: u64) -> Result<(), crate::dma::DmaError>;
+    fn dma_unmap(&self, iova: u64, size: u64) -> Result<(), DmaError>;
     /// Takes every mapping away (DMA_UNMAP with the ALL flag, disconnect).
     fn dma_unmap_all(&self);
 }

@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
-use crate::dma::DmaSpace;
+use crate::dma::{DmaError, DmaSpace};
 use crate::model::{Card, CardConfig, IrqSink};
 
 use super::backend::CardBackend;
@@ -74,14 +74,12 @@ impl CardBackend for CardPort {
         fd: OwnedFd,
         file_offset: u64,
         writable: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), DmaError> {
         // Through the card, so the trace records it (SPEC §15.1).
-        self.card
-            .dma_map(iova, size, fd, file_offset, writable)
-            .map_err(|error| error.to_string())
+        self.card.dma_map(iova, size, fd, file_offset, writable)
     }
 
-    fn dma_unmap(&self, iova: u64, size: u64) -> Result<(), crate::dma::DmaError> {
+    fn dma_unmap(&self, iova: u64, size: u64) -> Result<(), DmaError> {
         self.card.dma_unmap(iova, size)
     }
 

@@ -15,13 +15,16 @@ use vfio_bindings::bindings::vfio::{
 
 use super::backend::CardBackend;
 use super::error::ProtocolError;
-use super::wire::{command, BodyReader, BodyWriter};
+use zerocopy::IntoBytes;
+
+use super::bodies::{DmaMap, DmaUnmap};
+use super::wire::{command, read_body};
 use crate::dma::{check_backing, DmaError};
 
 /// Body size of DMA_MAP: argsz, flags, offset, address, size.
-const DMA_MAP_BODY: usize = 32;
+const DMA_MAP_BODY: usize = size_of::<DmaMap>();
 /// Body size of DMA_UNMAP: argsz, flags, address, size.
-const DMA_UNMAP_BODY: usize = 24;
+const DMA_UNMAP_BODY: usize = size_of::<DmaUnmap>();
 
 /// Handles DMA_MAP. A mapping without an fd is accepted but unusable: this
 /// card reaches guest memory only through shared fds (no DMA_READ/WRITE),
@@ -31,13 +34,12 @@ pub fn map(
     body: &[u8],
     mut fds: Vec<OwnedFd>,
 ) -> Result<(), ProtocolError> {
-    let mut reader = BodyReader::new(command::DMA_MAP, body);
-    reader.require(DMA_MAP_BODY)?;
-    let argsz = reader.u32()?;
-    let flags = reader.u32()?;
-    let file_offset = reader.u64()?;
-    let iova = reader.u64()?;
-    let size = reader.u64()?;
+    let (request, _) = read_body::<DmaMap>(command::DMA_MAP, body)?;
+    let argsz = request.argsz.get();
+    let flags = request.flags.get();
+    let file_offset = request.offset.get();
+    let iova = request.address.get();
+    let size = request.size.get();
     if argsz < DMA_MAP_BODY as u32 {
         return Err(ProtocolError::ArgszTooSmall {
             argsz,
@@ -93,12 +95,11 @@ fn check_fd_covers(fd: &OwnedFd, offset: u64, size: u64) -> Result<(), ProtocolE
 /// Handles DMA_UNMAP; returns the reply body (the request echoed, as the
 /// spec and QEMU expect).
 pub fn unmap(card: &dyn CardBackend, body: &[u8]) -> Result<Vec<u8>, ProtocolError> {
-    let mut reader = BodyReader::new(command::DMA_UNMAP, body);
-    reader.require(DMA_UNMAP_BODY)?;
-    let argsz = reader.u32()?;
-    let flags = reader.u32()?;
-    let iova = reader.u64()?;
-    let size = reader.u64()?;
+    let (request, _) = read_body::<DmaUnmap>(command::DMA_UNMAP, body)?;
+    let argsz = request.argsz.get();
+    let flags = request.flags.get();
+    let iova = request.address.get();
+    let size = request.size.get();
     if argsz < DMA_UNMAP_BODY as u32 {
         return Err(ProtocolError::ArgszTooSmall {
             argsz,
@@ -126,37 +127,78 @@ pub fn unmap(card: &dyn CardBackend, body: &[u8]) -> Result<Vec<u8>, ProtocolErr
             Err(DmaError::NothingMapped { .. }) => {
                 log::debug!("DMA_UNMAP {iova:#x}+{size:#x}: not the card's (mapped without an fd)");
             }
-            other => other.map_err(|error| ProtocolError::Dma(error.to_string()))?,
+            other => other.map_err(ProtocolError::Dma)?,
         }
     }
     log::debug!("DMA_UNMAP {iova:#x}+{size:#x} flags {flags:#x}");
-    let mut reply = BodyWriter::with_capacity(DMA_UNMAP_BODY);
-    reply
-        .u32(DMA_UNMAP_BODY as u32)
-        .u32(flags)
-        .u64(iova)
-        .u64(size);
-    Ok(reply.0)
+    let reply = DmaUnmap {
+        argsz: (DMA_UNMAP_BODY as u32).into(),
+        ..*request
+    };
+    Ok(reply.as_bytes().to_vec())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dma::tests::{memfd, unsealed_memfd};
+    use rustix::io::Errno;
 
     /// SPEC §13: an fd that could shrink later is refused with EINVAL and a
     /// message saying what to do; a sealed one is checked for size (EBADF).
     #[test]
     fn unsealed_fds_are_einval_short_ones_ebadf() {
         let error = check_fd_covers(&unsealed_memfd(1 << 20), 0, 4096).unwrap_err();
-        assert_eq!(error.errno(), libc::EINVAL);
+        assert_eq!(error.errno(), Errno::INVAL.raw_os_error());
         let message = error.to_string();
         assert!(message.contains("F_SEAL_SHRINK"), "{message}");
         assert!(message.contains("memory-backend-memfd"), "{message}");
         let error = check_fd_covers(&memfd(4096), 0, 8192).unwrap_err();
-        assert_eq!(error.errno(), libc::EBADF);
+        assert_eq!(error.errno(), Errno::BADF.raw_os_error());
         let error = check_fd_covers(&memfd(4096), u64::MAX, 8192).unwrap_err();
-        assert_eq!(error.errno(), libc::EBADF);
+        assert_eq!(error.errno(), Errno::BADF.raw_os_error());
         check_fd_covers(&memfd(8192), 4096, 4096).unwrap();
+    }
+
+    fn map_body(iova: u64, size: u64) -> Vec<u8> {
+        let request = DmaMap {
+            argsz: (DMA_MAP_BODY as u32).into(),
+            flags: (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE).into(),
+            offset: 0.into(),
+            address: iova.into(),
+            size: size.into(),
+        };
+        request.as_bytes().to_vec()
+    }
+
+    /// A mapping the card itself refuses reaches the client as EINVAL, and
+    /// the server's log as the card's typed reason (`DmaError`), not text.
+    #[test]
+    fn the_cards_refusal_keeps_its_type() {
+        let (port, _irqs) =
+            crate::vfio::CardPort::build(crate::model::CardConfig::default()).unwrap();
+        map(&*port, &map_body(0x10_0000, 0x4000), vec![memfd(0x4000)]).unwrap();
+        let error = map(&*port, &map_body(0x10_2000, 0x4000), vec![memfd(0x4000)]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ProtocolError::Dma(DmaError::Overlap {
+                    iova: 0x10_2000,
+                    size: 0x4000
+                })
+            ),
+            "{error:?}"
+        );
+        assert_eq!(error.errno(), Errno::INVAL.raw_os_error());
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(
+            source.as_deref(),
+            Some("DMA mapping 0x102000+0x4000 overlaps an existing mapping")
+        );
+        let error = map(&*port, &map_body(0x20_0800, 0x1000), vec![memfd(0x4000)]).unwrap_err();
+        assert!(
+            matches!(error, ProtocolError::Dma(DmaError::Unaligned { .. })),
+            "{error:?}"
+        );
     }
 }

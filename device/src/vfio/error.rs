@@ -4,6 +4,8 @@
 
 use std::io;
 
+use rustix::io::Errno;
+
 /// A message the server refuses. The client gets an error reply carrying
 /// [`ProtocolError::errno`]; the connection stays up.
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +77,7 @@ pub enum ProtocolError {
     #[error("DMA_MAP refused: {0}")]
     DmaFdNotSealed(String),
     #[error("the card refused the DMA request: {0}")]
-    Dma(String),
+    Dma(#[source] crate::dma::DmaError),
     #[error("DMA_UNMAP flags {0:#x} are invalid or unsupported")]
     DmaUnmapFlags(u32),
 }
@@ -84,13 +86,14 @@ impl ProtocolError {
     /// The errno the client sees for this refusal.
     pub fn errno(&self) -> i32 {
         use ProtocolError::*;
-        match self {
-            Unsupported(_) | UnknownCommand(_) | DmaUnmapFlags(_) => libc::ENOTSUP,
-            TransferTooLarge(_) => libc::E2BIG,
-            VersionMismatch { .. } => libc::ENOTSUP,
-            NotAnEventfd | DmaFd(_) => libc::EBADF,
-            _ => libc::EINVAL,
-        }
+        let errno = match self {
+            Unsupported(_) | UnknownCommand(_) | DmaUnmapFlags(_) => Errno::NOTSUP,
+            TransferTooLarge(_) => Errno::TOOBIG,
+            VersionMismatch { .. } => Errno::NOTSUP,
+            NotAnEventfd | DmaFd(_) => Errno::BADF,
+            _ => Errno::INVAL,
+        };
+        errno.raw_os_error()
     }
 }
 

@@ -5,6 +5,7 @@
 //! fixes the capabilities. One job per file:
 //!
 //! - [`wire`]: message header, command codes, checked body decoding;
+//! - [`bodies`]: every message body as a declared layout;
 //! - [`socket`]: fd-passing receive/send with adaptive polling;
 //! - [`server`]: the message loop and per-command handlers;
 //! - [`version`]: VERSION negotiation;
@@ -16,6 +17,7 @@
 //! - [`card_port`]: the card model as that backend.
 
 pub mod backend;
+pub mod bodies;
 pub mod card_port;
 pub mod config_space;
 pub mod dma_map;

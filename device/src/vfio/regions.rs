@@ -9,9 +9,9 @@ use vfio_bindings::bindings::vfio::{
     VFIO_REGION_INFO_FLAG_MMAP, VFIO_REGION_INFO_FLAG_READ, VFIO_REGION_INFO_FLAG_WRITE,
 };
 
+use super::bodies::SparseMmapCap;
 use super::config_space::{BarSizes, CONFIG_SPACE_SIZE};
 use super::error::ProtocolError;
-use super::wire::BodyWriter;
 
 /// Number of regions a vfio PCI device reports (BAR0-5, ROM, config, VGA).
 pub const NUM_REGIONS: u32 = VFIO_PCI_NUM_REGIONS;
@@ -147,18 +147,18 @@ impl RegionTable {
     }
 }
 
-/// Encodes a `VFIO_REGION_INFO_CAP_SPARSE_MMAP` capability holding one
-/// area, as the last (only) entry of a region's capability chain.
-pub fn sparse_mmap_capability(offset: u64, size: u64) -> Vec<u8> {
-    let mut cap = BodyWriter::with_capacity(32);
-    cap.u16(VFIO_REGION_INFO_CAP_SPARSE_MMAP as u16)
-        .u16(1) // version
-        .u32(0) // next: end of chain
-        .u32(1) // nr_areas
-        .u32(0) // reserved
-        .u64(offset)
-        .u64(size);
-    cap.0
+/// A `VFIO_REGION_INFO_CAP_SPARSE_MMAP` capability holding one area, as
+/// the last (only) entry of a region's capability chain.
+pub fn sparse_mmap_capability(offset: u64, size: u64) -> SparseMmapCap {
+    SparseMmapCap {
+        id: (VFIO_REGION_INFO_CAP_SPARSE_MMAP as u16).into(),
+        version: 1.into(),
+        next: 0.into(),
+        nr_areas: 1.into(),
+        reserved: 0.into(),
+        offset: offset.into(),
+        size: size.into(),
+    }
 }
 
 #[cfg(test)]

@@ -7,11 +7,13 @@ use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 
 use cardless_abi::regs;
+use rustix::io::Errno;
 use vfio_bindings::bindings::vfio::{
     VFIO_DEVICE_FLAGS_PCI, VFIO_DEVICE_FLAGS_RESET, VFIO_REGION_INFO_FLAG_CAPS,
 };
 
 use super::backend::CardBackend;
+use super::bodies::{DeviceInfo, IrqInfo, IrqSet, RegionAccess, RegionInfo};
 use super::config_space::ConfigSpace;
 use super::dma_map;
 use super::error::{ConnectionError, ProtocolError};
@@ -19,12 +21,22 @@ use super::irq::{IrqTable, SetIrqs, NUM_IRQ_INDICES};
 use super::regions::{sparse_mmap_capability, BadBar2Size, RegionKind, RegionTable, NUM_REGIONS};
 use super::socket::{AdaptiveSocket, PollPolicy, StopSignal};
 use super::version;
-use super::wire::{
-    command, BodyReader, BodyWriter, Header, HEADER_SIZE, MAX_DATA_XFER, MAX_MSG_FDS,
-};
+use super::wire::{command, read_body, Header, HEADER_SIZE, MAX_DATA_XFER, MAX_MSG_FDS};
+use zerocopy::IntoBytes;
 
-/// Size of `struct vfio_region_info`, the fixed part of a region info reply.
-const REGION_INFO_SIZE: u32 = 32;
+/// Size of a body layout, as the `argsz` a client must give for it.
+fn argsz_of<T>() -> u32 {
+    size_of::<T>() as u32
+}
+
+/// `argsz` must cover the structure the client sent.
+fn check_argsz<T>(argsz: u32) -> Result<(), ProtocolError> {
+    let need = argsz_of::<T>();
+    if argsz < need {
+        return Err(ProtocolError::ArgszTooSmall { argsz, need });
+    }
+    Ok(())
+}
 
 /// A vfio-user server for one card.
 pub struct Server<C: CardBackend> {
@@ -125,9 +137,9 @@ impl<C: CardBackend> Server<C> {
                 // We send no commands, so no reply can be expected by us.
                 log::warn!(
                     "ignoring a non-command message ({} #{}, flags {:#x})",
-                    command::name(header.command),
-                    header.message_id,
-                    header.flags
+                    command::name(header.command()),
+                    header.message_id(),
+                    header.flags()
                 );
                 socket.message_done();
                 continue;
@@ -149,8 +161,8 @@ impl<C: CardBackend> Server<C> {
                 Err(error) => {
                     log::warn!(
                         "{} #{} refused: {error}",
-                        command::name(header.command),
-                        header.message_id
+                        command::name(header.command()),
+                        header.message_id()
                     );
                     // A NO_REPLY sender does not read replies: QEMU would
                     // take one as a stray message.
@@ -174,7 +186,7 @@ impl<C: CardBackend> Server<C> {
         let size = header.framed_size();
         if let Err(ConnectionError::MessageTooLarge { .. }) = size {
             if header.is_command() && !header.no_reply() {
-                let reply = header.reply(HEADER_SIZE as u32, libc::E2BIG);
+                let reply = header.reply(HEADER_SIZE as u32, Errno::TOOBIG.raw_os_error());
                 socket.send(&reply.encode(), None)?;
             }
         }
@@ -191,9 +203,16 @@ impl<C: CardBackend> Server<C> {
         fds: Vec<OwnedFd>,
         out: &mut Vec<u8>,
     ) -> Result<Option<OwnedFd>, ProtocolError> {
-        let name = command::name(header.command);
-        log::trace!("{name} #{} size {}", header.message_id, header.message_size);
-        let takes_fds = matches!(header.command, command::DMA_MAP | command::DEVICE_SET_IRQS);
+        let name = command::name(header.command());
+        log::trace!(
+            "{name} #{} size {}",
+            header.message_id(),
+            header.message_size()
+        );
+        let takes_fds = matches!(
+            header.command(),
+            command::DMA_MAP | command::DEVICE_SET_IRQS
+        );
         if !takes_fds && !fds.is_empty() {
             // Dropping `fds` closes them.
             return Err(ProtocolError::UnexpectedFds {
@@ -201,7 +220,7 @@ impl<C: CardBackend> Server<C> {
                 count: fds.len(),
             });
         }
-        if header.command == command::VERSION {
+        if header.command() == command::VERSION {
             if session.negotiated {
                 return Err(ProtocolError::AlreadyNegotiated);
             }
@@ -220,7 +239,7 @@ impl<C: CardBackend> Server<C> {
         if !session.negotiated {
             return Err(ProtocolError::NotNegotiated(name));
         }
-        match header.command {
+        match header.command() {
             command::DEVICE_GET_INFO => self.device_info(body, out).map(|()| None),
             command::DEVICE_GET_REGION_INFO => self.region_info(body, out),
             command::DEVICE_GET_IRQ_INFO => self.irq_info(body, out).map(|()| None),
@@ -248,18 +267,15 @@ impl<C: CardBackend> Server<C> {
     }
 
     fn device_info(&self, body: &[u8], out: &mut Vec<u8>) -> Result<(), ProtocolError> {
-        let mut reader = BodyReader::new(command::DEVICE_GET_INFO, body);
-        let argsz = reader.u32()?;
-        if argsz < 16 {
-            return Err(ProtocolError::ArgszTooSmall { argsz, need: 16 });
-        }
-        let mut reply = BodyWriter::with_capacity(16);
-        reply
-            .u32(16)
-            .u32(VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET)
-            .u32(NUM_REGIONS)
-            .u32(NUM_IRQ_INDICES);
-        out.extend_from_slice(&reply.0);
+        let (request, _) = read_body::<DeviceInfo>(command::DEVICE_GET_INFO, body)?;
+        check_argsz::<DeviceInfo>(request.argsz.get())?;
+        let reply = DeviceInfo {
+            argsz: argsz_of::<DeviceInfo>().into(),
+            flags: (VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET).into(),
+            num_regions: NUM_REGIONS.into(),
+            num_irqs: NUM_IRQ_INDICES.into(),
+        };
+        out.extend_from_slice(reply.as_bytes());
         Ok(())
     }
 
@@ -271,78 +287,70 @@ impl<C: CardBackend> Server<C> {
         body: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<Option<OwnedFd>, ProtocolError> {
-        let mut reader = BodyReader::new(command::DEVICE_GET_REGION_INFO, body);
-        reader.require(REGION_INFO_SIZE as usize)?;
-        let argsz = reader.u32()?;
-        let _flags = reader.u32()?;
-        let index = reader.u32()?;
-        if argsz < REGION_INFO_SIZE {
-            return Err(ProtocolError::ArgszTooSmall {
-                argsz,
-                need: REGION_INFO_SIZE,
-            });
-        }
+        let (request, _) = read_body::<RegionInfo>(command::DEVICE_GET_REGION_INFO, body)?;
+        let (argsz, index) = (request.argsz.get(), request.index.get());
+        check_argsz::<RegionInfo>(argsz)?;
         let info = self.regions.info(index)?;
         let caps = info
             .mmap_area
-            .map(|(offset, size)| sparse_mmap_capability(offset, size))
-            .unwrap_or_default();
-        let full_argsz = REGION_INFO_SIZE + caps.len() as u32;
+            .map(|(offset, size)| sparse_mmap_capability(offset, size));
+        let caps = caps.as_ref().map_or(&[][..], |cap| cap.as_bytes());
+        let full_argsz = argsz_of::<RegionInfo>() + caps.len() as u32;
         let send_caps = !caps.is_empty() && argsz >= full_argsz;
-        let mut reply = BodyWriter::with_capacity(full_argsz as usize);
-        reply
-            .u32(full_argsz)
-            .u32(
-                info.flags
-                    | if send_caps {
-                        VFIO_REGION_INFO_FLAG_CAPS
-                    } else {
-                        0
-                    },
-            )
-            .u32(index)
-            .u32(if send_caps { REGION_INFO_SIZE } else { 0 })
-            .u64(info.size)
-            .u64(0); // offset into the fd: BAR2 starts at the memfd's start
+        let reply = RegionInfo {
+            argsz: full_argsz.into(),
+            flags: (info.flags
+                | if send_caps {
+                    VFIO_REGION_INFO_FLAG_CAPS
+                } else {
+                    0
+                })
+            .into(),
+            index: index.into(),
+            cap_offset: if send_caps {
+                argsz_of::<RegionInfo>()
+            } else {
+                0
+            }
+            .into(),
+            size: info.size.into(),
+            // BAR2 starts at the memfd's start.
+            offset: 0.into(),
+        };
+        out.extend_from_slice(reply.as_bytes());
         let mut fd = None;
         if send_caps {
-            reply.bytes(&caps);
+            out.extend_from_slice(caps);
             let dup = self.card.bar2_fd().try_clone_to_owned();
             fd = Some(dup.map_err(|error| ProtocolError::DmaFd(error.to_string()))?);
         }
-        out.extend_from_slice(&reply.0);
         Ok(fd)
     }
 
     fn irq_info(&self, body: &[u8], out: &mut Vec<u8>) -> Result<(), ProtocolError> {
-        let mut reader = BodyReader::new(command::DEVICE_GET_IRQ_INFO, body);
-        reader.require(16)?;
-        let argsz = reader.u32()?;
-        let _flags = reader.u32()?;
-        let index = reader.u32()?;
-        if argsz < 16 {
-            return Err(ProtocolError::ArgszTooSmall { argsz, need: 16 });
-        }
+        let (request, _) = read_body::<IrqInfo>(command::DEVICE_GET_IRQ_INFO, body)?;
+        check_argsz::<IrqInfo>(request.argsz.get())?;
+        let index = request.index.get();
         let (flags, count) = self.irqs.info(index)?;
-        let mut reply = BodyWriter::with_capacity(16);
-        reply.u32(16).u32(flags).u32(index).u32(count);
-        out.extend_from_slice(&reply.0);
+        let reply = IrqInfo {
+            argsz: argsz_of::<IrqInfo>().into(),
+            flags: flags.into(),
+            index: index.into(),
+            count: count.into(),
+        };
+        out.extend_from_slice(reply.as_bytes());
         Ok(())
     }
 
     fn set_irqs(&self, body: &[u8], fds: Vec<OwnedFd>) -> Result<(), ProtocolError> {
-        let mut reader = BodyReader::new(command::DEVICE_SET_IRQS, body);
-        reader.require(20)?;
-        let argsz = reader.u32()?;
-        if argsz < 20 {
-            return Err(ProtocolError::ArgszTooSmall { argsz, need: 20 });
-        }
+        let (head, bools) = read_body::<IrqSet>(command::DEVICE_SET_IRQS, body)?;
+        check_argsz::<IrqSet>(head.argsz.get())?;
         let request = SetIrqs {
-            flags: reader.u32()?,
-            index: reader.u32()?,
-            start: reader.u32()?,
-            count: reader.u32()?,
-            bools: reader.rest(),
+            flags: head.flags.get(),
+            index: head.index.get(),
+            start: head.start.get(),
+            count: head.count.get(),
+            bools,
         };
         log::debug!(
             "SET_IRQS index {} start {} count {} flags {:#x} fds {}",
@@ -356,36 +364,31 @@ impl<C: CardBackend> Server<C> {
         self.irqs.set(&request, fds, || card.irq_pending())
     }
 
-    /// Decodes offset, region, count of a region access and checks them.
-    fn region_access(
-        &self,
-        reader: &mut BodyReader<'_>,
-    ) -> Result<(u64, u32, u32, RegionKind), ProtocolError> {
-        let offset = reader.u64()?;
-        let region = reader.u32()?;
-        let count = reader.u32()?;
+    /// Checks the offset, region and count of a region access.
+    fn check_access(&self, access: &RegionAccess) -> Result<RegionKind, ProtocolError> {
+        let count = access.count.get();
         if count > MAX_DATA_XFER {
             return Err(ProtocolError::TransferTooLarge(count));
         }
-        let kind = self.regions.check_access(region, offset, count)?;
-        Ok((offset, region, count, kind))
+        self.regions
+            .check_access(access.region.get(), access.offset.get(), count)
     }
 
     fn region_read(&self, body: &[u8], out: &mut Vec<u8>) -> Result<(), ProtocolError> {
-        let mut reader = BodyReader::new(command::REGION_READ, body);
-        if body.len() != 16 {
+        if body.len() != size_of::<RegionAccess>() {
             return Err(ProtocolError::BodyLength {
                 command: "REGION_READ",
                 got: body.len(),
-                expected: 16,
+                expected: size_of::<RegionAccess>(),
             });
         }
-        let (offset, region, count, kind) = self.region_access(&mut reader)?;
-        let mut reply = BodyWriter::with_capacity(16);
-        reply.u64(offset).u32(region).u32(count);
-        out.extend_from_slice(&reply.0);
+        let (access, _) = read_body::<RegionAccess>(command::REGION_READ, body)?;
+        let kind = self.check_access(access)?;
+        let (offset, count) = (access.offset.get(), access.count.get() as usize);
+        // The reply echoes the access, then its data.
+        out.extend_from_slice(access.as_bytes());
         let start = out.len();
-        out.resize(start + count as usize, 0);
+        out.resize(start + count, 0);
         let data = &mut out[start..];
         match kind {
             RegionKind::Registers => self.card.bar_read(regs::BAR_REGS, offset, data),
@@ -401,15 +404,14 @@ impl<C: CardBackend> Server<C> {
     }
 
     fn region_write(&mut self, body: &[u8], out: &mut Vec<u8>) -> Result<(), ProtocolError> {
-        let mut reader = BodyReader::new(command::REGION_WRITE, body);
-        reader.require(16)?;
-        let (offset, region, count, kind) = self.region_access(&mut reader)?;
-        let data = reader.rest();
-        if data.len() != count as usize {
+        let (access, data) = read_body::<RegionAccess>(command::REGION_WRITE, body)?;
+        let kind = self.check_access(access)?;
+        let (offset, count) = (access.offset.get(), access.count.get() as usize);
+        if data.len() != count {
             return Err(ProtocolError::BodyLength {
                 command: "REGION_WRITE",
                 got: body.len(),
-                expected: 16 + count as usize,
+                expected: size_of::<RegionAccess>() + count,
             });
         }
         match kind {
@@ -426,9 +428,8 @@ impl<C: CardBackend> Server<C> {
                 self.config.write(offset, data);
             }
         }
-        let mut reply = BodyWriter::with_capacity(16);
-        reply.u64(offset).u32(region).u32(count);
-        out.extend_from_slice(&reply.0);
+        // The reply echoes the access.
+        out.extend_from_slice(access.as_bytes());
         Ok(())
     }
 }

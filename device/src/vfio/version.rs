@@ -2,7 +2,10 @@
 //! answer with ours.
 
 use super::error::ProtocolError;
-use super::wire::{BodyReader, BodyWriter, MAX_DATA_XFER, MAX_MSG_FDS};
+use zerocopy::IntoBytes;
+
+use super::bodies::Version;
+use super::wire::{command, read_body, MAX_DATA_XFER, MAX_MSG_FDS};
 
 /// The protocol version spoken: 0.0 is what QEMU 11.1 requires of a server
 /// (it refuses a higher minor).
@@ -27,9 +30,8 @@ pub struct ClientCaps {
 /// Decodes a VERSION command body: major, minor, then an optional
 /// NUL-terminated JSON object.
 pub fn parse(body: &[u8]) -> Result<ClientCaps, ProtocolError> {
-    let mut reader = BodyReader::new(super::wire::command::VERSION, body);
-    let major = reader.u16()?;
-    let minor = reader.u16()?;
+    let (version, json) = read_body::<Version>(command::VERSION, body)?;
+    let (major, minor) = (version.major.get(), version.minor.get());
     if major != MAJOR {
         return Err(ProtocolError::VersionMismatch { major, minor });
     }
@@ -39,7 +41,6 @@ pub fn parse(body: &[u8]) -> Result<ClientCaps, ProtocolError> {
         max_msg_fds: 1,
         max_data_xfer_size: u64::from(MAX_DATA_XFER),
     };
-    let json = reader.rest();
     if json.is_empty() {
         return Ok(caps);
     }
@@ -75,12 +76,14 @@ pub fn reply_body() -> Vec<u8> {
             "max_dma_maps": MAX_DMA_MAPS,
         }
     });
-    let mut body = BodyWriter::default();
-    body.u16(MAJOR)
-        .u16(MINOR)
-        .bytes(capabilities.to_string().as_bytes())
-        .bytes(&[0]);
-    body.0
+    let version = Version {
+        major: MAJOR.into(),
+        minor: MINOR.into(),
+    };
+    let mut body = version.as_bytes().to_vec();
+    body.extend_from_slice(capabilities.to_string().as_bytes());
+    body.push(0);
+    body
 }
 
 #[cfg(test)]

@@ -1,9 +1,14 @@
-//! Message framing: the 16-byte vfio-user header, little-endian body
-//! decoding that fails instead of panicking, and reply encoding.
+//! Message framing: the 16-byte vfio-user header as a declared layout,
+//! the one bounds-checked way a body's layout is read ([`read_body`]), and
+//! the protocol's limits and codes. The bodies are in [`super::bodies`].
 //!
 //! Layouts follow libvfio-user's `docs/vfio-user.rst` (QEMU's
 //! `hw/vfio-user/protocol.h` is the same). Every multi-byte field is
-//! little-endian; only x86-64 and other little-endian hosts speak it.
+//! little-endian, and declared so (zerocopy's `little_endian` types), so
+//! the layouts read the same on any host.
+
+use zerocopy::little_endian::{U16, U32};
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 use super::error::{ConnectionError, ProtocolError};
 
@@ -79,48 +84,73 @@ pub mod command {
 }
 
 /// The header every message starts with.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    FromBytes,
+    IntoBytes,
+    KnownLayout,
+    Immutable,
+    Unaligned,
+)]
+#[repr(C)]
 pub struct Header {
-    pub message_id: u16,
-    pub command: u16,
+    pub message_id: U16,
+    pub command: U16,
     /// Size of the whole message, header included.
-    pub message_size: u32,
-    pub flags: u32,
+    pub message_size: U32,
+    pub flags: U32,
     /// errno of an error reply, 0 otherwise.
-    pub error: u32,
+    pub error: U32,
 }
 
+const _: () = assert!(size_of::<Header>() == HEADER_SIZE);
+
 impl Header {
-    pub fn decode(bytes: &[u8; HEADER_SIZE]) -> Header {
-        let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
-        let u32_at = |at: usize| {
-            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-        };
+    pub fn new(message_id: u16, command: u16, message_size: u32, flags: u32, error: u32) -> Self {
         Header {
-            message_id: u16_at(0),
-            command: u16_at(2),
-            message_size: u32_at(4),
-            flags: u32_at(8),
-            error: u32_at(12),
+            message_id: message_id.into(),
+            command: command.into(),
+            message_size: message_size.into(),
+            flags: flags.into(),
+            error: error.into(),
         }
     }
 
+    pub fn decode(bytes: &[u8; HEADER_SIZE]) -> Header {
+        zerocopy::transmute!(*bytes)
+    }
+
     pub fn encode(&self) -> [u8; HEADER_SIZE] {
-        let mut out = [0u8; HEADER_SIZE];
-        out[0..2].copy_from_slice(&self.message_id.to_le_bytes());
-        out[2..4].copy_from_slice(&self.command.to_le_bytes());
-        out[4..8].copy_from_slice(&self.message_size.to_le_bytes());
-        out[8..12].copy_from_slice(&self.flags.to_le_bytes());
-        out[12..16].copy_from_slice(&self.error.to_le_bytes());
-        out
+        zerocopy::transmute!(*self)
+    }
+
+    pub fn message_id(&self) -> u16 {
+        self.message_id.get()
+    }
+
+    pub fn command(&self) -> u16 {
+        self.command.get()
+    }
+
+    pub fn message_size(&self) -> u32 {
+        self.message_size.get()
+    }
+
+    pub fn flags(&self) -> u32 {
+        self.flags.get()
     }
 
     pub fn is_command(&self) -> bool {
-        self.flags & flags::TYPE_MASK == flags::COMMAND
+        self.flags() & flags::TYPE_MASK == flags::COMMAND
     }
 
     pub fn no_reply(&self) -> bool {
-        self.flags & flags::NO_REPLY != 0
+        self.flags() & flags::NO_REPLY != 0
     }
 
     /// The header of the reply to this command: same id and command,
@@ -130,159 +160,83 @@ impl Header {
         if errno != 0 {
             reply_flags |= flags::ERROR;
         }
-        Header {
-            message_id: self.message_id,
-            command: self.command,
+        Header::new(
+            self.message_id(),
+            self.command(),
             message_size,
-            flags: reply_flags,
-            error: errno as u32,
-        }
+            reply_flags,
+            errno as u32,
+        )
     }
 
     /// The whole message's size, if it can be framed (at least a header)
     /// and buffered (at most [`MAX_MESSAGE_SIZE`]); otherwise the rest of
     /// the stream cannot be parsed.
     pub fn framed_size(&self) -> Result<usize, ConnectionError> {
-        if (self.message_size as usize) < HEADER_SIZE {
-            return Err(ConnectionError::MessageTooSmall(self.message_size));
+        let size = self.message_size();
+        if (size as usize) < HEADER_SIZE {
+            return Err(ConnectionError::MessageTooSmall(size));
         }
-        if self.message_size > MAX_MESSAGE_SIZE {
+        if size > MAX_MESSAGE_SIZE {
             return Err(ConnectionError::MessageTooLarge {
-                size: self.message_size,
+                size,
                 max: MAX_MESSAGE_SIZE,
             });
         }
-        Ok(self.message_size as usize)
+        Ok(size as usize)
     }
 }
 
-/// Reads little-endian fields from a received body; running past its end is
-/// an error naming the command, never a panic.
-pub struct BodyReader<'a> {
-    command: u16,
-    body: &'a [u8],
-    at: usize,
-}
-
-impl<'a> BodyReader<'a> {
-    pub fn new(command: u16, body: &'a [u8]) -> Self {
-        BodyReader {
-            command,
-            body,
-            at: 0,
-        }
-    }
-
-    /// Fails unless the body holds at least `need` bytes in total; lets a
-    /// handler reject a short body before it decodes anything.
-    pub fn require(&self, need: usize) -> Result<(), ProtocolError> {
-        if self.body.len() < need {
-            return Err(ProtocolError::BodyTooShort {
-                command: command::name(self.command),
-                got: self.body.len(),
-                need,
-            });
-        }
-        Ok(())
-    }
-
-    pub fn bytes(&mut self, len: usize) -> Result<&'a [u8], ProtocolError> {
-        let end = self
-            .at
-            .checked_add(len)
-            .filter(|&end| end <= self.body.len());
-        let Some(end) = end else {
-            return Err(ProtocolError::BodyTooShort {
-                command: command::name(self.command),
-                got: self.body.len(),
-                need: self.at.saturating_add(len),
-            });
-        };
-        let out = &self.body[self.at..end];
-        self.at = end;
-        Ok(out)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], ProtocolError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.bytes(N)?);
-        Ok(out)
-    }
-
-    pub fn u16(&mut self) -> Result<u16, ProtocolError> {
-        Ok(u16::from_le_bytes(self.array()?))
-    }
-
-    pub fn u32(&mut self) -> Result<u32, ProtocolError> {
-        Ok(u32::from_le_bytes(self.array()?))
-    }
-
-    pub fn u64(&mut self) -> Result<u64, ProtocolError> {
-        Ok(u64::from_le_bytes(self.array()?))
-    }
-
-    /// Everything not read yet.
-    pub fn rest(&mut self) -> &'a [u8] {
-        let out = &self.body[self.at.min(self.body.len())..];
-        self.at = self.body.len();
-        out
-    }
-}
-
-/// Builds a reply body (without the header) field by field.
-#[derive(Default)]
-pub struct BodyWriter(pub Vec<u8>);
-
-impl BodyWriter {
-    pub fn with_capacity(capacity: usize) -> Self {
-        BodyWriter(Vec::with_capacity(capacity))
-    }
-    pub fn u16(&mut self, value: u16) -> &mut Self {
-        self.0.extend_from_slice(&value.to_le_bytes());
-        self
-    }
-    pub fn u32(&mut self, value: u32) -> &mut Self {
-        self.0.extend_from_slice(&value.to_le_bytes());
-        self
-    }
-    pub fn u64(&mut self, value: u64) -> &mut Self {
-        self.0.extend_from_slice(&value.to_le_bytes());
-        self
-    }
-    pub fn bytes(&mut self, value: &[u8]) -> &mut Self {
-        self.0.extend_from_slice(value);
-        self
-    }
+/// Reads the declared layout `T` at the start of the body of a `command`
+/// message; what follows it (data, a capability string) comes back too.
+/// A body shorter than `T` is refused, naming the command: nothing is read
+/// past a body's end, and the layouts are byte-aligned, so no other failure
+/// exists.
+pub fn read_body<T>(command: u16, body: &[u8]) -> Result<(&T, &[u8]), ProtocolError>
+where
+    T: FromBytes + KnownLayout + Immutable + Unaligned,
+{
+    T::ref_from_prefix(body).map_err(|_| ProtocolError::BodyTooShort {
+        command: command::name(command),
+        got: body.len(),
+        need: size_of::<T>(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vfio::bodies::DmaMap;
 
     #[test]
-    fn header_round_trips() {
-        let header = Header {
-            message_id: 0x1234,
-            command: command::REGION_READ,
-            message_size: 32,
-            flags: flags::REPLY | flags::ERROR,
-            error: 22,
-        };
-        assert_eq!(Header::decode(&header.encode()), header);
+    fn header_round_trips_little_endian() {
+        let header = Header::new(
+            0x1234,
+            command::REGION_READ,
+            32,
+            flags::REPLY | flags::ERROR,
+            22,
+        );
+        let bytes = header.encode();
+        assert_eq!(bytes[..4], [0x34, 0x12, 9, 0]);
+        assert_eq!(bytes[12], 22);
+        assert_eq!(Header::decode(&bytes), header);
+        assert_eq!(header.message_id(), 0x1234);
     }
 
     #[test]
-    fn reader_refuses_to_run_past_the_body() {
-        let mut reader = BodyReader::new(command::DMA_MAP, &[1, 0, 0, 0, 2]);
-        assert_eq!(reader.u32().ok(), Some(1));
+    fn bodies_shorter_than_their_layout_are_refused() {
+        let body = [1u8; 33];
+        let (map, rest) = read_body::<DmaMap>(command::DMA_MAP, &body).unwrap();
+        assert_eq!(map.argsz.get(), 0x0101_0101);
+        assert_eq!(rest, [1]);
         assert!(matches!(
-            reader.u32(),
+            read_body::<DmaMap>(command::DMA_MAP, &body[..31]),
             Err(ProtocolError::BodyTooShort {
-                got: 5,
-                need: 8,
-                ..
+                command: "DMA_MAP",
+                got: 31,
+                need: 32,
             })
         ));
-        assert!(reader.bytes(usize::MAX).is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! Guest-side code shared by the test suite (`cardless-tests`) and the
 //! benchmark (`cardless-bench`): the card handle, KTAP output, sysfs lookup,
-//! the verifying stream reader, the kernel log.
+//! the verifying stream reader, the kernel log, the run's command line.
 
 pub mod card;
+pub mod cmdline;
 pub mod debug_window;
 pub mod kmsg;
 pub mod ktap;

@@ -2,7 +2,7 @@
 //! guest. Prints KTAP on stdout; exits 1 when a case failed.
 
 use cardless_guest_tests::{
-    card, cases, check, check_eq, debug_window, kmsg, ktap, live_buffers, memtype, pci,
+    card, cases, check, check_eq, cmdline, debug_window, kmsg, ktap, live_buffers, memtype, pci,
     stream_reader,
 };
 mod dma_checks;

@@ -6,7 +6,7 @@
 use crate::card::{self, Card, Errno};
 use crate::ktap::{CaseResult, Suite};
 use crate::stream_reader::{params, Ring};
-use crate::{cases, check, check_eq, memtype};
+use crate::{cases, check, check_eq, cmdline, memtype};
 use cardless_abi::regs;
 use cardless_uapi::ioctl as uapi;
 use std::time::Duration;
@@ -412,13 +412,12 @@ fn unbacked_address_reads_a_fill_not_data() -> CaseResult {
     )
 }
 
-/// A `cardless.NAME=VALUE` module parameter from the kernel command line.
+/// A `cardless.NAME=VALUE` module parameter from the run's command line.
 pub fn module_param(name: &str) -> Result<u64, String> {
-    let cmdline =
-        std::fs::read_to_string("/proc/cmdline").map_err(|e| format!("/proc/cmdline: {e}"))?;
     let key = format!("cardless.{name}=");
-    let value = cmdline
-        .split_whitespace()
+    let words = cmdline::words();
+    let value = words
+        .iter()
         .find_map(|w| w.strip_prefix(key.as_str()))
         .ok_or_else(|| format!("no {key} on the kernel command line"))?;
     let parsed = match value.strip_prefix("0x") {

@@ -3,16 +3,17 @@
 
 use crate::card::Card;
 use crate::ktap::{CaseResult, Suite};
-use crate::{cases, check, check_eq, pci};
+use crate::{cases, check, check_eq, cmdline, pci};
 use cardless_abi::regs;
 use std::process::Command;
 
 fn module_params_from_cmdline() -> Vec<String> {
-    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
-    cmdline
-        .split_whitespace()
+    cmdline::words()
+        .iter()
         .filter_map(|a| a.strip_prefix("cardless."))
-        .filter(|a| !a.starts_with("mode=") && !a.starts_with("accel="))
+        .filter(|a| {
+            !a.starts_with("mode=") && !a.starts_with("accel=") && !a.starts_with("snapshot=")
+        })
         .map(str::to_string)
         .collect()
 }

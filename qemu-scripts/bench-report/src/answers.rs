@@ -43,7 +43,10 @@ fn seq_read<'a>(bench: &'a Bench, strategy: &str) -> Option<&'a SeqRead> {
 }
 
 fn latency(bench: &Bench, t: RegisterTarget) -> Option<(f64, f64)> {
-    let e = bench.register_latency.iter().find(|e| e.kind == t)?;
+    let e = bench
+        .register_latency
+        .iter()
+        .find(|e| e.kind() == Some(t))?;
     Some((e.median_ns, e.p99_ns))
 }
 
@@ -52,9 +55,9 @@ fn vs_anonymous(bench: &Bench, strategy: &str) -> Option<String> {
     let e = seq_read(bench, strategy)?;
     let anon = seq_read(bench, ANONYMOUS)?;
     let r = ratios::seq_read_vs_anonymous(&bench.seq_read, e)?;
-    let verdict = if overlaps(&e.mib_s, &anon.mib_s) {
+    let verdict = if overlaps(&e.mib_s(), &anon.mib_s()) {
         "min–max ranges overlap"
-    } else if e.mib_s.median > anon.mib_s.median {
+    } else if e.mib_s().median > anon.mib_s().median {
         "faster: min–max ranges apart"
     } else {
         "slower: min–max ranges apart"
@@ -62,8 +65,8 @@ fn vs_anonymous(bench: &Bench, strategy: &str) -> Option<String> {
     Some(format!(
         "{} of anonymous memory ({} against {}; {verdict})",
         ratio(r),
-        mib_per_s(e.mib_s.median),
-        mib_per_s(anon.mib_s.median)
+        mib_per_s(e.mib_s().median),
+        mib_per_s(anon.mib_s().median)
     ))
 }
 
@@ -168,16 +171,16 @@ fn q2(bench: &Bench) -> Option<String> {
     let best_pp = ratios::per_page_ns(best);
     let read = seq_read(bench, "fault")?;
     // One full sequential read of the populated buffer, at its measured speed.
-    let read_ns = fault.bytes as f64 / MIB / read.mib_s.median * 1e9;
+    let read_ns = fault.bytes as f64 / MIB / read.mib_s().median * 1e9;
     let mut s = format!(
         "faulting a {} buffer in (`fault`, {} pages, one read per page) takes {} (median of {} \
          runs, {} – {}): {} per page. ",
         size(fault.bytes),
         fault.pages,
-        duration_ns(fault.ns.median),
+        duration_ns(fault.ns().median),
         fault.runs,
-        duration_ns(fault.ns.min),
-        duration_ns(fault.ns.max),
+        duration_ns(fault.ns().min),
+        duration_ns(fault.ns().max),
         duration_ns(fault_pp)
     );
     if pages.bytes == fault.bytes {
@@ -185,10 +188,10 @@ fn q2(bench: &Bench) -> Option<String> {
             "The same order-0 pages inserted at `mmap` with `vm_insert_pages` (`pages`, {}) \
              take {} ({} per page): faulting costs {} per page, {} more for the buffer. ",
             size(pages.bytes),
-            duration_ns(pages.ns.median),
+            duration_ns(pages.ns().median),
             duration_ns(pages_pp),
             ratio(fault_pp / pages_pp),
-            duration_ns(fault.ns.median - pages.ns.median)
+            duration_ns(fault.ns().median - pages.ns().median)
         );
     }
     s += &format!(
@@ -206,8 +209,8 @@ fn q2(bench: &Bench) -> Option<String> {
         ratio(fault_pp / best_pp),
         size(fault.bytes),
         duration_ns(read_ns),
-        mib_per_s(read.mib_s.median),
-        ratio(fault.ns.median / read_ns),
+        mib_per_s(read.mib_s().median),
+        ratio(fault.ns().median / read_ns),
         vs_anonymous(bench, "fault")?
     );
     Some(s)
@@ -233,8 +236,8 @@ fn q3(bench: &Bench) -> Option<String> {
         size(vt.bytes),
         duration_ns(ctp),
         duration_ns(vtp),
-        duration_ns(ct.ns.median),
-        duration_ns(vt.ns.median),
+        duration_ns(ct.ns().median),
+        duration_ns(vt.ns().median),
         if ct.bytes == vt.bytes {
             "the same size"
         } else {
@@ -254,7 +257,7 @@ fn q3(bench: &Bench) -> Option<String> {
             mib_per_s(cs.median_bytes_per_s / MIB),
             mib_per_s(vs.median_bytes_per_s / MIB),
             size(cs.ring_bytes),
-            if overlaps(&cs.records_per_s, &vs.records_per_s) {
+            if overlaps(&cs.records_per_s(), &vs.records_per_s()) {
                 "min–max ranges overlap"
             } else {
                 "min–max ranges apart"

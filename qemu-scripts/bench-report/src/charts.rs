@@ -68,10 +68,10 @@ fn first_touch(bench: &Bench) -> BarChart {
                     let pages = e.pages as f64;
                     Some(Bar {
                         value: ratios::per_page_ns(e),
-                        lo: Some(e.ns.min / pages),
-                        hi: Some(e.ns.max / pages),
+                        lo: Some(e.ns().min / pages),
+                        hi: Some(e.ns().max / pages),
                         marker: None,
-                        note: Some(format!("{} total", duration_ns(e.ns.median))),
+                        note: Some(format!("{} total", duration_ns(e.ns().median))),
                     })
                 })
                 .collect(),
@@ -98,9 +98,9 @@ fn seq_read(bench: &Bench) -> BarChart {
                     let e = find(s)?;
                     let vs = ratios::seq_read_vs_anonymous(&bench.seq_read, e);
                     Some(Bar {
-                        value: e.mib_s.median,
-                        lo: Some(e.mib_s.min),
-                        hi: Some(e.mib_s.max),
+                        value: e.mib_s().median,
+                        lo: Some(e.mib_s().min),
+                        hi: Some(e.mib_s().max),
                         marker: None,
                         note: vs.map(|r| format!("{} anon.", ratio(r))),
                     })
@@ -133,8 +133,8 @@ fn streaming(bench: &Bench) -> BarChart {
                     let mib = record as f64 / MIB;
                     Some(Bar {
                         value: e.median_bytes_per_s / MIB,
-                        lo: Some(e.records_per_s.min * mib),
-                        hi: Some(e.records_per_s.max * mib),
+                        lo: Some(e.records_per_s().min * mib),
+                        hi: Some(e.records_per_s().max * mib),
                         marker: Some(e.memcpy_bytes_per_s / MIB),
                         note: None,
                     })
@@ -164,7 +164,10 @@ fn latency(bench: &Bench) -> BarChart {
     let mut bars: Vec<Option<Bar>> = RegisterTarget::ALL
         .iter()
         .map(|t| {
-            let e = bench.register_latency.iter().find(|e| e.kind == *t)?;
+            let e = bench
+                .register_latency
+                .iter()
+                .find(|e| e.kind() == Some(*t))?;
             Some(Bar {
                 value: e.median_ns,
                 lo: None,

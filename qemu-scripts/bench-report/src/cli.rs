@@ -1,94 +1,103 @@
-//! Command-line arguments.
+//! Command-line arguments (clap): `--json BENCH.json --out-dir DIR
+//! [--guide FILE]`.
 
-use crate::Options;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-pub const USAGE: &str = "\
-usage: cardless-bench-report --json BENCH.json --out-dir DIR [--guide docs/mapping-guide.md]
+use clap::Parser;
 
+use crate::Options;
+
+/// What the tool does, for `--help`.
+const ABOUT: &str = "\
 Reads the in-guest benchmark's JSON (schema 2), writes DIR/report.md and the
 plots DIR/first_touch.svg, seq_read.svg, streaming.svg, latency.svg, and with
 --guide replaces the generated blocks of that file (only when every figure was
 measured): the tables between <!-- bench:begin --> and <!-- bench:end -->, and
 the figures of each answer between <!-- bench-qN:begin --> and
-<!-- bench-qN:end --> (N = 1..4).
+<!-- bench-qN:end --> (N = 1..4).";
 
+/// The exit statuses, after the options in `--help`.
+const EXIT_STATUS: &str = "\
 Exit status: 0 every figure measured and written; 1 a figure is missing,
 skipped or invalid (named on stderr; report and plots still written), or the
 guide's markers are missing; 2 bad arguments, or the JSON cannot be read.";
 
-/// Bad arguments: the message, to be printed with [`USAGE`].
-#[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
-
-/// What the arguments asked for: a run, or the usage text.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command {
-    Run(Options),
-    Help,
+#[derive(Debug, Parser)]
+#[command(
+    name = "cardless-bench-report",
+    about = "Turns the guest benchmark's JSON into a report, plots and the mapping guide's tables",
+    long_about = ABOUT,
+    after_help = EXIT_STATUS
+)]
+struct Args {
+    /// The benchmark's JSON, as `make qemu-bench` copies it out of the guest.
+    #[arg(long, value_name = "BENCH.json")]
+    json: PathBuf,
+    /// Where report.md and the plots are written (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out_dir: PathBuf,
+    /// A guide whose generated blocks to replace, e.g. docs/mapping-guide.md.
+    #[arg(long, value_name = "FILE")]
+    guide: Option<PathBuf>,
 }
 
-/// Parses the arguments after the program name.
-pub fn parse(args: &[String]) -> Result<Command, UsageError> {
-    let (mut json, mut out_dir, mut guide) = (None, None, None);
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let slot = match arg.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--json" => &mut json,
-            "--out-dir" => &mut out_dir,
-            "--guide" => &mut guide,
-            other => return Err(UsageError(format!("unknown argument {other:?}"))),
-        };
-        let value = it
-            .next()
-            .ok_or_else(|| UsageError(format!("{arg} needs a value")))?;
-        if slot.replace(PathBuf::from(value)).is_some() {
-            return Err(UsageError(format!("{arg} given twice")));
-        }
-    }
-    Ok(Command::Run(Options {
-        json: json.ok_or_else(|| UsageError("--json BENCH.json is required".into()))?,
-        out_dir: out_dir.ok_or_else(|| UsageError("--out-dir DIR is required".into()))?,
-        guide,
-    }))
+/// Parses the whole command line (program name first). `Err` is clap's:
+/// `--help` text (exit 0) or a usage error naming the argument (exit 2);
+/// `Error::exit` prints it where it belongs.
+pub fn parse<I, T>(args: I) -> Result<Options, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args = Args::try_parse_from(args)?;
+    Ok(Options {
+        json: args.json,
+        out_dir: args.out_dir,
+        guide: args.guide,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::error::ErrorKind;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
+    fn parse_args(a: &[&str]) -> Result<Options, ErrorKind> {
+        parse(std::iter::once("cardless-bench-report").chain(a.iter().copied()))
+            .map_err(|e| e.kind())
     }
 
     #[test]
     fn parses_all_options() {
-        let c = parse(&args(&[
-            "--json",
-            "b.json",
-            "--out-dir",
-            "out",
-            "--guide",
-            "g.md",
-        ]));
+        let c = parse_args(&["--json", "b.json", "--out-dir", "out", "--guide", "g.md"]);
         assert_eq!(
             c,
-            Ok(Command::Run(Options {
+            Ok(Options {
                 json: "b.json".into(),
                 out_dir: "out".into(),
                 guide: Some("g.md".into()),
-            }))
+            })
         );
     }
 
     #[test]
     fn refuses_bad_arguments() {
-        assert!(parse(&args(&["--json", "b.json"])).is_err());
-        assert!(parse(&args(&["--json"])).is_err());
-        assert!(parse(&args(&["--bogus", "x"])).is_err());
-        assert!(parse(&args(&["--json", "a", "--json", "b", "--out-dir", "o"])).is_err());
-        assert_eq!(parse(&args(&["--help"])), Ok(Command::Help));
+        use ErrorKind::*;
+        assert_eq!(
+            parse_args(&["--json", "b.json"]),
+            Err(MissingRequiredArgument)
+        );
+        assert_eq!(parse_args(&["--json"]), Err(InvalidValue));
+        assert_eq!(parse_args(&["--bogus", "x"]), Err(UnknownArgument));
+        assert_eq!(
+            parse_args(&["--json", "a", "--json", "b", "--out-dir", "o"]),
+            Err(ArgumentConflict)
+        );
+        assert_eq!(
+            parse_args(&["--json", "a", "--out-dir", "o", "extra"]),
+            Err(UnknownArgument)
+        );
+        assert_eq!(parse_args(&["--help"]), Err(DisplayHelp));
     }
 }

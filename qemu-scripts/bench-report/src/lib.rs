@@ -22,7 +22,7 @@ pub mod units;
 
 use std::path::{Path, PathBuf};
 
-/// What to do (see [`cli::parse`]).
+/// What to do (from [`cli::parse`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub json: PathBuf,

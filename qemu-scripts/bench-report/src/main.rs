@@ -1,5 +1,5 @@
 //! `cardless-bench-report --json BENCH.json --out-dir DIR [--guide FILE]`:
-//! see [`cardless_bench_report::cli::USAGE`].
+//! see `--help` ([`cardless_bench_report::cli`]).
 #![forbid(unsafe_code)]
 
 use cardless_bench_report::{cli, run, GuideOutcome};
@@ -8,18 +8,8 @@ use std::process::ExitCode;
 const ME: &str = "cardless-bench-report";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let opts = match cli::parse(&args) {
-        Ok(cli::Command::Run(opts)) => opts,
-        Ok(cli::Command::Help) => {
-            println!("{}", cli::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("{ME}: {e}\n\n{}", cli::USAGE);
-            return ExitCode::from(2);
-        }
-    };
+    // --help prints and exits 0; bad arguments print the usage and exit 2.
+    let opts = cli::parse(std::env::args_os()).unwrap_or_else(|e| e.exit());
     let outcome = match run(&opts) {
         Ok(o) => o,
         Err(e) => {

@@ -164,7 +164,7 @@ fn first_touch(out: &mut String, bench: &Bench, accel: &str) {
                 ratio(r.vs_best_per_page),
                 ratio(r.vs_best_same_size),
             ];
-            [&head[..], &spread_cells(&e.ns, duration_ns), &tail].concat()
+            [&head[..], &spread_cells(&e.ns(), duration_ns), &tail].concat()
         })
         .collect();
     let per_page_header = format!("× best per page (`{best}`)");
@@ -227,7 +227,7 @@ fn seq_read(out: &mut String, bench: &Bench, accel: &str) {
                 .unwrap_or_else(|| "—".to_string());
             [
                 &head[..],
-                &spread_cells(&e.mib_s, mib_per_s),
+                &spread_cells(&e.mib_s(), mib_per_s),
                 &[vs_anonymous],
             ]
             .concat()
@@ -312,7 +312,7 @@ fn streaming(out: &mut String, bench: &Bench, accel: &str) {
                 bytes_per_s(e.memcpy_bytes_per_s),
                 ratio(ratios::streaming_vs_memcpy(e)),
             ];
-            [&head[..], &spread_cells(&e.records_per_s, per_s), &tail].concat()
+            [&head[..], &spread_cells(&e.records_per_s(), per_s), &tail].concat()
         })
         .collect();
     table(
@@ -337,7 +337,7 @@ fn streaming(out: &mut String, bench: &Bench, accel: &str) {
 
 fn registers(out: &mut String, bench: &Bench, accel: &str) {
     let mut entries = bench.register_latency.clone();
-    entries.sort_by_key(|e| e.kind);
+    entries.sort_by_key(|e| e.kind());
     let _ = writeln!(
         out,
         "### Register read latency\n\nOne 32-bit read from user space: a BAR0 register of the \

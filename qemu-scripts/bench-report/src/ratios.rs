@@ -28,7 +28,7 @@ pub struct FirstTouchRatio {
 
 /// Median time per page.
 pub fn per_page_ns(e: &FirstTouch) -> f64 {
-    e.ns.median / e.pages as f64
+    e.ns().median / e.pages as f64
 }
 
 /// First-touch ratios, in the order of `entries`.
@@ -40,12 +40,12 @@ pub fn first_touch(entries: &[FirstTouch]) -> Vec<FirstTouchRatio> {
             let best_total = min(entries
                 .iter()
                 .filter(|o| o.bytes == e.bytes)
-                .map(|o| o.ns.median));
+                .map(|o| o.ns().median));
             FirstTouchRatio {
                 strategy: e.strategy.clone(),
                 per_page_ns: per_page_ns(e),
                 vs_best_per_page: per_page_ns(e) / best_per_page,
-                vs_best_same_size: e.ns.median / best_total,
+                vs_best_same_size: e.ns().median / best_total,
             }
         })
         .collect()
@@ -67,7 +67,7 @@ pub fn best_total_at(entries: &[FirstTouch], bytes: u64) -> Option<&FirstTouch> 
     entries
         .iter()
         .filter(|e| e.bytes == bytes)
-        .min_by(|a, b| a.ns.median.total_cmp(&b.ns.median))
+        .min_by(|a, b| a.ns().median.total_cmp(&b.ns().median))
 }
 
 fn min(values: impl Iterator<Item = f64>) -> f64 {
@@ -78,7 +78,7 @@ fn min(values: impl Iterator<Item = f64>) -> f64 {
 /// baseline was not measured.
 pub fn seq_read_vs_anonymous(entries: &[SeqRead], e: &SeqRead) -> Option<f64> {
     let base = entries.iter().find(|b| b.strategy == ANONYMOUS)?;
-    Some(e.mib_s.median / base.mib_s.median)
+    Some(e.mib_s().median / base.mib_s().median)
 }
 
 /// Verified streaming bytes/s over the memcpy rate of the same buffer.
@@ -101,7 +101,7 @@ pub fn registers(bench: &Bench) -> RegisterRatios {
         bench
             .register_latency
             .iter()
-            .find(|r| r.kind == t)
+            .find(|r| r.kind() == Some(t))
             .map(|r| r.median_ns)
     };
     let bar0 = median(RegisterTarget::CardlessBar0);

@@ -56,11 +56,39 @@ fn sample_parses_complete() {
     assert_eq!((fault.bytes, fault.pages, fault.runs), (16 << 20, 4096, 5));
     let coherent = &bench.first_touch[0];
     assert_eq!((coherent.bytes, coherent.pages), (4 << 20, 1024));
-    assert!(fault.ns.min <= fault.ns.median && fault.ns.median <= fault.ns.max);
-    let kinds: Vec<_> = bench.register_latency.iter().map(|r| r.kind).collect();
+    assert!(fault.ns().min <= fault.ns().median && fault.ns().median <= fault.ns().max);
+    let kinds: Vec<_> = bench
+        .register_latency
+        .iter()
+        .filter_map(|r| r.kind())
+        .collect();
     assert_eq!(kinds, RegisterTarget::ALL.to_vec());
     assert!(bench.irq_round_trip.is_some());
     assert!(bench.skipped.is_empty());
+}
+
+/// What the guest benchmark writes (the same types, serialized) reads back
+/// whole: writer and reader agree on every key.
+#[test]
+fn what_the_guest_writes_reads_back() {
+    let (bench, _) = schema::parse(SAMPLE).expect("sample parses");
+    let written = serde_json::to_string(&bench).expect("serializes");
+    let (again, problems) = schema::parse(&written).expect("reads back");
+    assert_eq!(problems, vec![]);
+    assert_eq!(again, bench);
+    // A figure it could not measure is left out and named in "skipped".
+    let mut partial = bench.clone();
+    partial.irq_round_trip = None;
+    partial.skipped.push(schema::Skipped {
+        figure: "irq_round_trip".into(),
+        reason: "no interrupt".into(),
+    });
+    let written = serde_json::to_string(&partial).expect("serializes");
+    assert!(!written.contains("\"irq_round_trip\":"), "{written}");
+    let (again, problems) = schema::parse(&written).expect("reads back");
+    assert_eq!(again, partial);
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].figure(), "irq_round_trip");
 }
 
 /// The sample without the one entry of `section` that `pick` selects.
@@ -520,6 +548,9 @@ fn binary_exit_status() {
     assert!(err.contains("/nonexistent/bench.json"), "{err}");
     let (code, err) = bin(&["--out-dir", out_s]);
     assert_eq!(code, 2);
-    assert!(err.contains("--json BENCH.json is required"), "{err}");
+    assert!(
+        err.contains("required arguments were not provided") && err.contains("--json <BENCH.json>"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -3,11 +3,13 @@
 //! (device_del of a card, device_add after a restore, migration).
 #![forbid(unsafe_code)]
 
+pub mod migration;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What went wrong talking to QEMU.
 #[derive(Debug)]
@@ -65,6 +67,26 @@ impl Qmp {
         }
         qmp.execute("qmp_capabilities", Value::Null)?;
         Ok(qmp)
+    }
+
+    /// Like `connect`, but waits up to `timeout` for QEMU to open the
+    /// socket (a QEMU started a moment ago).
+    pub fn connect_when_ready(socket: &Path, timeout: Duration) -> Result<Qmp, QmpError> {
+        let start = Instant::now();
+        loop {
+            match Qmp::connect(socket, timeout) {
+                Err(QmpError::Io(e))
+                    if start.elapsed() < timeout
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                        ) =>
+                {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                other => return other,
+            }
+        }
     }
 
     fn read(&mut self) -> Result<Value, QmpError> {

@@ -1,9 +1,11 @@
 //! Each figure of the benchmark (issue 6), measured side by side in one
 //! process so ratios survive a noisy machine.
 
-use super::json::{num, s, Json};
 use super::stats::Samples;
 use cardless_abi::regs;
+use cardless_bench_json::{
+    DirectIo, DirectIoResult, FirstTouch, IrqRoundTrip, RegisterLatency, SeqRead, Streaming,
+};
 use cardless_guest_tests::card::{Card, Mapping};
 use cardless_guest_tests::stream_reader::{params, Ring};
 use cardless_uapi::ioctl as uapi;
@@ -49,7 +51,7 @@ fn read_all(ptr: *const u8, len: usize) -> u64 {
 }
 
 /// mmap + first touch of every page, `runs` times (a fresh mapping each run).
-pub fn first_touch(card: &Card, strategy: u32, runs: usize) -> Result<Json, String> {
+pub fn first_touch(card: &Card, strategy: u32, runs: usize) -> Result<FirstTouch, String> {
     let bytes = bytes_for(strategy);
     let buf = card
         .buf_alloc(bytes as u64, strategy)
@@ -66,22 +68,22 @@ pub fn first_touch(card: &Card, strategy: u32, runs: usize) -> Result<Json, Stri
     }
     let _ = card.buf_free(buf.id);
     let st = Samples::new(times);
-    Ok(Json::obj(vec![
-        ("strategy", s(uapi::STRATEGY_NAMES[strategy as usize])),
-        ("bytes", num(bytes as f64)),
-        ("pages", num((bytes / PAGE) as f64)),
-        ("runs", num(runs as f64)),
-        ("median_ns", num(st.median())),
-        ("min_ns", num(st.min())),
-        ("max_ns", num(st.max())),
-    ]))
+    Ok(FirstTouch {
+        strategy: uapi::STRATEGY_NAMES[strategy as usize].to_string(),
+        bytes: bytes as u64,
+        pages: (bytes / PAGE) as u64,
+        runs: runs as u64,
+        median_ns: st.median(),
+        min_ns: st.min(),
+        max_ns: st.max(),
+    })
 }
 
 fn mib_s(bytes: usize, ns: f64) -> f64 {
     bytes as f64 / MIB / (ns / 1e9)
 }
 
-fn seq_read_entry(name: &str, ptr: *const u8, len: usize, runs: usize) -> Json {
+fn seq_read_entry(name: &str, ptr: *const u8, len: usize, runs: usize) -> SeqRead {
     std::hint::black_box(read_all(ptr, len)); // populate
     let speeds: Vec<f64> = (0..runs)
         .map(|_| {
@@ -91,18 +93,18 @@ fn seq_read_entry(name: &str, ptr: *const u8, len: usize, runs: usize) -> Json {
         })
         .collect();
     let st = Samples::new(speeds);
-    Json::obj(vec![
-        ("strategy", s(name)),
-        ("bytes", num(len as f64)),
-        ("runs", num(runs as f64)),
-        ("median_mib_s", num(st.median())),
-        ("min_mib_s", num(st.min())),
-        ("max_mib_s", num(st.max())),
-    ])
+    SeqRead {
+        strategy: name.to_string(),
+        bytes: len as u64,
+        runs: runs as u64,
+        median_mib_s: st.median(),
+        min_mib_s: st.min(),
+        max_mib_s: st.max(),
+    }
 }
 
 /// Sequential read of a populated mapping of each strategy.
-pub fn seq_read(card: &Card, strategy: u32, runs: usize) -> Result<Json, String> {
+pub fn seq_read(card: &Card, strategy: u32, runs: usize) -> Result<SeqRead, String> {
     let bytes = bytes_for(strategy);
     let (buf, map) = card.mapped_buffer(bytes as u64, strategy)?;
     let entry = seq_read_entry(
@@ -117,7 +119,7 @@ pub fn seq_read(card: &Card, strategy: u32, runs: usize) -> Result<Json, String>
 }
 
 /// The baseline: a plain anonymous mapping read the same way.
-pub fn seq_read_anonymous(bytes: usize, runs: usize) -> Result<Json, String> {
+pub fn seq_read_anonymous(bytes: usize, runs: usize) -> Result<SeqRead, String> {
     // SAFETY: a fresh private anonymous mapping.
     let p = unsafe {
         libc::mmap(
@@ -147,7 +149,7 @@ pub fn streaming(
     record_size: u32,
     records: u64,
     runs: usize,
-) -> Result<Json, String> {
+) -> Result<Streaming, String> {
     const RING: usize = 1 << 20;
     let (buf, map) = card.mapped_buffer(RING as u64, strategy)?;
     let mut rates = Vec::new();
@@ -187,24 +189,24 @@ pub fn streaming(
     drop(map);
     let _ = card.buf_free(buf.id);
     let st = Samples::new(rates);
-    Ok(Json::obj(vec![
-        ("strategy", s(uapi::STRATEGY_NAMES[strategy as usize])),
-        ("record_size", num(record_size)),
-        ("records", num(records as f64)),
-        ("ring_bytes", num(RING as f64)),
-        ("runs", num(runs as f64)),
-        ("median_records_per_s", num(st.median())),
-        ("min_records_per_s", num(st.min())),
-        ("max_records_per_s", num(st.max())),
-        ("median_bytes_per_s", num(st.median() * record_size as f64)),
-        ("memcpy_bytes_per_s", num(memcpy_bps)),
-    ]))
+    Ok(Streaming {
+        strategy: uapi::STRATEGY_NAMES[strategy as usize].to_string(),
+        record_size: u64::from(record_size),
+        records,
+        ring_bytes: RING as u64,
+        runs: runs as u64,
+        median_records_per_s: st.median(),
+        min_records_per_s: st.min(),
+        max_records_per_s: st.max(),
+        median_bytes_per_s: st.median() * f64::from(record_size),
+        memcpy_bytes_per_s: memcpy_bps,
+    })
 }
 
 /// `write(O_DIRECT)` of a populated mapping to a file on the scratch disk
 /// (/mnt): `"works"`, or the errno it fails with (EFAULT for a PFN mapping,
 /// whose pages `get_user_pages` cannot hand to the block layer).
-pub fn direct_io(card: &Card, strategy: u32) -> Result<Json, String> {
+pub fn direct_io(card: &Card, strategy: u32) -> Result<DirectIo, String> {
     const LEN: usize = 1 << 20;
     let name = uapi::STRATEGY_NAMES[strategy as usize];
     let (buf, map) = card.mapped_buffer(LEN as u64, strategy)?;
@@ -235,15 +237,15 @@ pub fn direct_io(card: &Card, strategy: u32) -> Result<Json, String> {
     drop(map);
     let _ = card.buf_free(buf.id);
     let result = match n {
-        n if n == LEN as isize => "works".to_string(),
+        n if n == LEN as isize => DirectIoResult::Works,
         n if n >= 0 => return Err(format!("short O_DIRECT write: {n} of {LEN} bytes")),
-        _ => errno_name(err),
+        _ => DirectIoResult::Fails(errno_name(err)),
     };
-    Ok(Json::obj(vec![
-        ("strategy", s(name)),
-        ("bytes", num(LEN as f64)),
-        ("result", s(&result)),
-    ]))
+    Ok(DirectIo {
+        strategy: name.to_string(),
+        bytes: LEN as u64,
+        result,
+    })
 }
 
 /// The symbolic name of the errnos a direct write can end with.
@@ -258,15 +260,15 @@ fn errno_name(e: i32) -> String {
     }
 }
 
-fn latency_entry(target: &str, samples: Vec<f64>) -> Json {
+fn latency_entry(target: &str, samples: Vec<f64>) -> RegisterLatency {
     let n = samples.len();
     let st = Samples::new(samples);
-    Json::obj(vec![
-        ("target", s(target)),
-        ("median_ns", num(st.median())),
-        ("p99_ns", num(st.p99())),
-        ("samples", num(n as f64)),
-    ])
+    RegisterLatency {
+        target: target.to_string(),
+        median_ns: st.median(),
+        p99_ns: st.p99(),
+        samples: n as u64,
+    }
 }
 
 /// One 32-bit read at `offset` of a mapping, timed `n` times.
@@ -324,7 +326,7 @@ fn edu_bar0() -> Result<(*const u8, usize), String> {
 }
 
 /// Trapped BAR0 read vs QEMU's edu vs a mapped BAR2 read.
-pub fn register_latency(card: &Card, n: usize) -> Result<Vec<Json>, String> {
+pub fn register_latency(card: &Card, n: usize) -> Result<Vec<RegisterLatency>, String> {
     let bar0 = card
         .map_shared(uapi::MMAP_PGOFF_BAR0, PAGE)
         .map_err(|e| format!("mmap BAR0: {e}"))?;
@@ -349,7 +351,7 @@ pub fn register_latency(card: &Card, n: usize) -> Result<Vec<Json>, String> {
 
 /// Doorbell (CONS_IDX write) -> the card writes one record -> DATA_READY ->
 /// the waiting reader wakes.
-pub fn irq_round_trip(card: &Card, n: usize) -> Result<Json, String> {
+pub fn irq_round_trip(card: &Card, n: usize) -> Result<IrqRoundTrip, String> {
     const ENTRIES: u32 = 64;
     let buf = card
         .buf_alloc(ENTRIES as u64 * 64, uapi::STRATEGY_PAGES)
@@ -387,9 +389,9 @@ pub fn irq_round_trip(card: &Card, n: usize) -> Result<Json, String> {
     let _ = card.stream_stop();
     let _ = card.buf_free(buf.id);
     let st = Samples::new(result?);
-    Ok(Json::obj(vec![
-        ("median_us", num(st.median())),
-        ("p99_us", num(st.p99())),
-        ("samples", num(n as f64)),
-    ]))
+    Ok(IrqRoundTrip {
+        median_us: st.median(),
+        p99_us: st.p99(),
+        samples: n as u64,
+    })
 }

@@ -1,27 +1,30 @@
 //! `cardless-bench`: the benchmark the mapping guide quotes (issue 6), run
-//! inside the guest by `make qemu-bench`. Prints a table, and the result as
-//! JSON between `BENCH-JSON-BEGIN` / `BENCH-JSON-END` lines for the host.
+//! inside the guest by `make qemu-bench`. Prints the result as JSON (the
+//! `cardless-bench-json` types, which the host's report reads back) between
+//! `BENCH-JSON-BEGIN` / `BENCH-JSON-END` lines.
 
 mod figures;
-mod json;
 mod stats;
 
+use cardless_bench_json::{Accel, Bench, Problem, Skipped, SCHEMA_VERSION};
 use cardless_guest_tests::card::Card;
 use cardless_uapi::ioctl as uapi;
-use json::{num, s, Json};
 
 const RUNS: usize = 5;
 /// Streaming runs are long (every record verified): fewer of them.
 const STREAM_RUNS: usize = 3;
 
-fn accel() -> String {
-    // The host passes the accelerator on the kernel command line.
-    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
-    cmdline
-        .split_whitespace()
-        .find_map(|a| a.strip_prefix("cardless.accel="))
-        .unwrap_or("unknown")
-        .to_string()
+/// The accelerator, which the harness passes on the kernel command line.
+fn accel() -> Result<Accel, String> {
+    let words = cardless_guest_tests::cmdline::words();
+    let name = words.iter().find_map(|a| a.strip_prefix("cardless.accel="));
+    name.and_then(Accel::from_name).ok_or_else(|| {
+        format!(
+            "the kernel command line names no accelerator (cardless.accel=tcg or kvm, found \
+             {name:?}); every figure is reported with its accelerator: run the benchmark \
+             through make qemu-bench, which passes it"
+        )
+    })
 }
 
 fn kernel() -> String {
@@ -35,17 +38,23 @@ fn kernel() -> String {
 }
 
 fn main() {
-    let card = match Card::open(0) {
+    let (card, accel) = match Card::open(0)
+        .map_err(|e| e.to_string())
+        .and_then(|c| Ok((c, accel()?)))
+    {
         Ok(c) => c,
         Err(e) => {
             eprintln!("cardless-bench: {e}");
             std::process::exit(1);
         }
     };
-    let mut skipped: Vec<Json> = Vec::new();
+    let mut skipped: Vec<Skipped> = Vec::new();
     let mut skip = |figure: &str, why: String| {
         eprintln!("cardless-bench: {figure} not measured: {why}");
-        skipped.push(Json::obj(vec![("figure", s(figure)), ("reason", s(&why))]));
+        skipped.push(Skipped {
+            figure: figure.to_string(),
+            reason: why,
+        });
     };
     let strategies = 0..uapi::STRATEGY_COUNT;
 
@@ -95,24 +104,35 @@ fn main() {
         skip("register_latency", e);
         Vec::new()
     });
-    let irq = figures::irq_round_trip(&card, 300).unwrap_or_else(|e| {
-        skip("irq_round_trip", e);
-        Json::obj(vec![])
-    });
+    let irq = figures::irq_round_trip(&card, 300)
+        .map_err(|e| skip("irq_round_trip", e))
+        .ok();
 
-    let result = Json::obj(vec![
-        ("schema", num(2)),
-        ("accel", s(&accel())),
-        ("kernel", s(&kernel())),
-        ("first_touch", Json::Arr(first_touch)),
-        ("seq_read", Json::Arr(seq_read)),
-        ("direct_io", Json::Arr(direct_io)),
-        ("streaming", Json::Arr(streaming)),
-        ("register_latency", Json::Arr(latency)),
-        ("irq_round_trip", irq),
-        ("skipped", Json::Arr(skipped)),
-    ]);
-    let mut text = String::new();
-    result.render(&mut text);
-    println!("BENCH-JSON-BEGIN\n{text}\nBENCH-JSON-END");
+    let result = Bench {
+        schema: SCHEMA_VERSION,
+        accel,
+        kernel: kernel(),
+        note: None,
+        first_touch,
+        seq_read,
+        direct_io,
+        streaming,
+        register_latency: latency,
+        irq_round_trip: irq,
+        skipped,
+    };
+    // The host's report checks the same rules; saying it here too puts the
+    // broken figure next to the run that measured it.
+    for p in result.validate() {
+        if let Problem::Invalid { .. } = p {
+            eprintln!("cardless-bench: warning: {p}");
+        }
+    }
+    match serde_json::to_string(&result) {
+        Ok(text) => println!("BENCH-JSON-BEGIN\n{text}\nBENCH-JSON-END"),
+        Err(e) => {
+            eprintln!("cardless-bench: cannot write the result as JSON: {e}");
+            std::process::exit(1);
+        }
+    }
 }

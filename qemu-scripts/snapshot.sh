@@ -1,0 +1,123 @@
+# shellcheck shell=bash
+# Boot once, restore many: a guest booted to the point where /init would load
+# the driver, saved to a file (QEMU migration, mapped-ram), and restored for
+# each run with the cards hot-added. Sourced by run-qemu.sh, which owns the
+# QEMU command line; these functions need its machine_args, sock_dir and pids.
+#
+# Why the cards are hot-added: QEMU 11.1's vfio-user client does not migrate
+# a device's state (it saves a guest with a vfio-user-pci attached, 0 bytes
+# for it: the server's registers, DMA maps and interrupts would be lost), so
+# the saved guest has empty PCIe root ports (rpN) and each run adds its cards
+# with QMP device_add before the guest goes on (initramfs/await-run: why the
+# guest finds them by a rescan, not through pciehp).
+#
+# The run's disk is in the saved guest (a blank one when it was saved: the
+# guest never mounts it before the restore), and each run puts its own file
+# behind it: an ext4 image of a fixed size with the run's files.
+#
+# What a saved guest fixes: the kernel, its command line (so memmap= and every
+# kernel option), /init, await-run and busybox, QEMU and the machine options.
+# All of them make up its key; a change of any makes a new one. What a run
+# brings on its disk: the module, the test programs, the run options (etc/)
+# and its command line (etc/cardless-cmdline: the module's cardless.*
+# parameters and the mode, which /init reads instead of /proc/cmdline).
+
+# Bump when the way a guest is saved or restored changes.
+SNAPSHOT_RECIPE=1
+SNAPSHOT_ROOT=$CACHE_DIR/snapshots
+# The run's disk has one size for every run: the saved guest knows its size.
+RUN_DISK_MB=128
+
+# snapshot_dir KERNEL APPEND ARGS...: where the saved guest for this kernel,
+# kernel command line and machine options lives (made or not).
+snapshot_dir() {
+    local kernel=$1 append=$2; shift 2
+    local key
+    key=$({
+        echo "recipe $SNAPSHOT_RECIPE, run disk $RUN_DISK_MB MiB"
+        "$SCRIPTS_DIR/qemu.sh" --version | head -1
+        sha256sum <"$kernel"
+        cat "$SCRIPTS_DIR/initramfs/init" "$SCRIPTS_DIR/initramfs/await-run" | sha256sum
+        sha256sum <"$(busybox_path)"
+        echo "$append"
+        printf '%s\n' "$@"
+    } | sha_of)
+    echo "$SNAPSHOT_ROOT/$key"
+}
+
+# The kernel command line a saved guest boots with: the run's without the
+# module's and the harness's cardless.* words, which each run brings.
+snapshot_append() {
+    local word out="cardless.snapshot=1"
+    for word in $1; do
+        case "$word" in cardless.*) ;; *) out+=" $word" ;; esac
+    done
+    echo "$out"
+}
+
+# snapshot_make DIR KERNEL INITRD APPEND ARGS...: boots a guest with no cards
+# and saves it into DIR once /init says it is ready. Returns non-zero when
+# it could not; when QEMU refused to save it, DIR/unusable says why (and no
+# later run tries again with the same key).
+snapshot_make() {
+    local dir=$1 kernel=$2 initrd=$3 append=$4; shift 4
+    local tmp=$dir.tmp qmp=$sock_dir/save.qmp qemu start rc=0
+    rm -rf "$tmp"; mkdir -p "$tmp"
+    cp "$initrd" "$tmp/initramfs.cpio"
+    printf '%s\n' "$append" >"$tmp/append"
+    step "booting the guest once to save it (then each run restores it): $(basename "$dir")"
+    start=$SECONDS
+    "$SCRIPTS_DIR/qemu.sh" "$@" -kernel "$kernel" -initrd "$tmp/initramfs.cpio" -append "$append" \
+        -serial "file:$tmp/console.log" -serial "file:$tmp/results.log" \
+        -qmp "unix:$qmp,server=on,wait=off" >"$tmp/qemu.log" 2>&1 &
+    qemu=$!
+    pids+=("$qemu")
+    until grep -q '^cardless-snapshot: ready' "$tmp/results.log" 2>/dev/null; do
+        if ! kill -0 "$qemu" 2>/dev/null || [ $((SECONDS - start)) -ge 600 ]; then
+            note "the guest to be saved did not reach /init's wait in $((SECONDS - start)) s (console: $tmp/console.log)"
+            kill "$qemu" 2>/dev/null || true
+            return 1
+        fi
+        sleep 0.1
+    done
+    note "booted in $((SECONDS - start)) s; saving it"
+    "$QMP_BIN" --socket "$qmp" --save "$tmp/guest.mig" 2>"$tmp/save.err" || rc=$?
+    wait "$qemu" 2>/dev/null || true
+    if [ $rc -ne 0 ]; then
+        mkdir -p "$dir"
+        { cat "$tmp/save.err"; tail -n 5 "$tmp/qemu.log"; } >"$dir/unusable"
+        return 1
+    fi
+    rm -rf "$dir"; mv "$tmp" "$dir"
+    note "saved in $((SECONDS - start)) s in all: $dir ($(du -sh "$dir/guest.mig" | cut -f1) on disk)"
+    # Keep the newest six saved guests (CI alone uses four: plain, IOMMU,
+    # zoo, one card); each is about the guest's RAM on disk.
+    ls -dt "$SNAPSHOT_ROOT"/*/ 2>/dev/null | tail -n +7 | xargs -r rm -rf
+}
+
+# snapshot_blank_disk FILE: a blank disk of the run disk's size; prints FILE.
+snapshot_blank_disk() {
+    rm -f "$1"; truncate -s "${RUN_DISK_MB}M" "$1"
+    echo "$1"
+}
+
+# run_disk INITRD APPEND OUT: the run's disk, ext4: the run's files from
+# INITRD (but /init, busybox and await-run, running in the saved guest: a
+# script overwritten while busybox sh reads it goes astray) under /payload,
+# and its command line; the rest is room for the suite's O_DIRECT files.
+run_disk() {
+    local initrd=$1 append=$2 out=$3 stage size
+    stage=$(mktemp -d)
+    mkdir -p "$stage/unpacked" "$stage/root/payload/etc"
+    (cd "$stage/unpacked" && cpio -id --quiet <"$initrd") || { rm -rf "$stage"; die "cannot unpack $initrd"; }
+    (cd "$stage/unpacked" && find lib etc bin -type f ! -path bin/busybox ! -path bin/cardless-await-run -print0 2>/dev/null |
+        cpio -pdm0 --quiet "$stage/root/payload")
+    printf '%s\n' "$append" >"$stage/root/payload/etc/cardless-cmdline"
+    size=$(du -sm "$stage/root" | cut -f1)
+    [ "$size" -le $((RUN_DISK_MB - 32)) ] ||
+        { rm -rf "$stage"; die "the run's files take $size MiB: more than the run disk holds (RUN_DISK_MB=$RUN_DISK_MB in qemu-scripts/snapshot.sh, less 32 MiB of scratch space)"; }
+    rm -f "$out"; truncate -s "${RUN_DISK_MB}M" "$out"
+    "$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)" -q -F -d "$stage/root" "$out" ||
+        { rm -rf "$stage"; die "mkfs.ext4 -d failed (e2fsprogs >= 1.43 needed; run 'make setup')"; }
+    rm -rf "$stage"
+}
