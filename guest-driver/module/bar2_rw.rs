@@ -3,9 +3,8 @@
 //! (`pci_iomap_wc`): a second path to the card's memory besides the user
 //! mapping, so tests can check one against the other.
 
-use crate::chardev::CardFile;
+use crate::card::CardShared;
 use kernel::{
-    fs::Kiocb,
     iov::{IovIterDest, IovIterSource},
     prelude::*,
 };
@@ -22,42 +21,25 @@ fn span(pos: i64, want: usize, bar_len: usize) -> Result<(usize, usize)> {
     Ok((pos, want.min(CHUNK).min(bar_len - pos)))
 }
 
-pub(crate) fn read(
-    mut kiocb: Kiocb<'_, Pin<KBox<CardFile>>>,
-    iov: &mut IovIterDest<'_>,
-) -> Result<usize> {
-    let shared = kiocb.file().shared.clone();
-    let (pos, len) = span(kiocb.ki_pos(), iov.len(), shared.bar2_len as usize)?;
+/// `read()` at `pos`: the bytes copied.
+pub(crate) fn read(shared: &CardShared, pos: i64, iov: &mut IovIterDest<'_>) -> Result<usize> {
+    let (pos, len) = span(pos, iov.len(), shared.hw.bar2_len as usize)?;
     if len == 0 {
         return Ok(0);
     }
     let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-    shared
-        .bar2
-        .try_access()
-        .ok_or(ENODEV)?
-        .read(pos, &mut buf)?;
-    let copied = iov.copy_to_iter(&buf);
-    *kiocb.ki_pos_mut() += copied as i64;
-    Ok(copied)
+    shared.hw.mem(|bar2| bar2.read(pos, &mut buf))??;
+    Ok(iov.copy_to_iter(&buf))
 }
 
-pub(crate) fn write(
-    mut kiocb: Kiocb<'_, Pin<KBox<CardFile>>>,
-    iov: &mut IovIterSource<'_>,
-) -> Result<usize> {
-    let shared = kiocb.file().shared.clone();
-    let (pos, len) = span(kiocb.ki_pos(), iov.len(), shared.bar2_len as usize)?;
+/// `write()` at `pos`: the bytes taken.
+pub(crate) fn write(shared: &CardShared, pos: i64, iov: &mut IovIterSource<'_>) -> Result<usize> {
+    let (pos, len) = span(pos, iov.len(), shared.hw.bar2_len as usize)?;
     if len == 0 {
         return Err(ENOSPC);
     }
     let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
     let copied = iov.copy_from_iter(&mut buf);
-    shared
-        .bar2
-        .try_access()
-        .ok_or(ENODEV)?
-        .write(pos, &buf[..copied])?;
-    *kiocb.ki_pos_mut() += copied as i64;
+    shared.hw.mem(|bar2| bar2.write(pos, &buf[..copied]))??;
     Ok(copied)
 }

@@ -1,166 +1,138 @@
 // SPDX-License-Identifier: GPL-2.0
-//! DMA buffers, one backing strategy each (uapi `STRATEGY_*`; the why of each
-//! is in docs/mapping-guide.md). A buffer is reference counted: the file's
-//! table, each user mapping (see `ffi::vma`) and a running stream each hold
-//! it, and the memory goes back only when the last of them lets go.
+//! DMA buffers: memory backed and mapped one way each (`ways/`), reference
+//! counted: the file's table, each user mapping (`ffi::vma::hold`) and a
+//! running stream each hold a buffer, and its memory goes back only when the
+//! last of them lets go.
 //!
-//! What the card uses to reach a buffer (its DMA mappings, and for `coherent`
-//! the memory itself) is a `DmaSlot` the card can revoke at unbind: the DMA
-//! API must not see a mapping outlive the driver's binding, even when a user
-//! mapping still holds the buffer.
+//! What the card uses to reach a buffer (its DMA mappings, and for
+//! `coherent` the memory itself) is a `DmaSlot` the card revokes at unbind:
+//! the DMA API must not see a mapping outlive the driver's binding, even
+//! when a user mapping still holds the buffer.
 
-use crate::card::CardShared;
-use crate::ffi::dma_mem::{
-    self, CompoundPages, DmaPageMap, DmaResourceMap, PageSource, VmallocArea,
-};
+use crate::ffi::{binding::Binding, mem::available_bytes, vma::MappedObject};
 use crate::uapi;
+use crate::ways::{self, DmaState, Mapped, Way};
 use kernel::{
-    device,
-    dma::Coherent,
+    mm::virt::VmaNew,
     page::{Page, PAGE_SIZE},
     prelude::*,
     sync::{atomic::Atomic, atomic::Full, new_mutex, Arc, Mutex},
 };
 
-/// The memory of a buffer, by strategy.
-enum Memory {
-    /// Lives in the `DmaSlot` (coherent memory is both memory and DMA mapping).
-    Coherent,
-    /// Order-0 pages (`pages` and `fault`).
-    Pages(KVec<Page>),
-    Compound(CompoundPages),
-    Vmalloc(VmallocArea),
-    Carveout(CarveoutClaim),
-    /// Bug zoo only (`ZOO_KMALLOC_FREED_IN_CLOSE`): memory from `kmalloc`.
-    #[cfg(cardless_zoo)]
-    Kmalloc(dma_mem::KmallocBlock),
-}
-
-/// How the card reaches the buffer.
-pub(crate) enum DmaState {
-    Coherent(Coherent<[u8]>),
-    /// One DMA range (a compound allocation).
-    Contiguous(DmaPageMap),
-    /// The carve-out, mapped as a resource (no `struct page`).
-    Resource(DmaResourceMap),
-    /// Each page mapped on its own; the card reads the page table (SPEC §5.5).
-    PageList {
-        table: Coherent<[u8]>,
-        maps: KVec<DmaPageMap>,
-    },
-}
-
-/// Where the card's ring is: a DMA address and, for a page list, its length.
-pub(crate) struct RingAddress {
-    pub(crate) base: u64,
-    pub(crate) sg_pages: Option<u32>,
-}
-
-impl DmaState {
-    /// The DMA address of bytes `offset .. offset + len` when they form one
-    /// DMA range; `None` when they cross a page of a page list.
-    pub(crate) fn dma_range(&self, offset: u64, len: u64) -> Option<u64> {
-        match self {
-            DmaState::Coherent(c) => Some(c.dma_handle() + offset),
-            DmaState::Contiguous(m) => Some(m.addr() + offset),
-            DmaState::Resource(m) => Some(m.addr() + offset),
-            DmaState::PageList { maps, .. } => {
-                let page = (offset / PAGE_SIZE as u64) as usize;
-                let within = offset % PAGE_SIZE as u64;
-                (within + len <= PAGE_SIZE as u64)
-                    .then(|| maps.get(page).map(|m| m.addr() + within))?
-            }
-        }
-    }
-
-    pub(crate) fn ring_address(&self) -> RingAddress {
-        match self {
-            DmaState::Coherent(c) => RingAddress {
-                base: c.dma_handle(),
-                sg_pages: None,
-            },
-            DmaState::Contiguous(m) => RingAddress {
-                base: m.addr(),
-                sg_pages: None,
-            },
-            DmaState::Resource(m) => RingAddress {
-                base: m.addr(),
-                sg_pages: None,
-            },
-            DmaState::PageList { table, .. } => RingAddress {
-                base: table.dma_handle(),
-                sg_pages: Some((table.size() / 8) as u32),
-            },
-        }
-    }
-}
-
 /// A buffer's DMA state, revocable by the card at unbind.
 #[pin_data]
 pub(crate) struct DmaSlot {
     #[pin]
-    pub(crate) state: Mutex<Option<DmaState>>,
+    state: Mutex<Option<DmaState>>,
 }
 
-/// The one carve-out (module parameters), claimed by at most one buffer.
-static CARVEOUT_IN_USE: Atomic<u32> = Atomic::new(0);
+impl DmaSlot {
+    /// Runs `f` with the DMA state; ENODEV once revoked.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&DmaState) -> R) -> Result<R> {
+        Ok(f(self.state.lock().as_ref().ok_or(ENODEV)?))
+    }
 
-struct CarveoutClaim {
-    phys: u64,
+    /// Undoes the DMA mappings (and frees coherent memory) now.
+    pub(crate) fn revoke(&self) {
+        drop(self.state.lock().take());
+    }
+
+    fn is_live(&self) -> bool {
+        self.state.lock().is_some()
+    }
 }
 
-impl CarveoutClaim {
-    fn take(size: usize) -> Result<Self> {
-        let (base, len) = crate::carveout();
-        if len == 0 {
-            // No memmap= carve-out was given to this kernel.
+/// A card's buffers as the card sees them: the budget of bytes they may
+/// use, and every live buffer's DMA slot (so unbind can revoke them all).
+#[pin_data]
+pub(crate) struct Buffers {
+    /// Bytes of live buffers (capped at `uapi::BUF_MAX_TOTAL`).
+    bytes: Atomic<u64>,
+    #[pin]
+    slots: Mutex<Slots>,
+}
+
+struct Slots {
+    /// Set at unbind: no new slot from then on.
+    revoked: bool,
+    live: KVec<Arc<DmaSlot>>,
+}
+
+impl Buffers {
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Buffers {
+            bytes: Atomic::new(0),
+            slots <- new_mutex!(Slots { revoked: false, live: KVec::new() }),
+        })
+    }
+
+    /// Bytes of live buffers.
+    fn bytes(&self) -> u64 {
+        self.bytes.load(kernel::sync::atomic::Relaxed)
+    }
+
+    /// Reserves `bytes` of the budget (ENOSPC past it).
+    fn reserve(&self, bytes: u64) -> Result {
+        loop {
+            let used = self.bytes();
+            let next = used
+                .checked_add(bytes)
+                .filter(|n| *n <= uapi::BUF_MAX_TOTAL)
+                .ok_or(ENOSPC)?;
+            if self.bytes.cmpxchg(used, next, Full).is_ok() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn release(&self, bytes: u64) {
+        self.bytes.fetch_sub(bytes, Full);
+    }
+
+    /// Registers a new buffer's slot; ENODEV once the card is unbound.
+    fn remember(&self, slot: Arc<DmaSlot>) -> Result {
+        let mut slots = self.slots.lock();
+        if slots.revoked {
             return Err(ENODEV);
         }
-        if size as u64 > len {
-            return Err(ENOSPC);
+        slots.live.push(slot, GFP_KERNEL)?;
+        Ok(())
+    }
+
+    fn forget(&self, slot: &Arc<DmaSlot>) {
+        let mut slots = self.slots.lock();
+        if let Some(pos) = slots.live.iter().position(|s| Arc::ptr_eq(s, slot)) {
+            let removed = slots.live.remove(pos);
+            drop(slots);
+            drop(removed);
         }
-        if CARVEOUT_IN_USE.cmpxchg(0, 1, Full).is_err() {
-            return Err(EBUSY);
+    }
+
+    /// Unbind: every buffer's DMA mappings go now, while the device is
+    /// still bound, whoever still holds the buffers.
+    pub(crate) fn revoke_all(&self) {
+        let live = {
+            let mut slots = self.slots.lock();
+            slots.revoked = true;
+            core::mem::take(&mut slots.live)
+        };
+        for slot in live.iter() {
+            slot.revoke();
         }
-        #[cfg(cardless_zoo)]
-        if crate::zoo::armed(uapi::ZOO_UNBACKED_CARVEOUT) {
-            // The bug: a "reserved region" where no RAM is (the third seed's 0xff).
-            return Ok(CarveoutClaim {
-                phys: crate::unbacked_base(),
-            });
-        }
-        Ok(CarveoutClaim { phys: base })
     }
 }
 
-impl Drop for CarveoutClaim {
-    fn drop(&mut self) {
-        let _ = CARVEOUT_IN_USE.cmpxchg(1, 0, Full);
-    }
-}
-
-pub(crate) struct Buffer {
-    pub(crate) id: u32,
-    pub(crate) strategy: u32,
-    pub(crate) size: usize,
-    pub(crate) dma: Arc<DmaSlot>,
-    memory: Memory,
-    card: Arc<CardShared>,
-    /// Last: the budget is given back after the memory.
-    _budget: BudgetClaim,
-}
-
-/// Bytes of the card's buffer budget (`uapi::BUF_MAX_TOTAL`), given back on drop.
+/// Bytes of the card's budget, given back on drop.
 struct BudgetClaim {
-    card: Arc<CardShared>,
+    buffers: Arc<Buffers>,
     bytes: u64,
 }
 
 impl BudgetClaim {
-    fn take(card: &Arc<CardShared>, bytes: u64) -> Result<Self> {
-        card.reserve_buffer_bytes(bytes)?;
+    fn take(buffers: &Arc<Buffers>, bytes: u64) -> Result<Self> {
+        buffers.reserve(bytes)?;
         Ok(BudgetClaim {
-            card: card.clone(),
+            buffers: buffers.clone(),
             bytes,
         })
     }
@@ -168,121 +140,26 @@ impl BudgetClaim {
 
 impl Drop for BudgetClaim {
     fn drop(&mut self) {
-        self.card.release_buffer_bytes(self.bytes);
+        self.buffers.release(self.bytes);
     }
 }
 
-impl Drop for Buffer {
-    fn drop(&mut self) {
-        // DMA mappings go before the memory (fields drop after this).
-        drop(self.dma.state.lock().take());
-        self.card.forget_dma_slot(&self.dma);
-    }
-}
-
-fn alloc_pages(count: usize) -> Result<KVec<Page>> {
-    let mut pages = KVec::with_capacity(count, GFP_KERNEL)?;
-    for _ in 0..count {
-        pages.push(
-            Page::alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN)?,
-            GFP_KERNEL,
-        )?;
-    }
-    Ok(pages)
-}
-
-/// A page table the card reads (SPEC §5.5): one u64 DMA address per page.
-fn page_table(dev: &device::Device<device::Bound>, maps: &[DmaPageMap]) -> Result<Coherent<[u8]>> {
-    let table = Coherent::<u8>::zeroed_slice(dev, maps.len() * 8, GFP_KERNEL)?;
-    for (i, m) in maps.iter().enumerate() {
-        dma_mem::write_coherent_u64(&table, i * 8, m.addr());
-    }
-    Ok(table)
-}
-
-fn page_list(
-    dev: &device::Device<device::Bound>,
-    src: PageSource<'_>,
-    count: usize,
-) -> Result<DmaState> {
-    let maps = dma_mem::dma_map_each_page(dev, &src, count)?;
-    Ok(DmaState::PageList {
-        table: page_table(dev, &maps)?,
-        maps,
-    })
-}
-
-fn build(
-    dev: &device::Device<device::Bound>,
-    strategy: u32,
-    size: usize,
-) -> Result<(Memory, DmaState)> {
-    let pages = size / PAGE_SIZE;
-    Ok(match strategy {
-        uapi::STRATEGY_COHERENT => (
-            Memory::Coherent,
-            // Contiguous: past MAX_PAGE_ORDER (4 MiB) the direct mapping
-            // fails (ENOMEM, no warning); an IOMMU can stitch pages together.
-            DmaState::Coherent(Coherent::<u8>::zeroed_slice(
-                dev,
-                size,
-                GFP_KERNEL | __GFP_NOWARN,
-            )?),
-        ),
-        uapi::STRATEGY_PAGES | uapi::STRATEGY_FAULT => {
-            let mem = alloc_pages(pages)?;
-            let dma = page_list(dev, PageSource::Single(&mem), pages)?;
-            (Memory::Pages(mem), dma)
-        }
-        uapi::STRATEGY_COMPOUND => {
-            let mem = compound_alloc(pages)?;
-            let dma = DmaState::Contiguous(dma_mem::dma_map_compound(dev, &mem)?);
-            (Memory::Compound(mem), dma)
-        }
-        uapi::STRATEGY_VMALLOC => {
-            let mem = VmallocArea::alloc(size)?;
-            let dma = page_list(dev, PageSource::Vmalloc(&mem), pages)?;
-            (Memory::Vmalloc(mem), dma)
-        }
-        uapi::STRATEGY_CARVEOUT => {
-            let claim = CarveoutClaim::take(size)?;
-            dma_mem::zero_phys(claim.phys, size)?;
-            let dma = DmaState::Resource(DmaResourceMap::new(dev, claim.phys, size)?);
-            (Memory::Carveout(claim), dma)
-        }
-        #[cfg(cardless_zoo)]
-        uapi::ZOO_STRATEGY_KMALLOC if crate::zoo::armed(uapi::ZOO_KMALLOC_FREED_IN_CLOSE) => {
-            let mem = dma_mem::KmallocBlock::alloc(size)?;
-            let dma = DmaState::Contiguous(dma_mem::dma_map_kmalloc(dev, &mem)?);
-            (Memory::Kmalloc(mem), dma)
-        }
-        _ => return Err(EINVAL),
-    })
-}
-
-/// The `compound` strategy's allocation (`__GFP_COMP`, unless the zoo's bug says otherwise).
-fn compound_alloc(pages: usize) -> Result<CompoundPages> {
-    #[cfg(cardless_zoo)]
-    if crate::zoo::armed(uapi::ZOO_INSERT_NON_COMPOUND) {
-        // The bug: a plain high-order block; its tail pages have no refcount.
-        return CompoundPages::alloc_not_compound(pages);
-    }
-    CompoundPages::alloc(pages)
-}
-
-/// A strategy `IOC_BUF_ALLOC` accepts.
-fn known_strategy(strategy: u32) -> bool {
-    #[cfg(cardless_zoo)]
-    if strategy == uapi::ZOO_STRATEGY_KMALLOC {
-        return true;
-    }
-    strategy < uapi::STRATEGY_COUNT
+pub(crate) struct Buffer {
+    pub(crate) id: u32,
+    pub(crate) size: usize,
+    pub(crate) dma: Arc<DmaSlot>,
+    way: KBox<dyn Way>,
+    buffers: Arc<Buffers>,
+    /// Last: the budget is given back after the memory.
+    _budget: BudgetClaim,
 }
 
 impl Buffer {
-    /// Allocates a buffer for `card` (which must be bound).
+    /// Allocates buffer `id` of `size` bytes the way `strategy` says, for a
+    /// card that must still be bound.
     pub(crate) fn alloc(
-        card: &Arc<CardShared>,
+        binding: &Binding,
+        buffers: &Arc<Buffers>,
         id: u32,
         strategy: u32,
         size: u64,
@@ -290,87 +167,63 @@ impl Buffer {
         if size == 0
             || size % PAGE_SIZE as u64 != 0
             || size > uapi::BUF_MAX_SIZE
-            || !known_strategy(strategy)
+            || !ways::known(strategy)
         {
             return Err(EINVAL);
         }
         // The size is the user's: refuse what the machine cannot give now
         // rather than let the allocator warn or call the OOM killer.
-        if size > (dma_mem::available_memory_bytes() / 2) as u64 {
+        if size > (available_bytes() / 2) as u64 {
             return Err(ENOMEM);
         }
-        let budget = BudgetClaim::take(card, size)?;
+        let budget = BudgetClaim::take(buffers, size)?;
         let size = size as usize;
-        let (memory, state) = card.with_bound_device(|dev| build(dev, strategy, size))??;
+        let ways::Allocation { way, dma } =
+            binding.with_bound(|dev| ways::alloc(dev, strategy, size))??;
         let dma = Arc::pin_init(
-            pin_init!(DmaSlot { state <- new_mutex!(Some(state)) }),
+            pin_init!(DmaSlot { state <- new_mutex!(Some(dma)) }),
             GFP_KERNEL,
         )?;
-        card.remember_dma_slot(dma.clone())?;
-        let buffer = Buffer {
-            id,
-            strategy,
-            size,
-            dma,
-            memory,
-            card: card.clone(),
-            _budget: budget,
-        };
-        Ok(Arc::new(buffer, GFP_KERNEL)?)
+        buffers.remember(dma.clone())?;
+        Ok(Arc::new(
+            Buffer {
+                id,
+                size,
+                dma,
+                way,
+                buffers: buffers.clone(),
+                _budget: budget,
+            },
+            GFP_KERNEL,
+        )?)
     }
 
-    /// The page to map at page `index` for the `fault` strategy; `None` (SIGBUS)
-    /// past the end or once the card is gone.
-    pub(crate) fn fault_page(&self, index: usize) -> Option<&Page> {
-        match &self.memory {
-            Memory::Pages(pages) if self.dma.state.lock().is_some() => pages.get(index),
-            _ => None,
+    /// Puts the first `pages` pages into `vma` (the caller holds the card
+    /// bound); ENODEV once the DMA state is revoked.
+    pub(crate) fn map(&self, vma: &VmaNew, pages: usize) -> Result<Mapped> {
+        self.dma.with(|state| self.way.map(vma, pages, state))?
+    }
+}
+
+impl MappedObject for Buffer {
+    /// SIGBUS past the end, and once the card is unbound.
+    fn fault_page(&self, index: usize) -> Option<&Page> {
+        if !self.dma.is_live() {
+            return None;
         }
+        self.way.fault_page(index)
     }
 
-    pub(crate) fn pages(&self) -> Option<&[Page]> {
-        match &self.memory {
-            Memory::Pages(p) => Some(p),
-            _ => None,
-        }
+    fn vma_closed(&self) {
+        self.way.vma_closed();
     }
+}
 
-    pub(crate) fn compound(&self) -> Option<&CompoundPages> {
-        match &self.memory {
-            Memory::Compound(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn vmalloc(&self) -> Option<&VmallocArea> {
-        match &self.memory {
-            Memory::Vmalloc(v) => Some(v),
-            _ => None,
-        }
-    }
-
-    /// Bug zoo only: the physical address of `kmalloc` memory.
-    #[cfg(cardless_zoo)]
-    pub(crate) fn kmalloc_phys(&self) -> Option<u64> {
-        match &self.memory {
-            Memory::Kmalloc(k) => Some(k.phys()),
-            _ => None,
-        }
-    }
-
-    /// Bug zoo only: frees the `kmalloc` memory now, mapped or not (the bug).
-    #[cfg(cardless_zoo)]
-    pub(crate) fn free_kmalloc_now(&self) {
-        if let Memory::Kmalloc(k) = &self.memory {
-            k.free_now();
-        }
-    }
-
-    pub(crate) fn carveout_phys(&self) -> Option<u64> {
-        match &self.memory {
-            Memory::Carveout(c) => Some(c.phys),
-            _ => None,
-        }
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        // DMA mappings go before the memory (the fields drop after this).
+        self.dma.revoke();
+        self.buffers.forget(&self.dma);
     }
 }
 
@@ -412,9 +265,5 @@ impl BufferTable {
     pub(crate) fn remove(&mut self, id: u32) -> Option<Arc<Buffer>> {
         let pos = self.entries.iter().position(|b| b.id == id)?;
         self.entries.remove(pos).ok()
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.entries.clear();
     }
 }

@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Driver for the cardless streaming card (spec: `device/SPEC.md`).
 //!
-//! One file per job: `driver` (probe/unbind), `card` (state shared with open
-//! files), `irq`, `chardev` (/dev/cardlessN), `ioctl`, `mmap_bar` (BARs into
-//! user space), `bar2_rw` (pread/pwrite of BAR2), `buffer` (DMA buffers,
-//! one strategy each), `mmap_buf` (buffers into user space), `stream`, and `ffi`, the only module with `unsafe` code.
-//! `zoo` (classic bugs on purpose) exists only in the test build (`--cfg cardless_zoo`).
+//! In layers, each importing only from the ones below it (a host test,
+//! `cargo test -p cardless-uapi --test module_layers`, fails on a circle):
+//!
+//! - `ffi`: the only `unsafe` code, safe wrappers of kernel calls the
+//!   `kernel` crate lacks; knows nothing of the driver
+//! - `uapi`, `hw`: the user-space ABI and the card's hardware interface
+//!   (typed registers checked against the ABI, BARs, status block)
+//! - `ways`: one file per way of backing and mapping a DMA buffer; `zoo`:
+//!   the wrong ways and classic bugs (test build only, `--cfg cardless_zoo`)
+//! - `buffer`, `stream`, `copy`: DMA buffers, streaming, the copy engine
+//! - `card`: what a card's open files share with its binding; `irq`
+//! - `file`, `ioctl`, `mmap_buf`, `mmap_bar`, `bar2_rw`, `chardev`: the
+//!   device node and its file operations
+//! - `driver`: probe and unbind
+#![deny(unsafe_code)]
 
 mod bar2_rw;
 mod buffer;
@@ -13,7 +23,9 @@ mod card;
 mod chardev;
 mod copy;
 mod driver;
+#[allow(unsafe_code)]
 mod ffi;
+mod file;
 mod hw;
 mod ioctl;
 mod irq;
@@ -21,6 +33,7 @@ mod mmap_bar;
 mod mmap_buf;
 mod stream;
 mod uapi;
+mod ways;
 #[cfg(cardless_zoo)]
 mod zoo;
 

@@ -4,45 +4,60 @@
 //! space never programs COPY_HOST.
 
 use crate::buffer::Buffer;
-use crate::card::CardShared;
-use crate::hw::regs;
+use crate::hw::{copy_engine, regs, Hw};
 use crate::uapi;
-use kernel::prelude::*;
+use kernel::{
+    prelude::*,
+    sync::{new_mutex, Mutex, MutexGuard},
+};
 
-pub(crate) fn run(card: &CardShared, buf: &Buffer, req: &uapi::CopyRequest) -> Result {
-    let op = match req.op {
-        uapi::COPY_BAR2_TO_BUFFER => regs::COPY_OP_TO_HOST,
-        uapi::COPY_BUFFER_TO_BAR2 => regs::COPY_OP_FROM_HOST,
-        _ => return Err(EINVAL),
-    };
-    let len = req.len as u64;
-    if len == 0
-        || req
-            .buf_offset
-            .checked_add(len)
-            .is_none_or(|end| end > buf.size as u64)
-        || (req.bar_offset as u64)
-            .checked_add(len)
-            .is_none_or(|end| end > card.bar2_len)
-    {
-        return Err(EINVAL);
+/// The card's one copy engine: its registers are the card's, not a file's,
+/// so one command at a time.
+#[pin_data]
+pub(crate) struct CopyEngine {
+    #[pin]
+    lock: Mutex<()>,
+}
+
+impl CopyEngine {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(CopyEngine { lock <- new_mutex!(()) })
     }
-    // One copy at a time: the engine's registers are the card's, not the file's.
-    let _engine = card.copy_engine.lock();
-    let state = buf.dma.state.lock();
-    let host = state
-        .as_ref()
-        .ok_or(ENODEV)?
-        .dma_range(req.buf_offset, len)
-        .ok_or(EINVAL)?;
-    card.write_reg(regs::COPY_BAR_OFF, req.bar_offset)?;
-    card.write_reg(regs::COPY_LEN, req.len)?;
-    card.write_reg(regs::COPY_HOST_LO, host as u32)?;
-    card.write_reg(regs::COPY_HOST_HI, (host >> 32) as u32)?;
-    card.write_reg(regs::COPY_CTRL, op)?;
-    // Synchronous on the card: the status read is ordered after the doorbell.
-    match card.read_reg(regs::COPY_STATUS)? {
-        0 => Ok(()),
-        _ => Err(EIO),
+
+    /// Holds the engine's registers (a user write of them must not land
+    /// between the driver's).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ()> {
+        self.lock.lock()
+    }
+
+    /// IOC_COPY: one command between BAR2 and a range of `buf`.
+    pub(crate) fn run(&self, hw: &Hw, buf: &Buffer, req: &uapi::CopyRequest) -> Result {
+        let op = match req.op {
+            uapi::COPY_BAR2_TO_BUFFER => regs::COPY_OP_TO_HOST,
+            uapi::COPY_BUFFER_TO_BAR2 => regs::COPY_OP_FROM_HOST,
+            _ => return Err(EINVAL),
+        };
+        let len = req.len as u64;
+        if len == 0
+            || req
+                .buf_offset
+                .checked_add(len)
+                .is_none_or(|end| end > buf.size as u64)
+            || (req.bar_offset as u64)
+                .checked_add(len)
+                .is_none_or(|end| end > hw.bar2_len)
+        {
+            return Err(EINVAL);
+        }
+        let _engine = self.lock();
+        // The range stays mapped while the slot's lock is held (a FREE waits).
+        let status = buf.dma.with(|dma| {
+            let host = dma.dma_range(req.buf_offset, len).ok_or(EINVAL)?;
+            hw.regs(|bar| copy_engine::run(bar, op, req.bar_offset, req.len, host))
+        })??;
+        match status {
+            0 => Ok(()),
+            _ => Err(EIO),
+        }
     }
 }

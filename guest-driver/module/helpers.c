@@ -43,7 +43,17 @@ int cardless_dma_mapping_error(struct device *dev, dma_addr_t addr)
 }
 
 #ifdef CARDLESS_ZOO
-/* The bug zoo's kmalloc mapping (test build only). */
+/* The bug zoo's wrong ways (test build only). */
+int cardless_pfn_valid(unsigned long pfn)
+{
+	return pfn_valid(pfn);
+}
+
+unsigned long cardless_get_free_pages(gfp_t gfp, unsigned int order)
+{
+	return __get_free_pages(gfp, order);
+}
+
 struct page *cardless_virt_to_page(const void *addr)
 {
 	return virt_to_page(addr);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Declarations of helpers.c (the Rust side declares them in ffi/). */
+/* Declarations of helpers.c (the Rust side declares them in ffi/c_helpers.rs). */
 #ifndef CARDLESS_HELPERS_H
 #define CARDLESS_HELPERS_H
 
@@ -15,6 +15,8 @@ void cardless_get_page(struct page *page);
 void *cardless_vmalloc_user(unsigned long size);
 int cardless_dma_mapping_error(struct device *dev, dma_addr_t addr);
 #ifdef CARDLESS_ZOO
+int cardless_pfn_valid(unsigned long pfn);
+unsigned long cardless_get_free_pages(gfp_t gfp, unsigned int order);
 struct page *cardless_virt_to_page(const void *addr);
 phys_addr_t cardless_virt_to_phys(const void *addr);
 #endif

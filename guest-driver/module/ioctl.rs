@@ -4,12 +4,13 @@
 //! ENOTTY, a bad pointer EFAULT, a bad value EINVAL, an unbound card ENODEV.
 
 use crate::buffer::Buffer;
-use crate::card::{CardShared, BAR0_SIZE};
-use crate::chardev::CardFile;
-use crate::hw::regs;
+use crate::card::CardShared;
+use crate::file::CardFile;
+use crate::hw::{bar0, regs, BAR0_SIZE};
+use crate::stream;
 use crate::uapi;
-use crate::{copy, stream};
 use kernel::{
+    io::Io,
     prelude::*,
     sync::atomic::Relaxed,
     transmute::{AsBytes, FromBytes},
@@ -79,18 +80,18 @@ fn card_info(shared: &CardShared) -> Result<uapi::CardInfo> {
         pci_location: shared.pci_location,
         irq_mode: shared.irq_mode.load(Relaxed),
         irq_vectors: shared.irq_vectors.load(Relaxed),
-        features: shared.read_reg(regs::FEATURES)?,
+        features: shared.hw.regs(|bar| bar.read(bar0::FEATURES).into_raw())?,
         _reserved: 0,
-        bar0_size: shared.bar0_len,
-        bar2_size: shared.bar2_len,
+        bar0_size: shared.hw.bar0_len,
+        bar2_size: shared.hw.bar2_len,
         irq_counts: [
             shared.irq_counts[0].load(Relaxed),
             shared.irq_counts[1].load(Relaxed),
             shared.irq_counts[2].load(Relaxed),
             shared.irq_counts[3].load(Relaxed),
         ],
-        waits_woken: shared.waits_woken.load(Relaxed),
-        waits_polled: shared.waits_polled.load(Relaxed),
+        waits_woken: shared.stream.waits_woken.load(Relaxed),
+        waits_polled: shared.stream.waits_polled.load(Relaxed),
     })
 }
 
@@ -101,7 +102,7 @@ fn buffer_ioctl(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
             let mut req: uapi::BufAlloc = read_arg(arg)?;
             let mut table = file.buffers.lock();
             let id = table.next_id()?;
-            let buf = Buffer::alloc(shared, id, req.strategy, req.size)?;
+            let buf = Buffer::alloc(&shared.binding, &shared.buffers, id, req.strategy, req.size)?;
             table.insert(buf)?;
             req.id = id;
             req.mmap_offset = uapi::mmap_offset(id as u64);
@@ -114,39 +115,41 @@ fn buffer_ioctl(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
             #[cfg(cardless_zoo)]
             if crate::zoo::armed(uapi::ZOO_FREE_RING_WHILE_STREAMING) {
                 // The bug: the DMA mappings go, the stream into them does not.
-                drop(buf.dma.state.lock().take());
+                buf.dma.revoke();
                 return Ok(0);
             }
             // The card must not write into it once it is gone from the table;
             // the memory itself lives on while a mapping holds it.
-            stream::stop_if_using(shared, &buf)?;
+            shared.stream.stop_if_using(&shared.hw, &buf)?;
             Ok(0)
         }
         uapi::IOC_STREAM_START => {
             let req: uapi::StreamStart = read_arg(arg)?;
             let buf = file.buffers.lock().get(req.buf_id).ok_or(ENOENT)?;
-            stream::start(shared, file.owner_id(), buf, &req)?;
+            shared
+                .stream
+                .start(&shared.hw, file.owner.id(), buf, &req)?;
             Ok(0)
         }
         uapi::IOC_STREAM_STOP => {
-            stream::stop(shared, None)?;
+            shared.stream.stop(&shared.hw, None)?;
             Ok(0)
         }
         uapi::IOC_STREAM_WAIT => {
             let mut req: uapi::StreamWait = read_arg(arg)?;
-            stream::wait(shared, &mut req)?;
+            shared.stream.wait(&shared.hw, &mut req)?;
             write_arg(arg, &req)
         }
-        uapi::IOC_STREAM_COUNTERS => write_arg(arg, &stream::counters(shared)?),
+        uapi::IOC_STREAM_COUNTERS => write_arg(arg, &stream::counters(&shared.hw)?),
         uapi::IOC_COPY => {
             let req: uapi::CopyRequest = read_arg(arg)?;
             let buf = file.buffers.lock().get(req.buf_id).ok_or(ENOENT)?;
-            copy::run(shared, &buf, &req)?;
+            shared.copy.run(&shared.hw, &buf, &req)?;
             Ok(0)
         }
         uapi::IOC_STREAM_CONSUME => {
             let idx: u32 = read_arg(arg)?;
-            stream::consume(shared, idx)?;
+            shared.stream.consume(&shared.hw, idx)?;
             Ok(0)
         }
         _ => Err(ENOTTY),
@@ -157,10 +160,16 @@ pub(crate) fn dispatch(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
     let shared = &*file.shared;
     match cmd {
         uapi::IOC_VERSION => {
+            let (card_id, card_version) = shared.hw.regs(|bar| {
+                (
+                    bar.read(bar0::ID).into_raw(),
+                    bar.read(bar0::VERSION).into_raw(),
+                )
+            })?;
             let version = uapi::Version {
                 uapi: uapi::UAPI_VERSION,
-                card_id: shared.read_reg(regs::ID)?,
-                card_version: shared.read_reg(regs::VERSION)?,
+                card_id,
+                card_version,
                 _reserved: 0,
             };
             write_arg(arg, &version)
@@ -168,7 +177,9 @@ pub(crate) fn dispatch(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
         uapi::IOC_CARD_INFO => write_arg(arg, &card_info(shared)?),
         uapi::IOC_REG_READ => {
             let mut access: uapi::RegAccess = read_arg(arg)?;
-            access.value = shared.read_reg(checked_reg_offset(access.offset)?)?;
+            access.value = shared
+                .hw
+                .read_at(checked_reg_offset(access.offset)? as usize)?;
             write_arg(arg, &access)
         }
         uapi::IOC_REG_WRITE => {
@@ -180,8 +191,8 @@ pub(crate) fn dispatch(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
             // The copy engine's registers are shared with IOC_COPY: a user
             // COPY_LEN between the driver's COPY_LEN and COPY_CTRL would make
             // the card copy past the buffer the driver checked.
-            let _engine = is_copy_register(offset).then(|| shared.copy_engine.lock());
-            shared.write_reg(offset, access.value)?;
+            let _engine = is_copy_register(offset).then(|| shared.copy.lock());
+            shared.hw.write_at(offset as usize, access.value)?;
             Ok(0)
         }
         #[cfg(cardless_zoo)]
@@ -190,7 +201,7 @@ pub(crate) fn dispatch(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
             Ok(0)
         }
         uapi::IOC_RESET => {
-            stream::reset_card(shared)?;
+            shared.stream.reset(&shared.hw, &shared.copy)?;
             Ok(0)
         }
         _ => buffer_ioctl(file, cmd, arg),

@@ -3,8 +3,8 @@
 //! MSI or INTx vector whose handler reads INT_STATUS to learn the causes.
 
 use crate::card::CardShared;
-use crate::hw::regs;
-use kernel::io::Io;
+use crate::ffi::irq::{IrqHandler, IrqReturn};
+use crate::hw::{interrupts, regs};
 use kernel::sync::atomic::Relaxed;
 use kernel::sync::Arc;
 
@@ -16,53 +16,47 @@ pub(crate) struct CardIrq {
     pub(crate) cause: Option<u32>,
 }
 
-/// What the hard handler found.
-pub(crate) enum Handled {
-    NotOurs,
-    Done,
-    /// Stream waiters must be woken (in the interrupt thread: they sleep on a
-    /// mutex-protected condition, which hard-IRQ context cannot take).
-    WakeThread,
-}
-
 /// Causes that change what a `STREAM_WAIT` sleeper waits for.
 const WAKING_CAUSES: u32 = regs::INT_DATA_READY | regs::INT_OVERFLOW | regs::INT_ERROR;
 
-impl CardIrq {
+impl IrqHandler for CardIrq {
     /// Hard-IRQ context.
-    pub(crate) fn handle(&self) -> Handled {
-        let Some(bar) = self.shared.bar0.try_access() else {
-            return Handled::NotOurs;
-        };
-        let causes = match self.cause {
-            Some(bit) => bit,
-            None => {
-                let status = bar.read32(regs::INT_STATUS as usize);
-                // 0: a shared INTx line, not us. All-ones: the card is gone.
-                if status == 0 || status == u32::MAX {
-                    return Handled::NotOurs;
+    fn handle(&self) -> IrqReturn {
+        let causes = self.shared.hw.regs_in_irq(|bar| {
+            let causes = match self.cause {
+                Some(bit) => bit,
+                None => {
+                    let status = interrupts::pending(bar);
+                    // 0: a shared INTx line, not us. All-ones: the card is gone.
+                    if status == 0 || status == u32::MAX {
+                        return None;
+                    }
+                    status & regs::INT_ALL
                 }
-                status & regs::INT_ALL
-            }
+            };
+            // W1C acknowledges exactly the causes handled here (SPEC §7.2).
+            interrupts::acknowledge(bar, causes);
+            Some(causes)
+        });
+        let Some(Some(causes)) = causes else {
+            return IrqReturn::NotOurs;
         };
-        // W1C acknowledges exactly the causes handled here (SPEC §7.2).
-        bar.write32(causes, regs::INT_STATUS as usize);
         self.shared.count_irq(causes);
         if causes & regs::INT_ERROR != 0 {
             self.shared.error_pending.store(1, Relaxed);
         }
         if causes & WAKING_CAUSES != 0 {
-            Handled::WakeThread
+            IrqReturn::WakeThread
         } else {
-            Handled::Done
+            IrqReturn::Handled
         }
     }
 
     /// The interrupt thread: say what the card reported, wake stream waiters.
-    pub(crate) fn thread(&self) {
+    fn thread(&self) {
         if self.shared.error_pending.xchg(0, Relaxed) != 0 {
             self.shared.note_card_error();
         }
-        self.shared.wake_waiters();
+        self.shared.stream.wake_waiters();
     }
 }

@@ -5,7 +5,7 @@
 //! write-combining. The mmap offset picks the region (uapi `MMAP_PGOFF_*`).
 
 use crate::card::CardShared;
-use crate::ffi::{self, Caching};
+use crate::ffi::vma::{io_remap, pgoff, sigbus_on_fault, Caching};
 use crate::uapi;
 use kernel::{bindings, mm::virt::VmaNew, page::PAGE_SIZE, prelude::*};
 
@@ -21,14 +21,14 @@ fn regions(shared: &CardShared) -> [Region; 3] {
     [
         Region {
             pgoff: uapi::MMAP_PGOFF_BAR0,
-            phys: shared.bar0_phys,
-            len: shared.bar0_len,
+            phys: shared.hw.bar0_phys,
+            len: shared.hw.bar0_len,
             caching: bar0_caching(),
         },
         Region {
             pgoff: uapi::MMAP_PGOFF_BAR2,
-            phys: shared.bar2_phys,
-            len: shared.bar2_len,
+            phys: shared.hw.bar2_phys,
+            len: shared.hw.bar2_len,
             caching: Caching::WriteCombining,
         },
         // Zero length (so refused) unless the module parameter names an address.
@@ -52,7 +52,7 @@ fn bar0_caching() -> Caching {
 }
 
 pub(crate) fn mmap(shared: &CardShared, vma: &VmaNew) -> Result {
-    let pgoff = ffi::vma_pgoff(vma);
+    let pgoff = pgoff(vma);
     let len = (vma.end() - vma.start()) as u64;
     let regions = regions(shared);
     let region = regions
@@ -79,13 +79,17 @@ pub(crate) fn mmap(shared: &CardShared, vma: &VmaNew) -> Result {
     vma.set_io();
     vma.set_dontexpand();
     vma.set_dontdump();
-    ffi::set_sigbus_on_fault(vma);
+    sigbus_on_fault(vma);
 
     // Under the lock unbind takes: either the card is still bound and this
     // mapping's file is on the list unbind zaps, or we refuse.
-    let m = shared.mappings.lock();
-    if !m.bound {
-        return Err(ENODEV);
-    }
-    ffi::io_remap_whole_vma(vma, region.phys + offset, region.caching)
+    shared.binding.with_bound(|_| {
+        #[cfg(cardless_zoo)]
+        if region.pgoff == uapi::MMAP_PGOFF_BAR2 && crate::zoo::armed(uapi::ZOO_BAR_VM_INSERT_PAGE)
+        {
+            // The bug: device memory the vm_insert_page way.
+            return crate::zoo::bar_vm_insert_page::map(vma, region.phys + offset);
+        }
+        io_remap(vma, region.phys + offset, region.caching)
+    })?
 }

@@ -1,24 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 //! mmap of DMA buffers, by ID in the mmap offset (the third seed's
-//! `buffer_id << PAGE_SHIFT`), one mapping call per strategy:
-//!
-//! | strategy   | call                          | pages have `struct page` |
-//! |------------|-------------------------------|--------------------------|
-//! | coherent   | `dma_mmap_attrs`              | yes (but mapped by PFN)  |
-//! | pages      | `vm_insert_pages` (batch)     | yes                      |
-//! | compound   | `vm_insert_page` per sub-page | yes                      |
-//! | vmalloc    | `remap_vmalloc_range`         | yes                      |
-//! | fault      | fault handler, one at a time  | yes                      |
-//! | carveout   | `remap_pfn_range`             | no                       |
+//! `buffer_id << PAGE_SHIFT`). How a buffer's memory gets into the mapping
+//! is its way's (`ways/`); what every buffer mapping shares is here:
 //!
 //! Buffers are written by the card and read by user space: mappings are
 //! read-only and cannot be made writable (VM_MAYWRITE cleared), cannot grow
-//! (VM_DONTEXPAND), and a fork shares them (each VMA holds the buffer).
+//! (VM_DONTEXPAND), start at the buffer's first byte whatever ID selected
+//! it, and every VMA (a fork's and a split's too) holds the buffer.
 
 use crate::buffer::Buffer;
 use crate::card::CardShared;
-use crate::ffi::{dma_mem, vma as vma_ops};
-use crate::uapi;
+use crate::ffi::vma::{hold, reset_pgoff, Populate};
+use crate::ways::Mapped;
 use kernel::{mm::virt::VmaNew, page::PAGE_SIZE, prelude::*, sync::Arc};
 
 pub(crate) fn mmap(card: &CardShared, buf: Arc<Buffer>, vma: &VmaNew) -> Result {
@@ -31,45 +24,16 @@ pub(crate) fn mmap(card: &CardShared, buf: Arc<Buffer>, vma: &VmaNew) -> Result 
     }
     vma.try_clear_maywrite()?;
     vma.set_dontexpand();
-    vma_ops::reset_pgoff(vma);
-    let pages = len / PAGE_SIZE;
-
+    reset_pgoff(vma);
     // Under the lock unbind takes (see mmap_bar).
-    let m = card.mappings.lock();
-    if !m.bound {
-        return Err(ENODEV);
-    }
-    match buf.strategy {
-        uapi::STRATEGY_COHERENT => {
-            let state = buf.dma.state.lock();
-            match state.as_ref() {
-                Some(crate::buffer::DmaState::Coherent(mem)) => {
-                    dma_mem::dma_mmap_coherent(vma, mem, &card.dev)?
-                }
-                _ => return Err(ENODEV),
-            }
-        }
-        uapi::STRATEGY_PAGES => dma_mem::insert_pages(vma, &buf.pages().ok_or(EINVAL)?[..pages])?,
-        uapi::STRATEGY_COMPOUND => {
-            dma_mem::insert_compound_pages(vma, buf.compound().ok_or(EINVAL)?, pages)?
-        }
-        uapi::STRATEGY_VMALLOC => dma_mem::remap_vmalloc(vma, buf.vmalloc().ok_or(EINVAL)?)?,
-        uapi::STRATEGY_FAULT => {}
-        uapi::STRATEGY_CARVEOUT => dma_mem::remap_phys(vma, buf.carveout_phys().ok_or(EINVAL)?)?,
+    let mapped = card
+        .binding
+        .with_bound(|_| buf.map(vma, len / PAGE_SIZE))??;
+    match mapped {
+        Mapped::AtMmap => hold(vma, buf, Populate::AtMmap),
+        Mapped::OnFault => hold(vma, buf, Populate::OnFault),
         #[cfg(cardless_zoo)]
-        uapi::ZOO_STRATEGY_KMALLOC => {
-            // The first seed's bug: `kmalloc` memory by PFN, freed by the
-            // vm_ops close of the first VMA to go (a split's or a fork's
-            // sibling still maps it).
-            dma_mem::remap_phys(vma, buf.kmalloc_phys().ok_or(EINVAL)?)?;
-            drop(m);
-            vma_ops::attach_zoo_kmalloc(vma, buf);
-            return Ok(());
-        }
-        _ => return Err(EINVAL),
+        Mapped::Unheld => crate::ffi::vma::sigbus_on_fault(vma),
     }
-    drop(m);
-    let on_demand = buf.strategy == uapi::STRATEGY_FAULT;
-    vma_ops::attach_buffer(vma, buf, on_demand);
     Ok(())
 }

@@ -36,7 +36,8 @@ pub use types::*;
 pub const SCHEMA_VERSION: u64 = 2;
 
 /// The driver's buffer strategies, in the driver's order.
-pub const STRATEGIES: [&str; 6] = cardless_uapi::ioctl::STRATEGY_NAMES;
+pub const STRATEGIES: [&str; cardless_uapi::ioctl::STRATEGY_COUNT as usize] =
+    cardless_uapi::ioctl::STRATEGY_NAMES;
 
 /// The sequential-read baseline: a plain anonymous buffer in the same process.
 pub const ANONYMOUS: &str = "anonymous";

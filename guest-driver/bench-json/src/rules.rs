@@ -499,7 +499,12 @@ mod validate_tests {
         assert!(problems[0].starts_with(
             "first_touch[2].median_ns: expected min_ns <= median_ns <= max_ns, found 5 / 2 / 3"
         ));
-        assert!(problems[1].starts_with("seq_read[7]: seq_read.coherent appears twice"));
+        // The duplicate follows every strategy and the anonymous baseline.
+        let dup = format!(
+            "seq_read[{}]: seq_read.coherent appears twice",
+            STRATEGIES.len() + 1
+        );
+        assert!(problems[1].starts_with(&dup), "{problems:#?}");
         assert!(problems[2].starts_with("streaming[3].strategy: unknown strategy \"hugepages\""));
         assert!(problems[3].starts_with("register_latency[1].p99_ns: p99_ns 0.5 is below"));
         // The entry with the unknown strategy measured nothing it could name.

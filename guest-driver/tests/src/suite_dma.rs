@@ -120,6 +120,7 @@ strategy_cases! {
     vmalloc_streamed_and_verified => uapi::STRATEGY_VMALLOC,
     fault_streamed_and_verified => uapi::STRATEGY_FAULT,
     carveout_streamed_and_verified => uapi::STRATEGY_CARVEOUT,
+    page_by_page_streamed_and_verified => uapi::STRATEGY_PAGE_BY_PAGE,
 }
 
 /// The first seed's last answer: direct I/O from a mapping needs `struct page`
@@ -191,6 +192,7 @@ strategy_cases! {
     vmalloc_direct_io_works => uapi::STRATEGY_VMALLOC,
     fault_direct_io_works => uapi::STRATEGY_FAULT,
     carveout_direct_io_is_efault => uapi::STRATEGY_CARVEOUT,
+    page_by_page_direct_io_works => uapi::STRATEGY_PAGE_BY_PAGE,
 }
 
 /// A fast card and a stalled reader: with drop policy the card drops and
@@ -657,12 +659,14 @@ pub const SUITE: Suite = Suite {
         vmalloc_streamed_and_verified,
         fault_streamed_and_verified,
         carveout_streamed_and_verified,
+        page_by_page_streamed_and_verified,
         coherent_direct_io_follows_dma_ops,
         pages_direct_io_works,
         compound_direct_io_works,
         vmalloc_direct_io_works,
         fault_direct_io_works,
         carveout_direct_io_is_efault,
+        page_by_page_direct_io_works,
         overflow_drops_and_counts,
         overflow_stops_without_loss,
         close_while_mapped_keeps_memory,

@@ -9,7 +9,7 @@ use crate::card::{Card, Errno, Mapping};
 use crate::kmsg::Kmsg;
 use crate::ktap::{expect, skip, CaseResult, Count, Report, Suite};
 use crate::stream_reader::params;
-use crate::{cases, check, check_eq};
+use crate::{cases, check, check_eq, memtype};
 use cardless_abi::regs;
 use cardless_uapi::ioctl as uapi;
 
@@ -344,6 +344,196 @@ fn no_consumer_update() -> Result<String, String> {
     ))
 }
 
+/// The seeds the wrong ways answer, named in each report.
+const SEED_NIC: &str =
+    "seed 000 \"What is the difference between vm_insert_page() and remap_pfn_range()?\"";
+const SEED_LDD3: &str =
+    "seed 001 \"Linux Driver: mmap() kernel buffer to userspace without using nopage\"";
+const SEED_DMA_MMAP: &str =
+    "seed 002 \"What is the difference between dma_mmap_coherent and remap_pfn_range?\"";
+
+/// Odd bytes only (never page poisoning's 0xaa, never 0 or 0xff), copied
+/// by the card from BAR2 into buffer `id` of `len` bytes.
+fn card_writes_pattern(card: &Card, id: u32, len: usize) -> Result<Vec<u8>, String> {
+    let pattern: Vec<u8> = (0..len).map(|i| (i % 251) as u8 | 1).collect();
+    let bar2 = card
+        .map_shared(uapi::MMAP_PGOFF_BAR2, len)
+        .map_err(|e| format!("mmap BAR2: {e}"))?;
+    bar2.copy_in(0, &pattern);
+    card.copy(id, uapi::COPY_BAR2_TO_BUFFER, 0, 0, len as u32)
+        .map_err(|e| format!("IOC_COPY into the buffer: {e}"))?;
+    Ok(pattern)
+}
+
+/// The guest CPU's physical address width (`address sizes` in /proc/cpuinfo).
+fn physical_address_bits() -> Result<u32, String> {
+    let text =
+        std::fs::read_to_string("/proc/cpuinfo").map_err(|e| format!("/proc/cpuinfo: {e}"))?;
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("address sizes")?
+                .split(':')
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .ok_or_else(|| "no 'address sizes' in /proc/cpuinfo".into())
+}
+
+/// What the bytes of a page are, in words that do not depend on the run.
+fn describe_fill(bytes: &[u8], pattern: &[u8]) -> String {
+    if bytes == pattern {
+        "the card's bytes".into()
+    } else if bytes.iter().all(|&b| b == bytes[0]) {
+        format!("{:#04x} throughout", bytes[0])
+    } else {
+        "other bytes".into()
+    }
+}
+
+/// The answer's sample mmap, `remap_pfn_range(dma_handle >> PAGE_SHIFT)`
+/// with `pgprot_noncached`, on a one-page `coherent` buffer the card filled.
+/// Behind the zoo's IOMMU the handle is an IOVA: mmap succeeds, and PAT's
+/// bookkeeping shows the mapping is of the physical address with the
+/// IOVA's number, not of the buffer. Then the same call where the handle is
+/// the memory's physical address (a machine without an IOMMU): PAT refuses
+/// uncached for RAM and logs that it made the mapping write-back.
+fn remap_pfn_of_a_dma_handle() -> Result<String, String> {
+    if !iommu_present() {
+        return Err("the zoo needs its guest IOMMU (make zoo-test boots IOMMU=1)".into());
+    }
+    let card = Card::open(0)?;
+    let iova_part = {
+        let _bug = Armed::new(uapi::ZOO_REMAP_DMA_HANDLE)?;
+        let buf = card
+            .buf_alloc(PAGE as u64, uapi::STRATEGY_COHERENT)
+            .map_err(|e| format!("BUF_ALLOC coherent: {e}"))?;
+        let pattern = card_writes_pattern(&card, buf.id, PAGE)?;
+        // The copy engine's host address register still holds the handle.
+        let handle = (u64::from(
+            card.reg_read(regs::COPY_HOST_HI)
+                .map_err(|e| format!("REG_READ: {e}"))?,
+        ) << 32)
+            | u64::from(
+                card.reg_read(regs::COPY_HOST_LO)
+                    .map_err(|e| format!("REG_READ: {e}"))?,
+            );
+        check!(handle != 0, "the card's DMA address of the buffer reads 0");
+        let bits = physical_address_bits()?;
+        let ram = if memtype::is_system_ram(handle)? {
+            "RAM"
+        } else {
+            "not RAM"
+        };
+        let mut seen = String::new();
+        memtype::check_mapping_reserves(handle, "uncached-minus", || {
+            let m = card
+                .map(buf.id as u64, PAGE, libc::PROT_READ, libc::MAP_SHARED)
+                .map_err(|e| format!("not even the wrong way mapped: mmap failed with {e}"))?;
+            seen = if handle >> bits != 0 {
+                format!("past the CPU's {bits}-bit physical address space, so not touched (a read would be a reserved-bit page fault)")
+            } else {
+                format!("it reads {}", describe_fill(m.bytes(), &pattern))
+            };
+            Ok(m)
+        })
+        .map_err(|e| format!("the mapping is not of the IOVA's number: {e}"))?;
+        check!(
+            !seen.contains("the card's bytes"),
+            "not caught: the mapping of the IOVA's number shows the card's bytes"
+        );
+        format!("mmap succeeded; PAT reserved the physical page numbered like the IOVA (uncached-minus), where the buffer is not: {ram}, {seen}")
+    };
+    let pat_part = {
+        let _bug = Armed::new(uapi::ZOO_REMAP_RAM_UNCACHED)?;
+        let buf = card
+            .buf_alloc(PAGE as u64, uapi::STRATEGY_COHERENT)
+            .map_err(|e| format!("BUF_ALLOC coherent: {e}"))?;
+        let pattern = card_writes_pattern(&card, buf.id, PAGE)?;
+        let mut log = Kmsg::here()?;
+        let m = card
+            .map(buf.id as u64, PAGE, libc::PROT_READ, libc::MAP_SHARED)
+            .map_err(|e| format!("mmap by the memory's own frame: {e}"))?;
+        let reads = describe_fill(m.bytes(), &pattern);
+        drop(m);
+        let line = log
+            .lines()
+            .into_iter()
+            .find(|l| l.contains("map pfn RAM range req uncached-minus"))
+            .ok_or("not caught: PAT logged nothing for an uncached mapping of RAM")?;
+        check!(line.contains("got write-back"), "PAT's line: {line}");
+        format!("PAT logs 'map pfn RAM range req uncached-minus ..., got write-back' and the mapping reads {reads}: write-back, not what the driver asked")
+    };
+    Ok(format!("{SEED_DMA_MMAP}, the answer's mmap: behind an IOMMU {iova_part}. Where the handle is the physical address: {pat_part}"))
+}
+
+/// LDD3's ring: `__get_free_pages` memory mapped with `remap_pfn_range`,
+/// which takes no page reference, and no mapping holds the buffer: FREE
+/// frees the pages while user space still maps them.
+fn free_pages_freed_while_mapped() -> Result<String, String> {
+    const LEN: usize = 4 * PAGE;
+    let _bug = Armed::new(uapi::ZOO_FREE_PAGES_UNHELD)?;
+    let card = Card::open(0)?;
+    let buf = card
+        .buf_alloc(LEN as u64, uapi::ZOO_STRATEGY_FREE_PAGES)
+        .map_err(|e| format!("BUF_ALLOC free_pages: {e}"))?;
+    let pattern = card_writes_pattern(&card, buf.id, LEN)?;
+    let map = card
+        .map(buf.id as u64, LEN, libc::PROT_READ, libc::MAP_SHARED)
+        .map_err(|e| format!("mmap of the ring: {e}"))?;
+    check!(
+        map.bytes() == &pattern[..],
+        "the card's bytes are not in the mapping even before the free"
+    );
+    card.buf_free(buf.id)
+        .map_err(|e| format!("BUF_FREE: {e}"))?;
+    let after = map.bytes().to_vec();
+    let changed = after.iter().zip(&pattern).filter(|(a, b)| a != b).count();
+    check!(
+        changed > 0,
+        "not caught: after FREE the still-mapped ring reads the card's bytes (page poisoning off? boot with page_poison=1)"
+    );
+    let poisoned = after.iter().filter(|&&b| b == 0xaa).count();
+    Ok(format!(
+        "{SEED_LDD3}, remap_pfn_range on __get_free_pages memory: after IOC_BUF_FREE, {changed} of {LEN} still-mapped bytes changed, {poisoned} read 0xaa (page poisoning): the ring was freed under a live mapping, which held no reference"
+    ))
+}
+
+/// The NIC question: device memory by `vm_insert_page`. BAR2's frames have
+/// no `struct page` (`pfn_valid` is false): refused. The driver's own way
+/// (`io_remap_pfn_range`) maps the same BAR.
+fn bar_by_vm_insert_page() -> Result<String, String> {
+    let card = Card::open(0)?;
+    let outcome = {
+        let _bug = Armed::new(uapi::ZOO_BAR_VM_INSERT_PAGE)?;
+        let mut log = Kmsg::here()?;
+        let outcome = card.map_shared(uapi::MMAP_PGOFF_BAR2, PAGE).map(|_| ());
+        let said = log
+            .lines()
+            .into_iter()
+            .any(|l| l.contains("no struct page (pfn_valid is false)"));
+        check!(
+            said,
+            "the driver did not say why (no 'no struct page' line in the kernel log)"
+        );
+        outcome
+    };
+    let control = card
+        .map_shared(uapi::MMAP_PGOFF_BAR2, PAGE)
+        .map_err(|e| format!("the driver's own BAR2 mapping fails too: {e}"))?;
+    drop(control);
+    match outcome {
+        Ok(()) => Err("not caught: BAR2 mapped the vm_insert_page way".into()),
+        Err(Errno(libc::EINVAL)) => Ok(format!(
+            "{SEED_NIC}, vm_insert_page for NIC memory: mmap of BAR2 fails with {}: its frames have no struct page (pfn_valid is false), so there is nothing to insert; io_remap_pfn_range maps the same BAR",
+            Errno(libc::EINVAL)
+        )),
+        Err(e) => Err(format!("mmap of BAR2 the vm_insert_page way failed with {e}, expected EINVAL")),
+    }
+}
+
 fn zoo_kmalloc_freed_in_close() -> CaseResult {
     twice(kmalloc_freed_in_close)
 }
@@ -379,6 +569,26 @@ fn zoo_no_consumer_update() -> CaseResult {
     twice(no_consumer_update)
 }
 
+fn zoo_remap_pfn_of_a_dma_handle() -> CaseResult {
+    if !iommu_present() {
+        return skip(
+            "iommu",
+            "the IOVA half needs a guest IOMMU (make zoo-test boots with IOMMU=1)",
+        );
+    }
+    // Each of the two runs: PAT's one line for the uncached mapping of RAM.
+    expect(Report::Kernel("PAT"), Count::Exactly(2));
+    twice(remap_pfn_of_a_dma_handle)
+}
+
+fn zoo_free_pages_freed_while_mapped() -> CaseResult {
+    twice(free_pages_freed_while_mapped)
+}
+
+fn zoo_bar_by_vm_insert_page() -> CaseResult {
+    twice(bar_by_vm_insert_page)
+}
+
 pub const SUITE: Suite = Suite {
     name: "zoo",
     about: "classic driver bugs, each caught twice alike (make zoo-test: the zoo build)",
@@ -389,5 +599,8 @@ pub const SUITE: Suite = Suite {
         zoo_cached_registers,
         zoo_unbacked_carveout,
         zoo_no_consumer_update,
+        zoo_remap_pfn_of_a_dma_handle,
+        zoo_free_pages_freed_while_mapped,
+        zoo_bar_by_vm_insert_page,
     ],
 };

@@ -134,11 +134,20 @@ pub const STRATEGY_FAULT: u32 = 4;
 /// The physical carve-out reserved with `memmap=` (no `struct page`),
 /// mapped with `remap_pfn_range`.
 pub const STRATEGY_CARVEOUT: u32 = 5;
+/// The same order-0 pages as [`STRATEGY_PAGES`], mapped at mmap time with
+/// one `vm_insert_page` per page instead of one `vm_insert_pages` batch.
+pub const STRATEGY_PAGE_BY_PAGE: u32 = 6;
 /// Number of strategies; valid values are `0..STRATEGY_COUNT`.
-pub const STRATEGY_COUNT: u32 = 6;
+pub const STRATEGY_COUNT: u32 = 7;
 /// Names, indexed by strategy, for tools and logs.
 pub const STRATEGY_NAMES: [&str; STRATEGY_COUNT as usize] = [
-    "coherent", "pages", "compound", "vmalloc", "fault", "carveout",
+    "coherent",
+    "pages",
+    "compound",
+    "vmalloc",
+    "fault",
+    "carveout",
+    "page_by_page",
 ];
 
 /// Largest buffer the driver accepts (bytes).
@@ -308,8 +317,26 @@ pub const ZOO_CACHED_REGISTERS: u32 = 4;
 pub const ZOO_UNBACKED_CARVEOUT: u32 = 5;
 /// `IOC_STREAM_CONSUME` forgets to write CONS_IDX to the card.
 pub const ZOO_NO_CONSUMER_UPDATE: u32 = 6;
+/// `coherent` buffers are mapped with the sample code of the seed "What is
+/// the difference between dma_mmap_coherent and remap_pfn_range?":
+/// `remap_pfn_range(dma_handle >> PAGE_SHIFT)` with `pgprot_noncached`.
+/// Behind an IOMMU the handle is an IOVA, so this maps whatever physical
+/// page the IOVA's number names.
+pub const ZOO_REMAP_DMA_HANDLE: u32 = 7;
+/// The same sample code where the handle is the memory's physical address
+/// (a machine without an IOMMU): `remap_pfn_range` of the buffer's first
+/// page with `pgprot_noncached`, which x86 PAT silently makes write-back.
+pub const ZOO_REMAP_RAM_UNCACHED: u32 = 8;
+/// A buffer of strategy [`ZOO_STRATEGY_FREE_PAGES`] is `__get_free_pages`
+/// memory mapped with `remap_pfn_range` (LDD3's ring), and no mapping holds
+/// it: `IOC_BUF_FREE` frees the pages under the live mapping.
+pub const ZOO_FREE_PAGES_UNHELD: u32 = 9;
+/// BAR2 is mapped with `vm_insert_page` of each frame's `struct page`, as
+/// the seed "What is the difference between vm_insert_page() and
+/// remap_pfn_range()?" asks about NIC memory: device memory has none.
+pub const ZOO_BAR_VM_INSERT_PAGE: u32 = 10;
 /// Number of `ZOO_*` values; valid values are `0..ZOO_COUNT`.
-pub const ZOO_COUNT: u32 = 7;
+pub const ZOO_COUNT: u32 = 11;
 /// Names, indexed by `ZOO_*`, for tools and logs.
 pub const ZOO_NAMES: [&str; ZOO_COUNT as usize] = [
     "none",
@@ -319,12 +346,20 @@ pub const ZOO_NAMES: [&str; ZOO_COUNT as usize] = [
     "cached_registers",
     "unbacked_carveout",
     "no_consumer_update",
+    "remap_dma_handle",
+    "remap_ram_uncached",
+    "free_pages_unheld",
+    "bar_vm_insert_page",
 ];
 /// Buffer strategy of the zoo build only: one `kmalloc` allocation (see
 /// [`ZOO_KMALLOC_FREED_IN_CLOSE`]). Outside `0..STRATEGY_COUNT` on purpose.
 pub const ZOO_STRATEGY_KMALLOC: u32 = 0x100;
-// A normal module must reject the zoo's strategy like any unknown one.
+/// Buffer strategy of the zoo build only: one `__get_free_pages` block (see
+/// [`ZOO_FREE_PAGES_UNHELD`]).
+pub const ZOO_STRATEGY_FREE_PAGES: u32 = 0x101;
+// A normal module must reject the zoo's strategies like any unknown one.
 const _: () = assert!(ZOO_STRATEGY_KMALLOC >= STRATEGY_COUNT);
+const _: () = assert!(ZOO_STRATEGY_FREE_PAGES >= STRATEGY_COUNT);
 
 #[cfg(test)]
 mod tests {

@@ -278,6 +278,7 @@ fn q3(bench: &Bench) -> Option<String> {
 fn q4(bench: &Bench) -> Option<String> {
     let rows: Vec<(&str, &str)> = vec![
         ("pages", "one `vm_insert_pages` batch"),
+        ("page_by_page", "`vm_insert_page` per order-0 page"),
         ("compound", "`vm_insert_page` per compound sub-page"),
         ("vmalloc", "`remap_vmalloc_range`"),
         ("carveout", "`remap_pfn_range` of the carve-out"),
@@ -293,7 +294,9 @@ fn q4(bench: &Bench) -> Option<String> {
         ));
     }
     let pages = first_touch(bench, "pages")?;
+    let by_page = first_touch(bench, "page_by_page")?;
     let compound = first_touch(bench, "compound")?;
+    let one_by_one = ratios::per_page_ns(by_page) / ratios::per_page_ns(pages);
     let r = ratios::per_page_ns(compound) / ratios::per_page_ns(pages);
     let sizes = sizes(
         bench
@@ -303,8 +306,19 @@ fn q4(bench: &Bench) -> Option<String> {
     );
     Some(format!(
         "mapping a whole buffer at `mmap` costs, per page (mmap plus one read of each page): \
-         {}. Sub-page by sub-page insertion of a compound page is {} the batch per page{}.",
+         {}. One `vm_insert_page` call per page on the same order-0 memory is {} the batch \
+         ({}). Sub-page by sub-page insertion of a compound page is {} the batch per page{}.",
         parts.join("; "),
+        ratio(one_by_one),
+        if by_page.bytes == pages.bytes {
+            format!("both {}", size(pages.bytes))
+        } else {
+            format!(
+                "{} against {}: compare per page",
+                size(by_page.bytes),
+                size(pages.bytes)
+            )
+        },
         ratio(r),
         if sizes.len() > 1 {
             " (compare per page: the buffers differ in size)"

@@ -75,8 +75,8 @@ fn q1_states_latencies_and_the_direct_io_split() {
     );
     assert!(
         q1.contains(
-            "works from `pages`, `compound`, `vmalloc` and `fault` and fails with EFAULT from \
-             `coherent` and `carveout`: exactly the PFN mappings fail."
+            "works from `pages`, `compound`, `vmalloc`, `fault` and `page_by_page` and fails with \
+             EFAULT from `coherent` and `carveout`: exactly the PFN mappings fail."
         ),
         "{q1}"
     );
@@ -85,7 +85,7 @@ fn q1_states_latencies_and_the_direct_io_split() {
     v["direct_io"][1]["result"] = "EFAULT".into();
     let q1 = answer(&bench_of(&v), 1);
     assert!(
-        q1.contains("works from `compound`, `vmalloc` and `fault`"),
+        q1.contains("works from `compound`, `vmalloc`, `fault` and `page_by_page`"),
         "{q1}"
     );
     assert!(q1.contains("not the expected split"), "{q1}");
@@ -115,6 +115,14 @@ fn q3_and_q4_compare_per_page_across_sizes() {
         "{q4}"
     );
     assert!(q4.contains("is ×0.944 the batch per page"), "{q4}");
+    // page_by_page: the same 16 MiB of order-0 pages, one vm_insert_page each.
+    assert!(
+        q4.contains(
+            "One `vm_insert_page` call per page on the same order-0 memory is ×1.80 the batch \
+             (both 16 MiB)"
+        ),
+        "{q4}"
+    );
 }
 
 #[test]

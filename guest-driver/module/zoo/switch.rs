@@ -1,10 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The bug zoo (issue 7), compiled only into the test build of the module
-//! (`make zoo-test`: `--cfg cardless_zoo`; the normal module has none of it).
-//! Each classic driver bug sits at the place in the real code where a driver
-//! would get it wrong, behind `zoo::armed(uapi::ZOO_*)`; `IOC_ZOO_ARM` picks
-//! one for the whole module. The guest's `zoo` suite shows each one caught
-//! (by the kernel, the card or a verified wrong byte), twice alike.
+//! Which bug of the zoo is armed: `IOC_ZOO_ARM` picks one for the whole
+//! module.
 
 use crate::uapi;
 use kernel::{

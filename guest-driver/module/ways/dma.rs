@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+//! How the card reaches a buffer: one DMA range, or a list of pages whose
+//! addresses it reads from a table in memory (SPEC §5.5). Each way builds one
+//! of these at allocation; the driver revokes it at unbind.
+
+use crate::ffi::dma::{CoherentMem, PageMap, ResourceMap};
+use kernel::{device, page::PAGE_SIZE, prelude::*};
+
+pub(crate) enum DmaState {
+    /// Coherent memory: the memory and its DMA address in one.
+    Coherent(CoherentMem),
+    /// One streaming DMA mapping of contiguous memory.
+    Contiguous(PageMap),
+    /// A physical range without `struct page` (the carve-out).
+    Resource(ResourceMap),
+    /// Each page mapped on its own, listed in a table the card reads.
+    PageList {
+        table: CoherentMem,
+        maps: KVec<PageMap>,
+    },
+}
+
+/// Where the card's ring is: a DMA address and, for a page list, its length.
+pub(crate) struct RingAddress {
+    pub(crate) base: u64,
+    pub(crate) sg_pages: Option<u32>,
+}
+
+impl DmaState {
+    /// A page list of `maps` (page `i` of the buffer is `maps[i]`), with the
+    /// table the card reads: one little-endian u64 DMA address per page.
+    pub(crate) fn page_list(
+        dev: &device::Device<device::Bound>,
+        maps: KVec<PageMap>,
+    ) -> Result<Self> {
+        let table = CoherentMem::alloc(dev, maps.len() * 8, GFP_KERNEL)?;
+        for (i, m) in maps.iter().enumerate() {
+            table.write(i * 8, &m.addr().to_le_bytes());
+        }
+        Ok(DmaState::PageList { table, maps })
+    }
+
+    /// The DMA address of bytes `offset .. offset + len` when they form one
+    /// DMA range; `None` when they cross a page of a page list.
+    pub(crate) fn dma_range(&self, offset: u64, len: u64) -> Option<u64> {
+        match self {
+            DmaState::Coherent(c) => Some(c.dma_handle() + offset),
+            DmaState::Contiguous(m) => Some(m.addr() + offset),
+            DmaState::Resource(m) => Some(m.addr() + offset),
+            DmaState::PageList { maps, .. } => {
+                let page = (offset / PAGE_SIZE as u64) as usize;
+                let within = offset % PAGE_SIZE as u64;
+                (within + len <= PAGE_SIZE as u64)
+                    .then(|| maps.get(page).map(|m| m.addr() + within))?
+            }
+        }
+    }
+
+    /// What RING_BASE and SG_PAGES get for a stream into the buffer.
+    pub(crate) fn ring_address(&self) -> RingAddress {
+        let (base, sg_pages) = match self {
+            DmaState::Coherent(c) => (c.dma_handle(), None),
+            DmaState::Contiguous(m) => (m.addr(), None),
+            DmaState::Resource(m) => (m.addr(), None),
+            DmaState::PageList { table, maps } => (table.dma_handle(), Some(maps.len() as u32)),
+        };
+        RingAddress { base, sg_pages }
+    }
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Order-0 pages and their page list: the memory of `pages`,
+//! `page_by_page` and `fault` (the same memory, mapped three ways).
+
+use super::dma::DmaState;
+use crate::ffi::dma::PageMap;
+use kernel::{device, page::Page, page::PAGE_SIZE, prelude::*};
+
+/// `size / PAGE_SIZE` zeroed pages from the page allocator (`alloc_page`).
+/// NOWARN: the size is the user's; when memory is short this fails with
+/// ENOMEM instead of a kernel warning.
+pub(crate) fn alloc(size: usize) -> Result<KVec<Page>> {
+    let count = size / PAGE_SIZE;
+    let mut pages = KVec::with_capacity(count, GFP_KERNEL)?;
+    for _ in 0..count {
+        pages.push(
+            Page::alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN)?,
+            GFP_KERNEL,
+        )?;
+    }
+    Ok(pages)
+}
+
+/// Maps each page for the card on its own (`dma_map_page`): the pages are
+/// not contiguous, so the card gets a page list.
+pub(crate) fn page_list(dev: &device::Device<device::Bound>, pages: &[Page]) -> Result<DmaState> {
+    let mut maps = KVec::with_capacity(pages.len(), GFP_KERNEL)?;
+    for page in pages {
+        maps.push(PageMap::page(dev, page)?, GFP_KERNEL)?;
+    }
+    DmaState::page_list(dev, maps)
+}
