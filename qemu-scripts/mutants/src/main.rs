@@ -353,6 +353,9 @@ fn main() -> ExitCode {
                 outcome,
                 took: start.elapsed(),
             });
+            // The table so far, so a long campaign that is cut short still has one.
+            let (md, _) = report(&rows, &unobservable, total);
+            let _ = std::fs::write(repo.join("build/mutants/report.md"), &md);
         }
     }
     if stop.load(Ordering::Relaxed) {
