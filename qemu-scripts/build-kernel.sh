@@ -5,7 +5,14 @@
 # build against it with M=).
 source "$(dirname "$0")/lib.sh"
 
-[ -f "$SCRIPTS_DIR/kconfig/$KERNEL.config" ] || die "unknown KERNEL=$KERNEL; use one of: $(cd "$SCRIPTS_DIR/kconfig" && ls | grep -v base | sed 's/\.config//' | tr '\n' ' ')"
+flavours() {
+    local f
+    for f in "$SCRIPTS_DIR"/kconfig/*.config; do
+        f=$(basename "$f" .config)
+        [ "$f" = base ] || printf '%s ' "$f"
+    done
+}
+[ -f "$SCRIPTS_DIR/kconfig/$KERNEL.config" ] || die "unknown KERNEL=$KERNEL; use one of: $(flavours)"
 src=$(kernel_src_dir)
 out=$(kernel_dir)
 # Every use marks the build, so pruning spares kernels other checkouts use.
@@ -19,10 +26,12 @@ rm -rf "$out"; mkdir -p "$out"
 log=$CACHE_DIR/logs/kernel-$KERNEL.log
 kernel_make "$src" O="$out" rustavailable >"$log" 2>&1 ||
     { cat "$log" >&2; die "the kernel says Rust is not available with this toolchain (see above)"; }
-kernel_make "$src" O="$out" tinyconfig >>"$log" 2>&1
-"$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
-    "$SCRIPTS_DIR/kconfig/base.config" "$SCRIPTS_DIR/kconfig/$KERNEL.config" >>"$log" 2>&1
-kernel_make "$src" O="$out" olddefconfig >>"$log" 2>&1
+{
+    kernel_make "$src" O="$out" tinyconfig
+    "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+        "$SCRIPTS_DIR/kconfig/base.config" "$SCRIPTS_DIR/kconfig/$KERNEL.config"
+    kernel_make "$src" O="$out" olddefconfig
+} >>"$log" 2>&1
 
 # Every option the fragments ask for must survive olddefconfig (a silently
 # dropped KASAN or RUST is worse than a failed build).
@@ -35,7 +44,7 @@ missing=$(grep -hE '^CONFIG_' "$SCRIPTS_DIR/kconfig/base.config" "$SCRIPTS_DIR/k
             grep -qx "$want" "$out/.config" || echo "$want"
         fi
     done || true)
-[ -z "$missing" ] || die "kconfig dropped options the fragments require (a dependency is missing): $(echo $missing)"
+[ -z "$missing" ] || die "kconfig dropped options the fragments require (a dependency is missing): ${missing//$'\n'/ }"
 
 # Progress: one line per ~200 compiled objects.
 start=$SECONDS
@@ -49,7 +58,7 @@ touch "$out/.complete"
 touch "$out/.last-used"
 # Keep the newest two builds of each flavour, and any other one a checkout
 # used in the last day (two branches on one machine each keep theirs).
-ls -dt "$CACHE_DIR/kernel/$KERNEL"-* 2>/dev/null | tail -n +3 | while read -r old; do
+newest_first "$CACHE_DIR/kernel" -name "$KERNEL-*" | tail -n +3 | while IFS= read -r old; do
     [ -n "$(find "$old/.last-used" -mmin -1440 2>/dev/null)" ] || rm -rf "$old"
 done
 echo "$out"

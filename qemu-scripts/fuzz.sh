@@ -40,6 +40,9 @@ step "building the fuzz targets (nightly, ASan, debug assertions)"
 cd "$FUZZ_DIR"
 run_logged "$LOG_DIR/build.log" cargo +nightly fuzz build --debug-assertions
 
+# Units (files) in a corpus directory, as `ls DIR | wc -l` counts them.
+units() { find "$1" -mindepth 1 -maxdepth 1 ! -name '.*' | wc -l; }
+
 # Executions a libFuzzer log reports: the final stats line, else the last
 # "#N ... DONE" line, else the last "#N" status line.
 executions() {
@@ -59,7 +62,7 @@ for target in $FUZZ_TARGETS; do
     artifacts=$FUZZ_DIR/artifacts/$target
     log=$LOG_DIR/$target.log
     mkdir -p "$work" "$artifacts"
-    step "fuzzing $target for $FUZZ_SECONDS s ($(ls "$seeds" | wc -l) seeds, $(ls "$work" | wc -l) units from earlier runs)"
+    step "fuzzing $target for $FUZZ_SECONDS s ($(units "$seeds") seeds, $(units "$work") units from earlier runs)"
     status=0
     cargo +nightly fuzz run --debug-assertions "$target" "$work" "$seeds" -- \
         -max_total_time="$FUZZ_SECONDS" -timeout="$FUZZ_TIMEOUT" \
@@ -69,7 +72,7 @@ for target in $FUZZ_TARGETS; do
     rate=""
     [ -n "$secs" ] && [ "$secs" -gt 0 ] && rate=", $((runs / secs))/s"
     if [ "$status" -eq 0 ]; then
-        note "$target: $runs executions${rate}, corpus now $(ls "$work" | wc -l) units (log: $log)"
+        note "$target: $runs executions${rate}, corpus now $(units "$work") units (log: $log)"
         summary+=("$target: $runs executions")
     else
         artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)

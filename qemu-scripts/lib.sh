@@ -1,3 +1,7 @@
+# shellcheck shell=bash
+# Variables here are for the scripts that source this file (shellcheck checks
+# each file alone, so it cannot see them used):
+# shellcheck disable=SC2034
 # Shared by every qemu-scripts step: paths, versions, progress output.
 # Source it; do not run it.
 
@@ -70,6 +74,13 @@ apt_private() {
 }
 
 sha_of() { sha256sum | cut -c1-16; }
+
+# newest_first DIR [FIND-TESTS...]: the entries of DIR (but hidden ones)
+# passing FIND-TESTS, newest first, one a line, as ls -dt would list them.
+newest_first() {
+    local dir=$1; shift
+    find "$dir" -mindepth 1 -maxdepth 1 ! -name '.*' "$@" -printf '%T@\t%p\n' 2>/dev/null | sort -rn | cut -f2-
+}
 
 # Takes an exclusive lock on FILE for the rest of this shell (fd 9), waiting
 # with a message if someone else holds it. The machine has 2 cores: two

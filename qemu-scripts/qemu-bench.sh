@@ -9,6 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 
 "$SCRIPTS_DIR/build.sh"
+# shellcheck source=/dev/null # build/paths.env is written by build.sh
 source "$BUILD_DIR/paths.env"
 out=$BUILD_DIR/bench
 rm -rf "$out"; mkdir -p "$out"

@@ -6,6 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 
 "$SCRIPTS_DIR/build.sh"
+# shellcheck source=/dev/null # build/paths.env is written by build.sh
 source "$BUILD_DIR/paths.env"
 run_dir=$BUILD_DIR/qemu-run
 rm -rf "$run_dir"; mkdir -p "$run_dir"

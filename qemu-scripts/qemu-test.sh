@@ -16,6 +16,7 @@ source "$(dirname "$0")/lib.sh"
 timing_begin "$BUILD_DIR/timing.tsv"
 
 "$SCRIPTS_DIR/build.sh"
+# shellcheck source=/dev/null # build/paths.env is written by build.sh
 source "$BUILD_DIR/paths.env"
 
 run_dir=$BUILD_DIR/qemu-test
@@ -58,7 +59,8 @@ initrd=$run_dir/initramfs.cpio
 initramfs_with "$initrd" "$extra"
 rm -rf "$extra"
 
-iommu_note=$([ "${IOMMU:-0}" = 1 ] && echo ", guest IOMMU" || true)
+iommu_note=""
+[ "${IOMMU:-0}" = 1 ] && iommu_note=", guest IOMMU"
 step "booting the guest ($KERNEL kernel, $cards cards$iommu_note) and running the suite"
 start=$SECONDS
 # Every card keeps a trace (SPEC §12): the verdict reads each card's errors
@@ -96,7 +98,7 @@ judge_run "$run_dir" "${verdict_args[@]}" | tee "$run_dir/verdict.txt"
 rc=${PIPESTATUS[0]}
 set -e
 [ $boot_rc -eq 0 ] || { note "the guest run itself failed (status $boot_rc)"; rc=1; }
-if [ $rc -eq 0 ]; then
+if [ "$rc" -eq 0 ]; then
     rm -f "$run_dir"/card*.trace
 else
     for t in "$run_dir"/card*.trace; do
@@ -104,4 +106,4 @@ else
     done
 fi
 timing_report
-exit $rc
+exit "$rc"

@@ -34,10 +34,10 @@ while [ $# -gt 0 ]; do
         --accel) accel=$2; shift 2 ;;
         --device-args) device_args=$2; shift 2 ;;
         --card-args)
-            [ $# -ge 3 ] && [[ $2 =~ ^[0-9]+$ ]] || die "run-qemu.sh: --card-args needs a card index and its arguments (--card-args 0 '--trace FILE')"
+            [[ $# -ge 3 && $2 =~ ^[0-9]+$ ]] || die "run-qemu.sh: --card-args needs a card index and its arguments (--card-args 0 '--trace FILE')"
             per_card_args[$2]="${per_card_args[$2]:-} $3"; shift 3 ;;
         --link)
-            [ $# -ge 2 ] && [[ $2 =~ ^[0-9]+$ ]] || die "run-qemu.sh: --link needs a card index"
+            [[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || die "run-qemu.sh: --link needs a card index"
             linked[$2]=1; shift 2 ;;
         *) die "run-qemu.sh: unknown argument '$1'" ;;
     esac
@@ -53,6 +53,7 @@ hold_machine_lock "$CACHE_DIR/guest.lock" "another guest (make qemu-test, qemu-r
 sock_dir=$(mktemp -d "${TMPDIR:-/tmp}/cardless.XXXXXX")
 chmod 700 "$sock_dir"
 pids=()
+# shellcheck disable=SC2317 # reached through the EXIT trap, which shellcheck 0.9 does not follow
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -81,7 +82,7 @@ rm -f "$log_dir"/device*.pid "$log_dir/qmp.path"
 card_args=() card_json=()
 for i in $(seq 0 $((cards - 1))); do
     sock=$sock_dir/card$i.sock
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086 # the card options are strings of words, split on purpose
     start_listener "$sock" "$log_dir/device$i.log" "$device" --socket "$sock" $device_args ${per_card_args[$i]:-}
     echo "${pids[-1]}" >"$log_dir/device$i.pid"
     if [ -n "${linked[$i]:-}" ]; then
@@ -115,7 +116,7 @@ case "$accel" in
     kvm) accel_args=(-accel kvm -cpu host) ;;
     # la57=off: 4-level paging, as on most hosts (a 5-level guest showed an
     # early-boot KASAN report under TCG unrelated to the driver)
-    tcg) accel_args=(-accel tcg -cpu max,la57=off) ;;
+    tcg) accel_args=(-accel tcg -cpu "max,la57=off") ;;
     *) die "ACCEL must be auto, tcg or kvm (got '$accel')" ;;
 esac
 echo "$accel" >"$log_dir/accel"
@@ -137,7 +138,7 @@ case "${IOMMU:-0}" in
     # so a stale IOVA the card uses is a fault, not a silent hit.
     # forcedac: IOVAs above 4 GiB, so a driver that drops the high half of
     # a DMA address (RING_BASE_HI, STATUS_ADDR_HI) is caught.
-    1) iommu_args=(-device intel-iommu,caching-mode=on,intremap=off)
+    1) iommu_args=(-device "intel-iommu,caching-mode=on,intremap=off")
        append+=" intel_iommu=on iommu.strict=1 iommu.forcedac=1" ;;
     *) die "IOMMU must be 0 or 1 (got '$IOMMU')" ;;
 esac
@@ -145,10 +146,10 @@ append+=" ${GUEST_APPEND:-}"
 # The machine without the run's kernel, cards and disk (a saved guest's key).
 machine_args=(
     "${accel_args[@]}" -smp 2 -nodefaults -no-reboot -display none
-    -object memory-backend-memfd,id=mem,size=${GUEST_MEM:-512M},share=on
+    -object "memory-backend-memfd,id=mem,size=${GUEST_MEM:-512M},share=on"
     # No PS/2 controller (the kernel's i8042 and mouse probe cost seconds
     # under TCG), no AHCI, SMBus or VMware port the guest has no driver for.
-    -machine q35,memory-backend=mem,i8042=off,sata=off,smbus=off,vmport=off
+    -machine "q35,memory-backend=mem,i8042=off,sata=off,smbus=off,vmport=off"
     # before any PCI device, so every one of them sits behind it
     "${iommu_args[@]}"
     # Native PCIe hotplug (pciehp) on the root ports, not ACPI hotplug: the
@@ -159,6 +160,7 @@ machine_args=(
 for i in $(seq 0 $((cards - 1))); do
     machine_args+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))")
 done
+# shellcheck disable=SC2206 # QEMU_EXTRA is a string of QEMU options, split into words on purpose
 machine_args+=(${QEMU_EXTRA:-})
 
 # Boot once, restore many (snapshot.sh): test and cmd runs restore a saved
@@ -169,7 +171,7 @@ restore=${RESTORE:-1}
 if [ "$restore" = 1 ]; then
     snap_append=$(snapshot_append "$append")
     # and the run's disk (its file is not part of the key: each run has its own)
-    snap_args=("${machine_args[@]}" -device virtio-blk-pci,id=run-disk,drive=run-disk)
+    snap_args=("${machine_args[@]}" -device "virtio-blk-pci,id=run-disk,drive=run-disk")
     snap=$(snapshot_dir "$kernel" "$snap_append" "${snap_args[@]}")
     if [ -e "$snap/unusable" ]; then
         note "booting: QEMU could not save a guest with these options ($(head -n 1 "$snap/unusable"); $snap/unusable)"
@@ -199,7 +201,7 @@ else
     truncate -s 32M "$disk"
     mkfs=$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)
     "$mkfs" -q -F "$disk" || die "mkfs.ext4 failed (is e2fsprogs installed? run 'make setup')"
-    qemu_args+=(-drive "file=$disk,if=none,format=raw,id=scratch,cache=none" -device virtio-blk-pci,drive=scratch)
+    qemu_args+=(-drive "file=$disk,if=none,format=raw,id=scratch,cache=none" -device "virtio-blk-pci,drive=scratch")
     qemu_args+=("${card_args[@]}")
     console_arg=(-serial "file:$log_dir/console.log")
 fi

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 HOST_PACKAGES=(
     build-essential bc bison flex libelf-dev libssl-dev cpio kmod zstd xz-utils
     python3 busybox-static mmdebstrap e2fsprogs
-    clang-$LLVM_VERSION lld-$LLVM_VERSION llvm-$LLVM_VERSION libclang-$LLVM_VERSION-dev
+    "clang-$LLVM_VERSION" "lld-$LLVM_VERSION" "llvm-$LLVM_VERSION" "libclang-$LLVM_VERSION-dev"
 )
 
 stamp=$CACHE_DIR/stamps/host-packages-$(printf '%s\n' "${HOST_PACKAGES[@]}" | sha_of)

@@ -61,6 +61,7 @@ snapshot_append() {
 # later run tries again with the same key).
 snapshot_make() {
     local dir=$1 kernel=$2 initrd=$3 append=$4; shift 4
+    # shellcheck disable=SC2154 # sock_dir is run-qemu.sh's (above: what these functions need)
     local tmp=$dir.tmp qmp=$sock_dir/save.qmp qemu start rc=0
     rm -rf "$tmp"; mkdir -p "$tmp"
     cp "$initrd" "$tmp/initramfs.cpio"
@@ -92,7 +93,7 @@ snapshot_make() {
     note "saved in $((SECONDS - start)) s in all: $dir ($(du -sh "$dir/guest.mig" | cut -f1) on disk)"
     # Keep the newest six saved guests (CI alone uses four: plain, IOMMU,
     # zoo, one card); each is about the guest's RAM on disk.
-    ls -dt "$SNAPSHOT_ROOT"/*/ 2>/dev/null | tail -n +7 | xargs -r rm -rf
+    newest_first "$SNAPSHOT_ROOT" -type d | tail -n +7 | while IFS= read -r old; do rm -rf "$old"; done
 }
 
 # snapshot_blank_disk FILE: a blank disk of the run disk's size; prints FILE.

@@ -7,6 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 
 "$SCRIPTS_DIR/build.sh"
+# shellcheck source=/dev/null # build/paths.env is written by build.sh
 source "$BUILD_DIR/paths.env"
 [ "${KERNEL:-debug}" = debug ] ||
     note "KERNEL=$KERNEL: the zoo relies on the debug kernel's page poisoning; expect the kmalloc case to fail"
