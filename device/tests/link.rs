@@ -176,11 +176,8 @@ fn relay_is_transparent_fds_included() {
     let mut client = link.client();
     // DMA_MAP carries guest memory's fd, SET_IRQS the eventfds: the card
     // can only DMA into the first and signal the second if both got through.
-    let guest = GuestMemory::new(1 << 20);
     let iova = 0x1_0000_0000u64;
-    client
-        .dma_map(0, iova, guest.len as u64, guest.fd.as_raw_fd())
-        .unwrap();
+    let guest = GuestMemory::mapped(&mut client, iova, 1 << 20);
     let vectors = common::wire_msix(&mut client);
     write32(
         &mut client,
@@ -239,10 +236,7 @@ fn server_sigkill_leaves_a_card_that_reads_all_ones() {
     let mut client = link.client();
     let id = read32(&mut client, REGION_BAR0, regs::ID);
     assert_ne!(id, 0xffff_ffff, "the live card answers");
-    let guest = GuestMemory::new(1 << 16);
-    client
-        .dma_map(0, 0x10000, guest.len as u64, guest.fd.as_raw_fd())
-        .unwrap();
+    let guest = GuestMemory::mapped(&mut client, 0x10000, 1 << 16);
 
     server.sigkill();
 

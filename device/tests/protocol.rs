@@ -262,15 +262,7 @@ fn irq_info_and_msix_eventfds() {
     }
 
     // Loopback trigger (DATA_NONE) fires the named vectors.
-    client
-        .set_irqs(
-            VFIO_PCI_MSIX_IRQ_INDEX,
-            VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
-            1,
-            1,
-            &[],
-        )
-        .unwrap();
+    msix_trigger_no_data(&mut client, 1, 1);
     assert_eq!(vectors[1].take(), 1);
 
     // Disabling the index: no more messages.
@@ -284,16 +276,7 @@ fn irq_info_and_msix_eventfds() {
 fn intx_is_level_triggered_with_automask() {
     let server = TestServer::start();
     let mut client = server.client();
-    let intx = EventFd::new();
-    client
-        .set_irqs(
-            VFIO_PCI_INTX_IRQ_INDEX,
-            VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-            0,
-            1,
-            &[intx.0.as_raw_fd()],
-        )
-        .unwrap();
+    let intx = wire(&mut client, VFIO_PCI_INTX_IRQ_INDEX, 1).remove(0);
     write32(
         &mut client,
         REGION_BAR0,
@@ -325,11 +308,8 @@ fn intx_is_level_triggered_with_automask() {
 fn dma_map_copy_to_guest_memory_and_unmap() {
     let server = TestServer::start();
     let mut client = server.client();
-    let guest = GuestMemory::new(1 << 20);
     let iova = 0x1_0000_0000u64;
-    client
-        .dma_map(0, iova, guest.len as u64, guest.fd.as_raw_fd())
-        .unwrap();
+    let guest = GuestMemory::mapped(&mut client, iova, 1 << 20);
 
     // Put a pattern in BAR2, let the copy engine DMA it to the guest.
     let pattern: Vec<u8> = (0..256u32).map(|i| (i * 7 + 3) as u8).collect();
@@ -377,16 +357,7 @@ fn disconnect_ends_serve_and_drops_mappings() {
 fn msi_sends_every_cause_on_message_zero() {
     let server = TestServer::start();
     let mut client = server.client();
-    let msi = EventFd::new();
-    client
-        .set_irqs(
-            VFIO_PCI_MSI_IRQ_INDEX,
-            VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-            0,
-            1,
-            &[msi.0.as_raw_fd()],
-        )
-        .unwrap();
+    let msi = wire(&mut client, VFIO_PCI_MSI_IRQ_INDEX, 1).remove(0);
     write32(&mut client, REGION_BAR0, regs::INT_MASK, regs::INT_ALL);
     run_checksum(&mut client);
     assert_eq!(msi.wait(), 1, "COPY_DONE on the MSI message (SPEC §7.2)");

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Command;
 
@@ -37,9 +36,7 @@ fn record(dir: &Path) -> String {
     });
     {
         let mut c = server.client();
-        let guest = GuestMemory::new(GUEST);
-        c.dma_map(0, IOVA, GUEST as u64, guest.fd.as_raw_fd())
-            .unwrap();
+        let guest = GuestMemory::mapped(&mut c, IOVA, GUEST);
         // SG table: 1 page per 8 records of 512 bytes; pages out of order.
         let pages = [IOVA + 0x9000, IOVA + 0x4000];
         for (i, p) in pages.iter().enumerate() {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 
 use cardless_abi::regs::*;
@@ -50,10 +50,7 @@ impl Rig {
             ..CardConfig::default()
         });
         let mut client = server.client();
-        let ram = GuestMemory::new(RAM);
-        client
-            .dma_map(0, IOVA, RAM as u64, ram.fd.as_raw_fd())
-            .unwrap();
+        let ram = GuestMemory::mapped(&mut client, IOVA, RAM);
         let vectors = common::wire_msix(&mut client);
         Rig {
             server,
@@ -101,11 +98,7 @@ impl Rig {
     /// Maps fresh memory at IOVA2 (as a guest IOMMU maps a new ring); the
     /// memory stays as long as the returned value.
     fn map_at_iova2(&mut self) -> GuestMemory {
-        let mem = GuestMemory::new(RAM2);
-        self.client
-            .dma_map(0, IOVA2, RAM2 as u64, mem.fd.as_raw_fd())
-            .unwrap();
-        mem
+        GuestMemory::mapped(&mut self.client, IOVA2, RAM2)
     }
 
     /// The ERROR vector fired since the last call.

@@ -80,14 +80,14 @@ pub(crate) fn run(
     let mut lines = Vec::new();
     let (off, len, host) = (req.bar_off, req.len, req.host);
     let result = match op {
-        COPY_OP_TO_HOST => copy_to_host(view, bar2, san, off, len, host).map(|()| {
+        COPY_OP_TO_HOST => copy_with_host(view, bar2, san, off, len, host, true).map(|()| {
             if tracing {
                 lines.push(bar2_line(bar2, off, len));
                 lines.push(dma_line(view, true, host, len));
             }
             None
         }),
-        COPY_OP_FROM_HOST => copy_from_host(view, bar2, san, off, len, host).map(|()| {
+        COPY_OP_FROM_HOST => copy_with_host(view, bar2, san, off, len, host, false).map(|()| {
             if tracing {
                 lines.push(dma_line(view, false, host, len));
             }
@@ -103,34 +103,28 @@ pub(crate) fn run(
     CopyDone { result, lines }
 }
 
-fn copy_to_host(
+/// Copies `len` bytes between BAR2 at `off` and host memory at `host`:
+/// into host memory when `to_host` (a DMA write, which the sanitizer checks
+/// first), out of it otherwise.
+fn copy_with_host(
     view: &DmaView,
     bar2: &SharedMem,
     san: &Sanitizer,
     off: u64,
     len: u64,
     host: u64,
+    to_host: bool,
 ) -> Result<(), Refused> {
-    san.check_write(view, host, len, "copy-engine", None)?;
-    view.for_each(host, len, true, |p, dst| {
-        if let Some(src) = bar2.slice(off + p as u64, dst.len() as u64) {
-            src.copy_to_volatile_slice(dst);
-        }
-    })
-    .map_err(|e| san.dma_error(&e))
-}
-
-fn copy_from_host(
-    view: &DmaView,
-    bar2: &SharedMem,
-    san: &Sanitizer,
-    off: u64,
-    len: u64,
-    host: u64,
-) -> Result<(), Refused> {
-    view.for_each(host, len, false, |p, src| {
-        if let Some(dst) = bar2.slice(off + p as u64, src.len() as u64) {
-            src.copy_to_volatile_slice(dst);
+    if to_host {
+        san.check_write(view, host, len, "copy-engine", None)?;
+    }
+    view.for_each(host, len, to_host, |p, host_part| {
+        if let Some(bar_part) = bar2.slice(off + p as u64, host_part.len() as u64) {
+            if to_host {
+                bar_part.copy_to_volatile_slice(host_part);
+            } else {
+                host_part.copy_to_volatile_slice(bar_part);
+            }
         }
     })
     .map_err(|e| san.dma_error(&e))

@@ -1072,3 +1072,33 @@ fn copy_engine_edges() {
     assert!(bar2.read(0x10, &mut range));
     assert_eq!(sum, checksum(&range));
 }
+
+/// SPEC §10, §11: the copy engine reads host memory the guest mapped
+/// read-only, and refuses to write it (ERR_DMA_READONLY, nothing written).
+#[test]
+fn copy_engine_reads_but_never_writes_a_read_only_mapping() {
+    let rig = Rig::new(det());
+    let ro = GUEST + GUEST_SIZE;
+    let fd = memfd(1 << 16);
+    let ro_mem = File::from(fd.try_clone().unwrap());
+    rig.dma.map(ro, 1 << 16, fd, 0, false).unwrap();
+    ro_mem.write_all_at(b"read-only host", 0).unwrap();
+    let copy = |op: u32, off: u32, len: u32| {
+        rig.w(COPY_BAR_OFF, off);
+        rig.w(COPY_LEN, len);
+        rig.w64(COPY_HOST_LO, ro);
+        rig.w(COPY_CTRL, op);
+        let status = rig.r(COPY_STATUS);
+        rig.w(ERROR_CODE, 0);
+        status
+    };
+    assert_eq!(copy(COPY_OP_FROM_HOST, 0x400, 14), ERR_NONE);
+    let mut seen = [0u8; 14];
+    assert!(rig.card.bar2().read(0x400, &mut seen));
+    assert_eq!(&seen, b"read-only host");
+    assert!(rig.card.bar2().write(0, &[0xee; 14]));
+    assert_eq!(copy(COPY_OP_TO_HOST, 0, 14), ERR_DMA_READONLY);
+    let mut after = [0u8; 14];
+    ro_mem.read_exact_at(&mut after, 0).unwrap();
+    assert_eq!(&after, b"read-only host", "nothing written");
+}

@@ -142,6 +142,17 @@ impl GuestMemory {
         GuestMemory { fd, ptr, len }
     }
 
+    /// Guest RAM of `len` bytes that `client` DMA_MAPs at `iova`, as QEMU
+    /// maps the guest's RAM for the card.
+    pub fn mapped(client: &mut vfio_user::Client, iova: u64, len: usize) -> GuestMemory {
+        use std::os::fd::AsRawFd;
+        let memory = GuestMemory::new(len);
+        client
+            .dma_map(0, iova, len as u64, memory.fd.as_raw_fd())
+            .unwrap();
+        memory
+    }
+
     pub fn read(&self, offset: usize, out: &mut [u8]) {
         assert!(offset + out.len() <= self.len);
         for (i, byte) in out.iter_mut().enumerate() {
@@ -219,31 +230,39 @@ impl EventFd {
     }
 }
 
-/// One eventfd per MSI-X vector of the card, wired with SET_IRQS (trigger):
-/// what QEMU does when the guest enables MSI-X.
-pub fn wire_msix(client: &mut vfio_user::Client) -> Vec<EventFd> {
+/// One eventfd for each of the first `count` interrupts of IRQ index
+/// `index`, wired with SET_IRQS (trigger): what QEMU does when the guest
+/// enables INTx, MSI or MSI-X.
+pub fn wire(client: &mut vfio_user::Client, index: u32, count: u32) -> Vec<EventFd> {
     use std::os::fd::AsRawFd;
-    use vfio_bindings::bindings::vfio::{
-        VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD, VFIO_PCI_MSIX_IRQ_INDEX,
-    };
-    let vectors: Vec<EventFd> = (0..cardless_abi::regs::MSIX_VECTORS)
-        .map(|_| EventFd::new())
-        .collect();
-    let raw: Vec<i32> = vectors.iter().map(|fd| fd.0.as_raw_fd()).collect();
+    use vfio_bindings::bindings::vfio::{VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_EVENTFD};
+    let fds: Vec<EventFd> = (0..count).map(|_| EventFd::new()).collect();
+    let raw: Vec<i32> = fds.iter().map(|fd| fd.0.as_raw_fd()).collect();
     client
         .set_irqs(
-            VFIO_PCI_MSIX_IRQ_INDEX,
+            index,
             VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
             0,
-            raw.len() as u32,
+            count,
             &raw,
         )
         .unwrap();
-    vectors
+    fds
 }
 
-/// SET_IRQS with no data and count 0: MSI-X off, every vector unwired.
-pub fn unwire_msix(client: &mut vfio_user::Client) {
+/// One eventfd per MSI-X vector of the card, wired (see `wire`).
+pub fn wire_msix(client: &mut vfio_user::Client) -> Vec<EventFd> {
+    use vfio_bindings::bindings::vfio::VFIO_PCI_MSIX_IRQ_INDEX;
+    wire(
+        client,
+        VFIO_PCI_MSIX_IRQ_INDEX,
+        cardless_abi::regs::MSIX_VECTORS.into(),
+    )
+}
+
+/// SET_IRQS trigger with no data on MSI-X: count 0 unwires every vector;
+/// otherwise it fires vectors `start..start + count` (loopback).
+pub fn msix_trigger_no_data(client: &mut vfio_user::Client, start: u32, count: u32) {
     use vfio_bindings::bindings::vfio::{
         VFIO_IRQ_SET_ACTION_TRIGGER, VFIO_IRQ_SET_DATA_NONE, VFIO_PCI_MSIX_IRQ_INDEX,
     };
@@ -251,11 +270,16 @@ pub fn unwire_msix(client: &mut vfio_user::Client) {
         .set_irqs(
             VFIO_PCI_MSIX_IRQ_INDEX,
             VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
-            0,
-            0,
+            start,
+            count,
             &[],
         )
         .unwrap();
+}
+
+/// MSI-X off, every vector unwired.
+pub fn unwire_msix(client: &mut vfio_user::Client) {
+    msix_trigger_no_data(client, 0, 0);
 }
 
 // ---------------------------------------------------------------------------

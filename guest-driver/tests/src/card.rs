@@ -14,6 +14,11 @@ impl std::fmt::Display for Errno {
     }
 }
 
+/// `.map_err(e("WHAT"))`: the error names the call that failed.
+pub fn e(what: &str) -> impl FnOnce(Errno) -> String + '_ {
+    move |err| format!("{what}: {err}")
+}
+
 pub fn errno() -> Errno {
     Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
 }
@@ -209,6 +214,20 @@ impl Card {
         Ok((buf, map))
     }
 
+    /// A shared read-write mapping of the first `len` bytes of BAR0; the
+    /// error names the BAR.
+    pub fn map_bar0(&self, len: usize) -> Result<Mapping, String> {
+        self.map_shared(uapi::MMAP_PGOFF_BAR0, len)
+            .map_err(|e| format!("mmap BAR0: {e}"))
+    }
+
+    /// A shared read-write mapping of the first `len` bytes of BAR2; the
+    /// error names the BAR.
+    pub fn map_bar2(&self, len: usize) -> Result<Mapping, String> {
+        self.map_shared(uapi::MMAP_PGOFF_BAR2, len)
+            .map_err(|e| format!("mmap BAR2: {e}"))
+    }
+
     /// A shared read-write mapping of a whole region.
     pub fn map_shared(&self, pgoff: u64, len: usize) -> Result<Mapping, Errno> {
         self.map(
@@ -287,6 +306,21 @@ impl Mapping {
         })
     }
 
+    /// Whether mprotect gives the first page write rights; the driver's
+    /// read-only mappings must refuse (no VM_MAYWRITE).
+    pub fn mprotect_adds_write(&self) -> bool {
+        // SAFETY: asking for rights the driver may not have granted, on our
+        // own mapping of at least a page; a refusal changes nothing.
+        let r = unsafe {
+            libc::mprotect(
+                self.ptr as *mut libc::c_void,
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        r == 0
+    }
+
     /// The bytes of the mapping (RAM-backed buffer mappings only).
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: a live mapping of `len` readable bytes; the card writes into
@@ -351,5 +385,49 @@ pub fn signal_of_child(f: impl FnOnce()) -> Option<i32> {
     match run_in_child(f) {
         ChildEnd::Killed(sig) => Some(sig),
         ChildEnd::Exited(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mapping of `file`'s first page with `prot`, as the driver would
+    /// hand one out: shared, unmapped on drop.
+    fn file_mapping(file: &std::fs::File, prot: i32) -> Mapping {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a fresh mapping chosen by the kernel, of an open file.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                prot,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        assert_ne!(p, libc::MAP_FAILED, "mmap: {}", errno());
+        Mapping {
+            ptr: p as *mut u8,
+            len: 4096,
+        }
+    }
+
+    #[test]
+    fn mprotect_adds_write_only_where_the_file_allows_it() {
+        let path = std::env::temp_dir().join(format!("cardless-mprotect-{}", std::process::id()));
+        std::fs::write(&path, [0u8; 4096]).unwrap();
+        let writable = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        let read_only = std::fs::File::open(&path).unwrap();
+        // A read-only mapping of a file opened for writing may become writable
+        // (VM_MAYWRITE); of a file opened read-only it may not.
+        assert!(file_mapping(&writable, libc::PROT_READ).mprotect_adds_write());
+        assert!(!file_mapping(&read_only, libc::PROT_READ).mprotect_adds_write());
+        std::fs::remove_file(&path).unwrap();
     }
 }

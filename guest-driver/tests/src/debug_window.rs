@@ -4,7 +4,6 @@
 
 use crate::card::{Card, Mapping};
 use cardless_abi::regs;
-use cardless_uapi::ioctl as uapi;
 
 /// When a fault fires (SPEC §14.2).
 #[derive(Clone, Copy, Debug)]
@@ -51,9 +50,7 @@ impl DebugWindow {
         if features & regs::FEAT_DEBUG == 0 {
             return Ok(None);
         }
-        let map = card
-            .map_shared(uapi::MMAP_PGOFF_BAR0, regs::BAR0_SIZE as usize)
-            .map_err(|e| format!("mmap BAR0: {e}"))?;
+        let map = card.map_bar0(regs::BAR0_SIZE as usize)?;
         let id = map.read32(regs::DBG_ID);
         if id != regs::DBG_ID_VALUE {
             return Err(format!(

@@ -3,7 +3,7 @@
 //! carve-out's physical range and caching, the fault handler after FREE,
 //! wakeups by interrupt, and a stream over card 1's MSI.
 
-use crate::card::{Card, Errno};
+use crate::card::{e, Card};
 use crate::ktap::CaseResult;
 use crate::stream_reader::{params, Ring};
 use crate::suite_dma::{expect_errno, module_param};
@@ -14,10 +14,6 @@ use std::time::Duration;
 
 const PAGE: usize = 4096;
 const SIZE: usize = 64 * 1024;
-
-fn e(what: &str) -> impl FnOnce(Errno) -> String + '_ {
-    move |err| format!("{what}: {err}")
-}
 
 /// A buffer maps at exactly its size and any shorter length, never longer.
 pub fn buffer_mmap_length_is_checked_at_the_limit() -> CaseResult {
@@ -74,13 +70,7 @@ pub fn freeing_the_streaming_buffer_stops_the_stream() -> CaseResult {
         card.stream_wait(c1.prod_idx, 100),
         libc::ENODATA,
     )?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: (SIZE / 1024) as u32,
-        record_size: 1024,
-        seed: 55,
-    };
+    let ring = Ring::new(&card, &map, 1024, 55);
     ring.verify(0)
         .map(|_| ())
         .map_err(|m| format!("record 0 through the mapping after FREE: {m}"))
@@ -136,14 +126,8 @@ pub fn fault_pages_are_served_after_free() -> CaseResult {
     let (buf, map) = card.mapped_buffer(SIZE as u64, uapi::STRATEGY_FAULT)?;
     let p = params(buf.id, 66);
     card.stream_start(&p).map_err(e("STREAM_START"))?;
-    let entries = (SIZE / 1024) as u32;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries,
-        record_size: 1024,
-        seed: 66,
-    };
+    let ring = Ring::new(&card, &map, 1024, 66);
+    let entries = ring.entries;
     // Wait for a full ring without touching the mapping (no page faulted in).
     let mut prod = 0;
     for _ in 0..200 {
@@ -174,13 +158,7 @@ pub fn waiters_are_woken_by_the_interrupt() -> CaseResult {
     p.coalesce_records = 1;
     let before = card.info().map_err(e("info"))?;
     card.stream_start(&p).map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: (SIZE / 1024) as u32,
-        record_size: 1024,
-        seed: 67,
-    };
+    let ring = Ring::new(&card, &map, 1024, 67);
     let read = ring.read(20, |_| {});
     card.stream_stop().map_err(e("STREAM_STOP"))?;
     let stats = read?;
@@ -215,13 +193,7 @@ pub fn card1_streams_over_msi() -> CaseResult {
     let (buf, map) = card.mapped_buffer(SIZE as u64, uapi::STRATEGY_COMPOUND)?;
     card.stream_start(&params(buf.id, 68))
         .map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: (SIZE / 1024) as u32,
-        record_size: 1024,
-        seed: 68,
-    };
+    let ring = Ring::new(&card, &map, 1024, 68);
     let read = ring.read(200, |_| {});
     card.stream_stop().map_err(e("STREAM_STOP"))?;
     read?;

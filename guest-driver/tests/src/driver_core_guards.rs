@@ -4,10 +4,9 @@
 
 use crate::card::{Card, Errno};
 use crate::ktap::CaseResult;
+use crate::wait::wait_for;
 use crate::{check, check_eq, memtype, pci};
 use cardless_abi::{record, regs};
-use cardless_uapi::ioctl as uapi;
-use std::time::{Duration, Instant};
 
 const PAGE: usize = 4096;
 
@@ -70,17 +69,6 @@ pub fn reg_write_refuses_every_register_that_programs_dma() -> CaseResult {
     Ok(())
 }
 
-fn wait_until(mut done: impl FnMut() -> Result<bool, String>, what: &str) -> CaseResult {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5) {
-        if done()? {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    Err(format!("timed out after 5 s waiting for {what}"))
-}
-
 /// After the driver handled an interrupt, its cause is clear in INT_STATUS
 /// (W1C, SPEC §7.2): card 0 (MSI-X: the vector names the cause) and card 1
 /// (MSI: the handler reads INT_STATUS to learn the causes).
@@ -95,7 +83,7 @@ pub fn interrupts_are_acknowledged() -> CaseResult {
             .map_err(|e| format!("COPY_LEN: {e}"))?;
         card.reg_write(regs::COPY_CTRL, regs::COPY_OP_CHECKSUM)
             .map_err(|e| format!("COPY_CTRL: {e}"))?;
-        wait_until(
+        wait_for(
             || {
                 Ok(card.info().map_err(|e| format!("info: {e}"))?.irq_counts[2]
                     > before.irq_counts[2])
@@ -129,9 +117,7 @@ fn pattern(len: usize, salt: u64) -> Vec<u8> {
 pub fn bar2_read_and_write_through_the_node() -> CaseResult {
     let card = Card::open(0)?;
     let bar2_len = card.info().map_err(|e| format!("info: {e}"))?.bar2_size;
-    let map = card
-        .map_shared(uapi::MMAP_PGOFF_BAR2, 64 * 1024)
-        .map_err(|e| format!("mmap BAR2: {e}"))?;
+    let map = card.map_bar2(64 * 1024)?;
     // Node -> card and mapping.
     let data = pattern(8192, 0xb42);
     check_eq!(
@@ -235,12 +221,8 @@ pub fn pat_records_each_mappings_caching() -> CaseResult {
     let (bar0, _) = memtype::bar_range(first, 0)?;
     let (bar2, _) = memtype::bar_range(first, regs::BAR_MEM as usize)?;
     let card = Card::open(0)?;
-    let _regs = card
-        .map_shared(uapi::MMAP_PGOFF_BAR0, PAGE)
-        .map_err(|e| format!("mmap BAR0: {e}"))?;
-    let _mem = card
-        .map_shared(uapi::MMAP_PGOFF_BAR2, PAGE)
-        .map_err(|e| format!("mmap BAR2: {e}"))?;
+    let _regs = card.map_bar0(PAGE)?;
+    let _mem = card.map_bar2(PAGE)?;
     for (name, start, want) in [
         ("BAR0", bar0, "uncached-minus"),
         ("BAR2", bar2, "write-combining"),

@@ -500,13 +500,7 @@ pub fn streams_race_free_unmap_close_and_reset_across_files() -> CaseResult {
     let (buf, map) = card.mapped_buffer(64 * 1024, uapi::STRATEGY_PAGES)?;
     card.stream_start(&params(buf.id, 77))
         .map_err(|e| format!("STREAM_START after the race: {e}"))?;
-    let ring = crate::stream_reader::Ring {
-        card: &card,
-        map: &map,
-        entries: 64,
-        record_size: 1024,
-        seed: 77,
-    };
+    let ring = crate::stream_reader::Ring::new(&card, &map, 1024, 77);
     let read = ring.read(100, |_| {});
     card.stream_stop()
         .map_err(|e| format!("STREAM_STOP: {e}"))?;

@@ -1,6 +1,7 @@
 //! Guest-side code shared by the test suite (`cardless-tests`) and the
 //! benchmark (`cardless-bench`): the card handle, KTAP output, sysfs lookup,
-//! the verifying stream reader, the kernel log, the run's command line.
+//! the verifying stream reader, the kernel log, the run's command line,
+//! polling with a deadline.
 
 pub mod card;
 pub mod cmdline;
@@ -11,3 +12,4 @@ pub mod live_buffers;
 pub mod memtype;
 pub mod pci;
 pub mod stream_reader;
+pub mod wait;

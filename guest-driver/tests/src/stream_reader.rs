@@ -24,7 +24,19 @@ pub struct Ring<'a> {
     pub seed: u64,
 }
 
-impl Ring<'_> {
+impl<'a> Ring<'a> {
+    /// The ring that fills all of `map` with records of `record_size` bytes
+    /// written with `seed`.
+    pub fn new(card: &'a Card, map: &'a Mapping, record_size: u32, seed: u64) -> Ring<'a> {
+        Ring {
+            card,
+            map,
+            entries: (map.len / record_size as usize) as u32,
+            record_size,
+            seed,
+        }
+    }
+
     /// Verifies record `idx` of the ring: header, checksum, every payload
     /// word. Returns its header.
     pub fn verify(&self, idx: u32) -> Result<record::RecordHeader, String> {
@@ -87,5 +99,34 @@ pub fn params(buf_id: u32, seed: u64) -> uapi::StreamStart {
         rate: 0,
         flags: 0,
         seed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ring_fills_its_whole_mapping() {
+        // SAFETY: a fresh anonymous mapping chosen by the kernel.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                64 * 1024,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(p, libc::MAP_FAILED);
+        let map = Mapping {
+            ptr: p as *mut u8,
+            len: 64 * 1024,
+        };
+        let card = Card { fd: -1 };
+        let ring = Ring::new(&card, &map, 1024, 7);
+        assert_eq!((ring.entries, ring.record_size, ring.seed), (64, 1024, 7));
+        assert_eq!(Ring::new(&card, &map, 3000, 7).entries, 21);
     }
 }

@@ -47,9 +47,7 @@ fn server_killed_mid_stream() -> CaseResult {
     }
     let card = Card::open(0)?;
     let (buf, map) = card.mapped_buffer(256 * 1024, uapi::STRATEGY_PAGES)?;
-    let bar0 = card
-        .map_shared(uapi::MMAP_PGOFF_BAR0, 4096)
-        .map_err(|e| format!("mmap BAR0: {e}"))?;
+    let bar0 = card.map_bar0(4096)?;
     let mut p = params(buf.id, 9);
     p.rate = 2000;
     card.stream_start(&p)
@@ -101,10 +99,7 @@ fn hot_unplug_with_live_buffers() -> CaseResult {
         return skipped;
     }
     let live = crate::live_buffers::LiveBuffers::set_up(1)?;
-    let bar0 = live
-        .card
-        .map_shared(uapi::MMAP_PGOFF_BAR0, 4096)
-        .map_err(|e| format!("mmap BAR0: {e}"))?;
+    let bar0 = live.card.map_bar0(4096)?;
     say("unplug card 1 now");
     let start = Instant::now();
     while std::path::Path::new("/dev/cardless1").exists() {

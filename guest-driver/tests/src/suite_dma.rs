@@ -3,7 +3,7 @@
 //! lifetimes (free or close while mapped, fork); the 0xff of an unbacked
 //! address; bad input.
 
-use crate::card::{self, Card, Errno};
+use crate::card::{self, e, Card, Errno};
 use crate::ktap::{CaseResult, Suite};
 use crate::stream_reader::{params, Ring};
 use crate::{cases, check, check_eq, cmdline, memtype};
@@ -13,10 +13,6 @@ use std::time::Duration;
 
 const PAGE: usize = 4096;
 const RING_BYTES: u64 = 256 * 1024;
-
-fn e(what: &str) -> impl FnOnce(Errno) -> String + '_ {
-    move |err| format!("{what}: {err}")
-}
 
 fn name(strategy: u32) -> &'static str {
     uapi::STRATEGY_NAMES[strategy as usize]
@@ -48,13 +44,7 @@ fn stream_verified(strategy: u32) -> CaseResult {
     let seed = 0x5eed_0000 + strategy as u64;
     let p = params(buf.id, seed);
     card.stream_start(&p).map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: (RING_BYTES / p.record_size as u64) as u32,
-        record_size: p.record_size,
-        seed,
-    };
+    let ring = Ring::new(&card, &map, p.record_size, seed);
     let want = 3 * ring.entries as u64 + 17;
     let stats = ring.read(want, |_| {});
     card.stream_stop().map_err(e("STREAM_STOP"))?;
@@ -132,13 +122,7 @@ fn direct_io(strategy: u32) -> CaseResult {
     let (buf, map) = card.mapped_buffer(LEN as u64, strategy)?;
     card.stream_start(&params(buf.id, 11))
         .map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: (LEN / 1024) as u32,
-        record_size: 1024,
-        seed: 11,
-    };
+    let ring = Ring::new(&card, &map, 1024, 11);
     let read = ring.read(64, |_| {});
     card.stream_stop().map_err(e("STREAM_STOP"))?;
     read?;
@@ -204,13 +188,7 @@ fn overflow_drops_and_counts() -> CaseResult {
     p.rate = 20_000;
     p.coalesce_records = 1;
     card.stream_start(&p).map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: 64,
-        record_size: 1024,
-        seed: 77,
-    };
+    let ring = Ring::new(&card, &map, 1024, 77);
     let stats = ring.read(300, |wakeup| {
         if wakeup == 2 {
             std::thread::sleep(Duration::from_millis(300));
@@ -260,13 +238,7 @@ fn overflow_stops_without_loss() -> CaseResult {
             0,
             "dropped with the stop policy"
         );
-        let ring = Ring {
-            card: &card,
-            map: &map,
-            entries: 64,
-            record_size: 1024,
-            seed: 78,
-        };
+        let ring = Ring::new(&card, &map, 1024, 78);
         let stats = ring.read(64, |_| {})?;
         check_eq!(stats.dropped_seen, 0, "gaps seen with the stop policy");
         Ok(())
@@ -281,13 +253,7 @@ fn close_while_mapped_keeps_memory() -> CaseResult {
     let (buf, map) = card.mapped_buffer(RING_BYTES, uapi::STRATEGY_VMALLOC)?;
     let p = params(buf.id, 91);
     card.stream_start(&p).map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: 256,
-        record_size: 1024,
-        seed: 91,
-    };
+    let ring = Ring::new(&card, &map, 1024, 91);
     ring.read(10, |_| {})?;
     card.stream_stop().map_err(e("STREAM_STOP"))?;
     let before = map.bytes()[..10 * 1024].to_vec();
@@ -311,13 +277,7 @@ fn fork_shares_the_mapping() -> CaseResult {
     let (buf, map) = card.mapped_buffer(RING_BYTES, uapi::STRATEGY_COMPOUND)?;
     card.stream_start(&params(buf.id, 92))
         .map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: 256,
-        record_size: 1024,
-        seed: 92,
-    };
+    let ring = Ring::new(&card, &map, 1024, 92);
     ring.read(5, |_| {})?;
     card.stream_stop().map_err(e("STREAM_STOP"))?;
     let addr = map.addr();
@@ -387,16 +347,8 @@ fn unbacked_address_reads_a_fill_not_data() -> CaseResult {
         .map_err(e("a second mmap of the unbacked page"))
     })?;
     // Read-only for good: mprotect must not add write rights.
-    // SAFETY: asking for rights the driver did not grant, on our own mapping.
-    let r = unsafe {
-        libc::mprotect(
-            m.ptr as *mut libc::c_void,
-            PAGE,
-            libc::PROT_READ | libc::PROT_WRITE,
-        )
-    };
     check!(
-        r != 0,
+        !m.mprotect_adds_write(),
         "mprotect made the unbacked page's mapping writable (VM_MAYWRITE left set)"
     );
     expect_errno(
@@ -490,16 +442,8 @@ fn bad_buffer_requests_fail_cleanly() -> CaseResult {
     let m = card
         .map(buf.id as u64, 4 * PAGE, libc::PROT_READ, libc::MAP_SHARED)
         .map_err(e("mmap"))?;
-    // SAFETY: asking for rights the driver did not grant.
-    let r = unsafe {
-        libc::mprotect(
-            m.ptr as *mut libc::c_void,
-            PAGE,
-            libc::PROT_READ | libc::PROT_WRITE,
-        )
-    };
     check!(
-        r != 0,
+        !m.mprotect_adds_write(),
         "mprotect added PROT_WRITE to a read-only ring mapping"
     );
     // SAFETY: asking to grow a VM_DONTEXPAND mapping in place.

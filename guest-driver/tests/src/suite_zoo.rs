@@ -109,9 +109,7 @@ fn kmalloc_freed_in_close() -> Result<String, String> {
         .map_err(|e| format!("BUF_ALLOC kmalloc: {e}"))?;
     // Odd bytes only: never page poisoning's 0xaa.
     let pattern: Vec<u8> = (0..LEN).map(|i| (i % 251) as u8 | 1).collect();
-    let bar2 = card
-        .map_shared(uapi::MMAP_PGOFF_BAR2, LEN)
-        .map_err(|e| format!("mmap BAR2: {e}"))?;
+    let bar2 = card.map_bar2(LEN)?;
     bar2.copy_in(0, &pattern);
     card.copy(buf.id, uapi::COPY_BAR2_TO_BUFFER, 0, 0, LEN as u32)
         .map_err(|e| format!("IOC_COPY into the kmalloc buffer: {e}"))?;
@@ -228,9 +226,7 @@ fn bar0_range() -> Result<(u64, u64), String> {
 /// The PAT log line (`debugpat`) of a mapping of BAR0 page 0.
 fn pat_line_of_bar0_mapping(card: &Card, start: u64) -> Result<String, String> {
     let mut log = Kmsg::here()?;
-    let map: Mapping = card
-        .map_shared(uapi::MMAP_PGOFF_BAR0, PAGE)
-        .map_err(|e| format!("mmap BAR0: {e}"))?;
+    let map: Mapping = card.map_bar0(PAGE)?;
     check_eq!(
         map.read32(regs::ID),
         regs::ID_VALUE,
@@ -356,9 +352,7 @@ const SEED_DMA_MMAP: &str =
 /// by the card from BAR2 into buffer `id` of `len` bytes.
 fn card_writes_pattern(card: &Card, id: u32, len: usize) -> Result<Vec<u8>, String> {
     let pattern: Vec<u8> = (0..len).map(|i| (i % 251) as u8 | 1).collect();
-    let bar2 = card
-        .map_shared(uapi::MMAP_PGOFF_BAR2, len)
-        .map_err(|e| format!("mmap BAR2: {e}"))?;
+    let bar2 = card.map_bar2(len)?;
     bar2.copy_in(0, &pattern);
     card.copy(id, uapi::COPY_BAR2_TO_BUFFER, 0, 0, len as u32)
         .map_err(|e| format!("IOC_COPY into the buffer: {e}"))?;

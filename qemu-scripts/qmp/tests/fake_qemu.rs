@@ -2,45 +2,15 @@
 //! negotiation, a command's return, an error, events while waiting.
 
 use cardless_qmp::{Qmp, QmpError};
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixListener;
+use serde_json::json;
 use std::time::Duration;
 
-fn fake(script: fn(&mut dyn FnMut() -> Value, &mut dyn FnMut(Value))) -> std::path::PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("qmp-test-{}-{}", std::process::id(), rand_suffix()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("qmp.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut writer = stream;
-        let mut recv = || {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            serde_json::from_str::<Value>(&line).unwrap()
-        };
-        let mut send = |v: Value| writeln!(writer, "{v}").unwrap();
-        send(json!({"QMP": {"version": {}, "capabilities": []}}));
-        assert_eq!(recv()["execute"], "qmp_capabilities");
-        send(json!({"return": {}}));
-        script(&mut recv, &mut send);
-    });
-    path
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-}
+mod common;
+use common::{fake, finished};
 
 #[test]
 fn a_command_returns_its_reply_and_events_are_kept() {
-    let path = fake(|recv, send| {
+    let (path, qemu) = fake("command", |recv, send| {
         let cmd = recv();
         assert_eq!(cmd["execute"], "device_del");
         assert_eq!(cmd["arguments"]["id"], "card1");
@@ -55,11 +25,12 @@ fn a_command_returns_its_reply_and_events_are_kept() {
     );
     assert_eq!(q.events.len(), 1);
     assert_eq!(q.wait_event("DEVICE_DELETED").unwrap()["device"], "card1");
+    finished(q, qemu);
 }
 
 #[test]
 fn an_error_reply_is_an_error_with_qemus_words() {
-    let path = fake(|recv, send| {
+    let (path, qemu) = fake("error", |recv, send| {
         let _ = recv();
         send(json!({"error": {"class": "DeviceNotFound", "desc": "Device 'card9' not found"}}));
     });
@@ -71,4 +42,5 @@ fn an_error_reply_is_an_error_with_qemus_words() {
         }
         other => panic!("{other:?}"),
     }
+    finished(q, qemu);
 }

@@ -10,41 +10,8 @@ use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::time::Duration;
 
-type Script = fn(&mut dyn FnMut() -> Value, &mut dyn FnMut(Value));
-
-/// A fake QEMU on a socket running `script`; join the handle (after dropping
-/// the client) to know it saw every command it expected.
-fn fake(name: &str, script: Script) -> (std::path::PathBuf, std::thread::JoinHandle<()>) {
-    let dir = std::env::temp_dir().join(format!("qmp-mig-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("qmp.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    let handle = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut writer = stream;
-        let mut recv = || {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            serde_json::from_str::<Value>(&line).unwrap_or(Value::Null)
-        };
-        let mut send = |v: Value| {
-            let _ = writeln!(writer, "{v}");
-        };
-        send(json!({"QMP": {"version": {}, "capabilities": []}}));
-        assert_eq!(recv()["execute"], "qmp_capabilities");
-        send(json!({"return": {}}));
-        script(&mut recv, &mut send);
-    });
-    (path, handle)
-}
-
-fn finished(q: Qmp, fake: std::thread::JoinHandle<()>) {
-    drop(q);
-    fake.join()
-        .expect("the fake QEMU did not see the commands it expected");
-}
+mod common;
+use common::{fake, finished};
 
 fn expect(recv: &mut dyn FnMut() -> Value, command: &str) -> Value {
     let msg = recv();

@@ -160,13 +160,7 @@ pub fn streaming(
         p.coalesce_records = (RING as u32 / record_size / 4).max(1);
         card.stream_start(&p)
             .map_err(|e| format!("STREAM_START: {e}"))?;
-        let ring = Ring {
-            card,
-            map: &map,
-            entries: RING as u32 / record_size,
-            record_size,
-            seed,
-        };
+        let ring = Ring::new(card, &map, record_size, seed);
         let t = Instant::now();
         let read = ring.read(records, |_| {});
         let ns = ns_since(t);
@@ -327,12 +321,8 @@ fn edu_bar0() -> Result<(*const u8, usize), String> {
 
 /// Trapped BAR0 read vs QEMU's edu vs a mapped BAR2 read.
 pub fn register_latency(card: &Card, n: usize) -> Result<Vec<RegisterLatency>, String> {
-    let bar0 = card
-        .map_shared(uapi::MMAP_PGOFF_BAR0, PAGE)
-        .map_err(|e| format!("mmap BAR0: {e}"))?;
-    let bar2 = card
-        .map_shared(uapi::MMAP_PGOFF_BAR2, PAGE)
-        .map_err(|e| format!("mmap BAR2: {e}"))?;
+    let bar0 = card.map_bar0(PAGE)?;
+    let bar2 = card.map_bar2(PAGE)?;
     let (edu, _) = edu_bar0()?;
     let mut out = vec![latency_entry(
         "cardless BAR0 (trapped, vfio-user)",

@@ -262,13 +262,7 @@ impl Drop for Stream<'_> {
 
 fn stream(card: &Card, count: u64, record_size: u32, rate: u32, seed: u64) -> Result<(), String> {
     let (_s, map) = Stream::start(card, RING_ENTRIES, record_size, rate, seed)?;
-    let ring = Ring {
-        card,
-        map: &map,
-        entries: RING_ENTRIES,
-        record_size,
-        seed,
-    };
+    let ring = Ring::new(card, &map, record_size, seed);
     let t = Instant::now();
     let st = ring.read(count, |_| {})?;
     let secs = t.elapsed().as_secs_f64();
@@ -287,13 +281,7 @@ fn dump(card: &Card, index: u32, record_size: u32, seed: u64) -> Result<(), Stri
     // Records before `index` are given back so the card can go on; the ring
     // is big enough that `index` is never overwritten before we look.
     let (_s, map) = Stream::start(card, RING_ENTRIES, record_size, 0, seed)?;
-    let ring = Ring {
-        card,
-        map: &map,
-        entries: RING_ENTRIES,
-        record_size,
-        seed,
-    };
+    let ring = Ring::new(card, &map, record_size, seed);
     let mut cons = 0u32;
     loop {
         let prod = card
