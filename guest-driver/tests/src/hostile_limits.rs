@@ -77,11 +77,26 @@ pub fn every_strategy_at_every_size_limit() -> CaseResult {
         !(PAGE - 1),
         u64::MAX,
     ];
-    let mut tried = 0;
+    let iommu = behind_iommu();
+    let (mut tried, mut spared) = (0, 0);
     for strategy in 0..uapi::STRATEGY_COUNT {
         let name = uapi::STRATEGY_NAMES[strategy as usize];
         for size in sizes {
             let want = expected_alloc(strategy, size);
+            // Behind the IOMMU every page is its own DMA_MAP and DMA_UNMAP
+            // message to the card (~1 ms each under TCG): a 64 MiB buffer
+            // costs half a minute. The limits are checked before anything
+            // is mapped, so the large successes are left to the plain run,
+            // but for one `pages` buffer of BUF_MAX_SIZE (the largest IOVA
+            // mapping the driver makes). Refusals cost nothing and all stay.
+            if iommu
+                && want == 0
+                && size >= 8 * MIB
+                && !(strategy == uapi::STRATEGY_PAGES && size == uapi::BUF_MAX_SIZE)
+            {
+                spared += 1;
+                continue;
+            }
             let got = card.buf_alloc(size, strategy);
             tried += 1;
             match (&got, want) {
@@ -113,6 +128,11 @@ pub fn every_strategy_at_every_size_limit() -> CaseResult {
         }
     }
     println!("    # {tried} allocations, each with its documented outcome");
+    if spared > 0 {
+        println!(
+            "    # behind the IOMMU, {spared} allocations of 8 MiB or more left to the plain run"
+        );
+    }
     Ok(())
 }
 
