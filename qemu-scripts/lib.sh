@@ -160,12 +160,19 @@ module_dir() {
     (cd "$dir" && pwd)
 }
 
-# OUT: the built initramfs ($INITRAMFS, from build/paths.env) plus the files
-# of DIR (run options, another module); the kernel unpacks the second cpio
-# over the first.
+# initramfs_with OUT DIR: the built initramfs ($INITRAMFS, from
+# build/paths.env) with the files of DIR (run options, another module) over
+# it. One archive, not DIR's appended: the kernel unpacks concatenated
+# archives, but a restored guest's run disk is made from this file by
+# cpio -i (snapshot.sh run_disk), which stops at the first one (the run
+# options, the tests and the module under test were then silently lost).
 initramfs_with() {
-    local out=$1 dir=$2
-    (cd "$dir" && find . | cpio -o -H newc --quiet) | cat "$INITRAMFS" - >"$out"
+    local out=$1 dir=$2 stage
+    stage=$(mktemp -d)
+    (cd "$stage" && cpio -id --quiet <"$INITRAMFS") || { rm -rf "$stage"; die "cannot unpack $INITRAMFS"; }
+    cp -a "$dir/." "$stage/"
+    (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out"
+    rm -rf "$stage"
 }
 
 # Judges the guest run in RUN_DIR (qemu-scripts/verdict): its results, its
