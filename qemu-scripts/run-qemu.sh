@@ -125,7 +125,11 @@ echo "$accel" >"$log_dir/accel"
 # reserves it: no struct page use, no allocator), and an address at 1 GiB
 # where nothing answers (guest RAM is 512 MiB; the PCI window starts higher).
 carveout="memmap=16M\$0x18000000 cardless.carveout_base=0x18000000 cardless.carveout_size=0x1000000 cardless.unbacked_base=0x40000000"
-append="console=ttyS0 panic=-1 cardless.mode=$mode cardless.accel=$accel page_poison=1 debug_pagealloc=on $carveout"
+# oops=panic: an Oops (a driver's BUG, a Rust panic) ends the run at once
+# (panic=-1 with -no-reboot: QEMU exits) with the report on the console;
+# the task that oopsed may die holding mmap_lock or a driver lock, and
+# everything after it would hang until the run's timeout.
+append="console=ttyS0 oops=panic panic=-1 cardless.mode=$mode cardless.accel=$accel page_poison=1 debug_pagealloc=on $carveout"
 
 iommu_args=()
 case "${IOMMU:-0}" in
