@@ -38,6 +38,10 @@ struct Cli {
     /// Only check that each mutant builds (the module alone, seconds each).
     #[arg(long)]
     build_only: bool,
+    /// Plant nothing: table the logs earlier runs left in build/mutants/logs
+    /// (a campaign run in parts, or with an older runner).
+    #[arg(long)]
+    from_logs: bool,
     /// Skip the baseline runs of the unmutated module (when just done).
     #[arg(long)]
     no_baseline: bool,
@@ -87,8 +91,18 @@ fn run_suite(
         .map_err(|e| format!("cannot run make qemu-test: {e}"))?;
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
+    text.push_str(&outcome::status_line(out.status.success()));
     std::fs::write(log, &text).map_err(|e| format!("{}: {e}", log.display()))?;
     Ok((text, out.status.success()))
+}
+
+fn log_name(id: &str, run: RunKind) -> String {
+    let run = if run == RunKind::Iommu {
+        "iommu"
+    } else {
+        "plain"
+    };
+    format!("{id}-{run}.log")
 }
 
 /// Builds the module alone (against the cached kernel) into build/mutants/module.
@@ -265,6 +279,31 @@ fn main() -> ExitCode {
     }
     let (observable, unobservable): (Vec<Mutant>, Vec<Mutant>) =
         chosen.into_iter().partition(|m| m.observable);
+    if cli.from_logs {
+        let mut rows = Vec::new();
+        for m in &observable {
+            for &run in &m.runs {
+                let log = logs.join(log_name(&m.id, run));
+                let Ok(text) = std::fs::read_to_string(&log) else {
+                    continue;
+                };
+                rows.push(Row {
+                    mutant: m.clone(),
+                    run,
+                    outcome: outcome::classify(&text, outcome::passed(&text)),
+                    took: outcome::total_time(&text).unwrap_or_default(),
+                });
+            }
+        }
+        let (md, all_caught) = report(&rows, &unobservable, total);
+        let _ = std::fs::write(repo.join("build/mutants/report.md"), &md);
+        println!("{md}");
+        return if all_caught {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     // A catch means something only if the unmutated module passes the same run.
     let mut needed: Vec<RunKind> = observable
         .iter()
@@ -323,15 +362,7 @@ fn main() -> ExitCode {
                 }
             };
             let start = Instant::now();
-            let log = logs.join(format!(
-                "{}-{}.log",
-                m.id,
-                if run == RunKind::Iommu {
-                    "iommu"
-                } else {
-                    "plain"
-                }
-            ));
+            let log = logs.join(log_name(&m.id, run));
             let result = run_suite(&repo, run, &log, cli.timeout);
             if let Err(e) = planted.restore() {
                 eprintln!("cardless-mutants: {e}");
