@@ -11,7 +11,9 @@ use std::io::Write;
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 
-use cardless_abi::record::{verify_record, RecordError, RECORD_HEADER_SIZE};
+use cardless_abi::record::{
+    verify_record, RecordError, StatusBlock, RECORD_HEADER_SIZE, STATUS_BLOCK_SIZE,
+};
 use cardless_abi::regs::*;
 use cardless_device::dma::DmaSpace;
 use cardless_device::fault::FaultPlan;
@@ -263,6 +265,13 @@ fn plans() -> Vec<(&'static str, Check)> {
             assert_ne!(*o.reads.last().unwrap(), u32::MAX, "link back up");
             assert!(o.reads[13] < base.reads[13]);
         }),
+        ("status-lost rec=4 count=2", |_, o, base| {
+            // Records, registers and interrupts as without the fault.
+            assert_eq!(o.reads, base.reads);
+            assert_eq!(o.irqs, base.irqs);
+            let lost = o.trace.matches("\"kind\":\"status-lost\",\"act\":\"lost\"");
+            assert_eq!(lost.count(), 2);
+        }),
         ("link-down rec=7\nlink-up at=300000", |_, o, _| {
             assert!(o.trace.contains("\"kind\":\"link-up\",\"act\":\"fire\""));
             assert_ne!(*o.reads.last().unwrap(), u32::MAX);
@@ -288,6 +297,79 @@ fn every_fault_kind_acts_reproduces_and_replays() {
             Outcome::Diverged(d) => panic!("{plan}: replay diverged: {d}"),
         }
     }
+}
+
+/// The status block in guest memory.
+fn status_block(rig: &Rig) -> StatusBlock {
+    StatusBlock::from_bytes(&rig.mem(SB, STATUS_BLOCK_SIZE).try_into().unwrap())
+}
+
+/// A stream whose only write-backs are the enable's and one per `STEP`
+/// (DATA_READY coalesced away): after each of `steps` single-record STEPs,
+/// the status block and PROD_IDX.
+fn step_write_backs(rig: &Rig, steps: usize) -> Vec<(StatusBlock, u32)> {
+    rig.w(RING_BASE_LO, RING as u32);
+    rig.w(RING_ENTRIES, ENTRIES);
+    rig.w(RECORD_SIZE, RS);
+    rig.w(STATUS_ADDR_LO, SB as u32);
+    rig.w(COAL_COUNT, 1000);
+    rig.w(INT_MASK, INT_ALL);
+    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    (0..steps)
+        .map(|_| {
+            rig.w(STEP, 1);
+            (status_block(rig), rig.r(PROD_IDX))
+        })
+        .collect()
+}
+
+/// SPEC §5.3, §14.1: `status-lost count=3` from record 2 on: the status
+/// block keeps its old contents for exactly three write-backs, while
+/// records, PROD_IDX and interrupts go on as without the fault; the fourth
+/// write-back lands, identical to the fault-free run's (the lost ones
+/// counted in `generation`). No error.
+#[test]
+fn lost_status_write_backs_keep_the_old_block_then_catch_up() {
+    let clean = step_write_backs(&Rig::new("", false), 7);
+    let rig = Rig::new("status-lost rec=2 count=3", false);
+    let lossy = step_write_backs(&rig, 7);
+    for (i, ((sb, prod), (clean_sb, clean_prod))) in lossy.iter().zip(&clean).enumerate() {
+        assert_eq!(prod, clean_prod, "PROD_IDX after STEP {i}");
+        assert_eq!(rig.slot(i as u32), Ok(i as u64), "record {i}");
+        let want = if (2..5).contains(&i) {
+            &clean[1].0
+        } else {
+            clean_sb
+        };
+        assert_eq!(sb, want, "status block after STEP {i}");
+    }
+    assert_eq!(lossy[5].0.generation, 7, "enable + 6 STEPs, 3 of them lost");
+    assert_eq!((rig.r(ERROR_CODE), rig.r(CNT_ERRORS)), (0, 0));
+    let o = rig.finish();
+    let lost = o.trace.matches("\"kind\":\"status-lost\",\"act\":\"lost\"");
+    assert_eq!(lost.count(), 3);
+    assert!(o
+        .trace
+        .contains(&format!("\"act\":\"lost\",\"arg\":\"{SB:#x}\"")));
+}
+
+/// SPEC §14.4: `status-lost` through the debug window: DBG_COUNT write-backs
+/// lost (the enable's, then one STEP's), the next one lands.
+#[test]
+fn status_lost_from_the_debug_window() {
+    let rig = Rig::new("", true);
+    rig.w(DBG_KIND, FAULT_STATUS_LOST);
+    rig.w(DBG_COUNT, 2);
+    rig.w(DBG_CMD, DBG_CMD_SCHEDULE);
+    assert_eq!(rig.r(DBG_CMD_STATUS), DBG_ST_OK);
+    assert_eq!(rig.r(DBG_FIRED), 1);
+    let steps = step_write_backs(&rig, 2);
+    assert_eq!(
+        steps[0].0,
+        StatusBlock::default(),
+        "enable's and STEP 0's lost"
+    );
+    assert_eq!((steps[1].0.prod_idx, steps[1].0.generation), (2, 3));
 }
 
 /// SPEC §14.4: the debug window schedules faults, reports them, stays

@@ -5,7 +5,11 @@
 //! block), the consumer index and the counters.
 //!
 //! The hot path reads the status block the card writes to host memory
-//! (SPEC §5.3), never a register.
+//! (SPEC §5.3), never a register. A write-back can be lost on the way
+//! (SPEC §14.1 status-lost), and then the block may never move again (a
+//! full ring waits for a consumer who waits for the block): after a silent
+//! poll slice a waiter reads PROD_IDX, and that index counts until the
+//! block catches up.
 
 use crate::buffer::Buffer;
 use crate::copy::CopyEngine;
@@ -25,8 +29,9 @@ fn enodata() -> Error {
     Error::from_errno(-(kernel::bindings::ENODATA as i32))
 }
 
-/// How long a waiter sleeps before it looks at the status block again on its
-/// own: a lost interrupt (SPEC §14.1 drop-irq) costs at most this much latency.
+/// How long a waiter sleeps before it looks at the card again on its own: a
+/// lost interrupt (SPEC §14.1 drop-irq) or a lost status block write-back
+/// (status-lost) costs at most this much latency.
 const POLL_SLICE_MS: u32 = 100;
 
 /// The running stream of a card (one engine per card).
@@ -35,6 +40,26 @@ struct Stream {
     /// The file that started it (its close stops it).
     owner: usize,
     entries: u32,
+    /// PROD_IDX as a silent poll last read it, while it is ahead of the
+    /// status block (whose write-back was lost); `None` once the block
+    /// caught up.
+    polled_prod: Option<u32>,
+}
+
+impl Stream {
+    /// The newest producer index known: the status block's, or the polled
+    /// PROD_IDX while the block is behind it.
+    fn producer_index(&mut self, block: u32) -> u32 {
+        match self.polled_prod {
+            // Both count the same records; the block only ever lags (by the
+            // records of its lost write-backs, far fewer than 2^31).
+            Some(polled) if (polled.wrapping_sub(block) as i32) > 0 => polled,
+            _ => {
+                self.polled_prod = None;
+                block
+            }
+        }
+    }
 }
 
 /// A card's streaming state.
@@ -110,6 +135,7 @@ impl Streaming {
             buf,
             owner,
             entries,
+            polled_prod: None,
         });
         Ok(())
     }
@@ -190,11 +216,11 @@ impl Streaming {
         // How the last sleep ended: None before the first.
         let mut woken_by_event: Option<bool> = None;
         loop {
-            if self.running.lock().is_none() {
+            let (prod, error) = match &mut *self.running.lock() {
                 // Nothing will ever come (records already in the ring stay readable).
-                return Err(enodata());
-            }
-            let (prod, error) = self.status_block()?;
+                None => return Err(enodata()),
+                Some(s) => self.status_block().map(|(b, e)| (s.producer_index(b), e))?,
+            };
             if prod != w.after {
                 w.prod_idx = prod;
                 match woken_by_event {
@@ -216,10 +242,15 @@ impl Streaming {
                 .wait_interruptible_timeout(&mut events, slice)
             {
                 CondVarTimeoutResult::Timeout => {
+                    let poll = hw.regs(engine::poll)?;
                     // Silence may mean the card is gone: a read of a dead or
                     // removed device completes all-ones.
-                    if hw.regs(engine::status)? == u32::MAX {
+                    if poll.status == u32::MAX {
                         return Err(ENODEV);
+                    }
+                    // Or that the status block missed a write-back (SPEC §5.3).
+                    if let Some(s) = &mut *self.running.lock() {
+                        s.polled_prod = Some(poll.prod_idx);
                     }
                     left -= slice;
                     woken_by_event = Some(false);
@@ -249,9 +280,10 @@ impl Streaming {
 
     /// The reader consumed up to `idx`: tell the card (SPEC §6.3).
     pub(crate) fn consume(&self, hw: &Hw, idx: u32) -> Result {
-        let running = self.running.lock();
-        let s = running.as_ref().ok_or_else(enodata)?;
-        let (prod, _) = self.status_block()?;
+        let mut running = self.running.lock();
+        let s = (*running).as_mut().ok_or_else(enodata)?;
+        // What STREAM_WAIT reported: the block, or PROD_IDX if it is behind.
+        let prod = s.producer_index(self.status_block()?.0);
         if prod.wrapping_sub(idx) > s.entries {
             return Err(EINVAL);
         }

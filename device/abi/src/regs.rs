@@ -475,8 +475,11 @@ pub const FAULT_SURPRISE_REMOVAL: u32 = 9;
 pub const FAULT_LINK_DOWN: u32 = 10;
 /// Fault kind: the link comes back up.
 pub const FAULT_LINK_UP: u32 = 11;
+/// Fault kind: the next `count` status block write-backs are lost (the
+/// posted write never lands); nothing else changes.
+pub const FAULT_STATUS_LOST: u32 = 12;
 /// Largest defined fault kind.
-pub const FAULT_KIND_MAX: u32 = 11;
+pub const FAULT_KIND_MAX: u32 = 12;
 
 /// Most faults scheduled at once (plan file and debug window together).
 pub const MAX_SCHEDULED_FAULTS: u32 = 4096;

@@ -123,6 +123,7 @@ fn constants() -> BTreeMap<&'static str, (u64, usize)> {
         FAULT_SURPRISE_REMOVAL,
         FAULT_LINK_DOWN,
         FAULT_LINK_UP,
+        FAULT_STATUS_LOST,
         FAULT_KIND_MAX,
         MAX_SCHEDULED_FAULTS,
         LINK_DOWN_ACCESS_NS,

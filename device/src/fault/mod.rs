@@ -42,10 +42,12 @@ pub enum FaultKind {
     LinkDown,
     /// The link comes back.
     LinkUp,
+    /// Status block write-backs lost.
+    StatusLost,
 }
 
 /// Every kind, in code order.
-pub const ALL_KINDS: [FaultKind; 11] = [
+pub const ALL_KINDS: [FaultKind; 12] = [
     FaultKind::DropIrq,
     FaultKind::DupIrq,
     FaultKind::DelayIrq,
@@ -57,6 +59,7 @@ pub const ALL_KINDS: [FaultKind; 11] = [
     FaultKind::SurpriseRemoval,
     FaultKind::LinkDown,
     FaultKind::LinkUp,
+    FaultKind::StatusLost,
 ];
 
 impl FaultKind {
@@ -74,6 +77,7 @@ impl FaultKind {
             FaultKind::SurpriseRemoval => FAULT_SURPRISE_REMOVAL,
             FaultKind::LinkDown => FAULT_LINK_DOWN,
             FaultKind::LinkUp => FAULT_LINK_UP,
+            FaultKind::StatusLost => FAULT_STATUS_LOST,
         }
     }
 
@@ -96,6 +100,7 @@ impl FaultKind {
             FaultKind::SurpriseRemoval => "surprise-removal",
             FaultKind::LinkDown => "link-down",
             FaultKind::LinkUp => "link-up",
+            FaultKind::StatusLost => "status-lost",
         }
     }
 
@@ -118,6 +123,17 @@ impl FaultKind {
             self,
             FaultKind::CorruptPayload | FaultKind::CorruptHeader | FaultKind::StrayWrite
         )
+    }
+
+    /// Acts on status block write-backs (`count`).
+    pub fn is_status(self) -> bool {
+        self == FaultKind::StatusLost
+    }
+
+    /// Takes a `count`: acts on the next `count` messages, records or
+    /// write-backs.
+    pub fn is_counted(self) -> bool {
+        self.is_irq() || self.is_record() || self.is_status()
     }
 
     /// The plan-file key naming `Fault::arg` for this kind, if it has one.
@@ -147,7 +163,7 @@ pub struct Fault {
     pub kind: FaultKind,
     /// When.
     pub trigger: Trigger,
-    /// Messages or records hit (irq and record kinds), at least 1.
+    /// Messages, records or write-backs hit (counted kinds), at least 1.
     pub count: u32,
     /// ns (delay-irq, stall, link-down), byte offset (corrupt-*), IOVA (stray-write).
     pub arg: u64,
@@ -224,7 +240,7 @@ impl fmt::Display for Fault {
             Trigger::At(t) => write!(f, " at={t}")?,
             Trigger::Record(n) => write!(f, " rec={n}")?,
         }
-        if self.kind.is_irq() || self.kind.is_record() {
+        if self.kind.is_counted() {
             write!(f, " count={}", self.count)?;
         }
         match self.kind.arg_key() {

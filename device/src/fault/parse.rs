@@ -130,7 +130,7 @@ pub(crate) fn line(text: &str) -> Result<Option<Fault>, String> {
 /// Keys a kind accepts.
 fn allowed_keys(kind: FaultKind) -> Vec<&'static str> {
     let mut keys = vec!["at", "rec"];
-    if kind.is_irq() || kind.is_record() {
+    if kind.is_counted() {
         keys.push("count");
     }
     if let Some(k) = kind.arg_key() {

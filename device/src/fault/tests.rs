@@ -8,9 +8,11 @@ fn canonical_lines_round_trip() {
     for kind in ALL_KINDS {
         let mut f = Fault::new(kind);
         f.trigger = Trigger::Record(7);
+        if kind.is_counted() {
+            f.count = 3;
+        }
         if kind.is_irq() {
             f.arg2 = INT_OVERFLOW;
-            f.count = 3;
         }
         let line = f.to_string();
         assert_eq!(FaultPlan::parse_one(&line), Ok(f), "{line}");
@@ -35,6 +37,32 @@ fn plan_file_syntax() {
     assert_eq!(f[2].arg, 0x20_0000);
     assert_eq!((f[3].trigger, f[3].arg), (Trigger::At(1_000_000), 5000));
     assert_eq!(FaultPlan::parse(&plan.lines().join("\n")), Ok(plan));
+}
+
+/// SPEC §14.1: `status-lost` takes a trigger and a `count` of write-backs,
+/// nothing else, and is code 12 in the debug window.
+#[test]
+fn status_lost_takes_a_count_of_write_backs() {
+    let f = FaultPlan::parse_one("status-lost rec=5 count=3").unwrap();
+    assert_eq!(f.kind, FaultKind::StatusLost);
+    assert_eq!(
+        (f.trigger, f.count, f.arg, f.arg2),
+        (Trigger::Record(5), 3, 0, 0)
+    );
+    assert_eq!(f.to_string(), "status-lost rec=5 count=3");
+    assert_eq!(FaultKind::from_code(12), Some(FaultKind::StatusLost));
+    assert_eq!(FaultPlan::parse_one("status-lost").unwrap().count, 1);
+    for (line, want) in [
+        (
+            "status-lost ns=5",
+            "takes no 'ns' (it takes: at, rec, count)",
+        ),
+        ("status-lost cause=error", "takes no 'cause'"),
+        ("status-lost count=0", "at least 1"),
+    ] {
+        let e = FaultPlan::parse_one(line).unwrap_err();
+        assert!(e.contains(want), "{line}: {e}");
+    }
 }
 
 /// SPEC §14.2: errors name the line and what would be accepted.

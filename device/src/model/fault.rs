@@ -8,7 +8,8 @@
 //! firing's cause as arguments; each call returns what happened (a fault
 //! due, a held message released, a fault line to trace, the card removed).
 //! The register file applies that: it traces, delivers, halts the engine.
-//! Record faults are applied by the engine (`engine.rs`).
+//! Record faults are applied by the engine (`engine.rs`), lost status
+//! block write-backs by the register file (`state/effects.rs`).
 
 use std::collections::VecDeque;
 
@@ -83,6 +84,8 @@ pub(crate) struct Faults {
     irq: VecDeque<Armed>,
     rec: VecDeque<Armed>,
     held: VecDeque<Held>,
+    /// Status block write-backs still to lose (`status-lost`, §14.1).
+    status_lost: u32,
     /// `Some(until)` while stalled (`until` None = until `resume`).
     stall: Option<Option<u64>>,
     /// `Some(until)` while the link is down.
@@ -101,7 +104,9 @@ impl Faults {
         }
     }
 
-    /// Nothing scheduled, armed, held or in effect: the fast path.
+    /// Nothing scheduled, armed, held or in effect: the fast path. Lost
+    /// write-backs to come do not count: the write-back asks for them
+    /// itself, no check point or timer is needed.
     pub(crate) fn quiet(&self) -> bool {
         self.scheduled.is_empty()
             && self.irq.is_empty()
@@ -171,6 +176,16 @@ impl Faults {
         }
     }
 
+    /// True (and counts it) if the status block write-back the card is
+    /// about to make is lost (`status-lost`, §14.1).
+    pub(crate) fn take_status_lost(&mut self) -> bool {
+        let lost = self.status_lost > 0;
+        if lost {
+            self.status_lost -= 1;
+        }
+        lost
+    }
+
     /// The first scheduled fault whose trigger is met at VTIME `now` with
     /// `produced` records (§14.2), taken off the schedule. Ties fire in
     /// plan order.
@@ -203,6 +218,7 @@ impl Faults {
             FaultKind::Resume => self.stall = None,
             FaultKind::LinkDown => self.link_down = Some(until(f.arg)),
             FaultKind::LinkUp => self.link_down = None,
+            FaultKind::StatusLost => self.status_lost = self.status_lost.saturating_add(f.count),
             _ => {
                 self.removed = true;
                 self.held.clear();
@@ -378,6 +394,7 @@ impl Faults {
         self.irq.clear();
         self.rec.clear();
         self.held.clear();
+        self.status_lost = 0;
         self.stall = None;
         self.link_down = None;
         if vmm {

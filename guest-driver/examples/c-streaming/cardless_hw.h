@@ -390,8 +390,13 @@
 #define CARDLESS_FAULT_LINK_DOWN 0xaU
 /* Fault kind: the link comes back up. */
 #define CARDLESS_FAULT_LINK_UP 0xbU
+/*
+ * Fault kind: the next `count` status block write-backs are lost (the posted
+ * write never lands); nothing else changes.
+ */
+#define CARDLESS_FAULT_STATUS_LOST 0xcU
 /* Largest defined fault kind. */
-#define CARDLESS_FAULT_KIND_MAX 0xbU
+#define CARDLESS_FAULT_KIND_MAX 0xcU
 /* Most faults scheduled at once (plan file and debug window together). */
 #define CARDLESS_MAX_SCHEDULED_FAULTS 0x1000U
 /*

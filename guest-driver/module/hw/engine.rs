@@ -95,9 +95,22 @@ pub(crate) fn consume(bar: &Bar0, idx: u32) {
     bar.write_reg(CONS_IDX::from_raw(idx));
 }
 
-/// The raw STATUS register (all-ones: the card is gone).
-pub(crate) fn status(bar: &Bar0) -> u32 {
-    bar.read(STATUS).into_raw()
+/// What a waiter's poll reads after a silent while (SPEC §5.3).
+pub(crate) struct Poll {
+    /// PROD_IDX. The read also flushes the card's earlier posted writes, so
+    /// the records it counts are in memory even if the status block is not.
+    pub(crate) prod_idx: u32,
+    /// The raw STATUS register, read after PROD_IDX: all-ones means the card
+    /// is gone (and `prod_idx` may be all-ones too, not an index).
+    pub(crate) status: u32,
+}
+
+pub(crate) fn poll(bar: &Bar0) -> Poll {
+    let prod_idx = bar.read(PROD_IDX).into_raw();
+    Poll {
+        prod_idx,
+        status: bar.read(STATUS).into_raw(),
+    }
 }
 
 /// The stream's counters, read in one go.

@@ -340,6 +340,51 @@ fn corrupted_header_is_flagged_at_that_record() -> CaseResult {
     corrupted(regs::FAULT_CORRUPT_HEADER, 7, 8, 208)
 }
 
+/// Lost status block write-backs (SPEC §14.1 status-lost): the card
+/// fills the ring (rate 0, 64 slots) while every write-back of that fill
+/// is lost, then waits for room, so the status block never moves and a
+/// driver that trusts it alone waits out its timeout with a full ring.
+/// The driver's 100 ms poll reads PROD_IDX instead: every record arrives,
+/// STREAM_WAIT never fails, those waits count as polled, STREAM_CONSUME
+/// accepts the polled index, and the card latches no error.
+fn lost_status_write_backs_are_found_by_polling_prod_idx() -> CaseResult {
+    let (card, dw) = fresh!();
+    let (buf, map) = card.mapped_buffer(SIZE as u64, uapi::STRATEGY_PAGES)?;
+    // More than one fill's write-backs (enable, 4 DATA_READY, batch end).
+    dw.schedule(Fault {
+        count: 16,
+        ..Fault::new(regs::FAULT_STATUS_LOST, Trigger::Now)
+    })?;
+    let before = card.info().map_err(e("info"))?;
+    card.stream_start(&params(buf.id, 211))
+        .map_err(e("STREAM_START"))?;
+    let ring = Ring {
+        card: &card,
+        map: &map,
+        entries: ENTRIES,
+        record_size: 1024,
+        seed: 211,
+    };
+    let read = ring.read(5 * ENTRIES as u64, |_| {});
+    let c = card.counters().map_err(e("COUNTERS"));
+    card.stream_stop().map_err(e("STREAM_STOP"))?;
+    let stats = read?;
+    check_eq!(stats.records, 5 * ENTRIES as u64, "records verified");
+    check_eq!(
+        stats.dropped_seen,
+        0,
+        "records dropped (rate 0 waits for room)"
+    );
+    let after = card.info().map_err(e("info"))?;
+    check!(
+        after.waits_polled > before.waits_polled,
+        "no STREAM_WAIT was satisfied by the poll although the status block missed a whole ring"
+    );
+    let c = c?;
+    check_eq!((c.error_code, c.errors), (0, 0), "ERROR_CODE, CNT_ERRORS");
+    Ok(())
+}
+
 /// A stalled engine still reads as running: waits time out (ETIMEDOUT,
 /// not an error), and after `resume` the stream goes on without a gap.
 fn stall_times_waits_out_and_resume_continues() -> CaseResult {
@@ -474,6 +519,7 @@ pub const SUITE: Suite = Suite {
         delayed_interrupts_still_deliver_every_record,
         corrupted_payload_is_flagged_at_that_record,
         corrupted_header_is_flagged_at_that_record,
+        lost_status_write_backs_are_found_by_polling_prod_idx,
         stall_times_waits_out_and_resume_continues,
         link_down_fails_waits_with_enodev_until_link_up,
     ],

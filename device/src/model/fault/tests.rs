@@ -201,6 +201,30 @@ fn record_faults_apply_to_the_next_records() {
     assert_eq!(f.dbg_read(DBG_SCHEDULED), Some(1));
 }
 
+/// SPEC §14.1, §14.3: `status-lost` loses exactly the next `count`
+/// write-backs (two firings add up) and a reset forgets the rest. Armed,
+/// it needs no check point: a free-running card keeps no timer for it.
+#[test]
+fn status_lost_counts_write_backs() {
+    let mut f = faults("status-lost count=2\nstatus-lost count=3\nstatus-lost rec=1");
+    let lose_all = |f: &mut Faults| {
+        std::iter::from_fn(|| f.take_status_lost().then_some(()))
+            .take(100)
+            .count()
+    };
+    assert_eq!(lose_all(&mut f), 0, "nothing fired yet");
+    tick(&mut f, 0, 0);
+    assert_eq!(lose_all(&mut f), 5, "count=2 and count=3 add up");
+    assert_eq!(tick(&mut f, 0, 1).0, [FaultKind::StatusLost]);
+    assert!(f.quiet() && !f.wants_timer());
+    assert_eq!(lose_all(&mut f), 1, "count defaults to 1");
+    let mut f = faults("status-lost count=5");
+    tick(&mut f, 0, 0);
+    assert!(f.take_status_lost());
+    f.reset(false);
+    assert_eq!(lose_all(&mut f), 0, "reset forgets armed faults");
+}
+
 /// SPEC §14.4: the debug window schedules a fault from its registers,
 /// says what is wrong with bad ones, and cancels.
 #[test]

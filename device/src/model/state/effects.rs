@@ -157,7 +157,13 @@ impl State {
         if self.regs.control & CTRL_STATUS_WB == 0 {
             return Ok(());
         }
+        // A lost write still counts: the card sent it (§14.1), so the next
+        // block that lands shows the gap in `generation`.
         let generation = self.engine.next_status_gen();
+        if self.faults.take_status_lost() {
+            self.trace_fault((FaultKind::StatusLost, "lost", Some(addr)));
+            return Ok(());
+        }
         let sb = StatusBlock {
             prod_idx: self.engine.prod(),
             status: self.status(),
