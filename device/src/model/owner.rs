@@ -407,6 +407,11 @@ impl Ownership {
     }
 }
 
+/// Edges of DMA_UNMAP revocation and empty spans (the survivors of
+/// `cargo mutants`, device/MUTANTS.md).
+#[cfg(test)]
+mod unmap_tests;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -219,6 +219,12 @@ fn fill(s: &VolatileSlice, rec_pos: usize, rec: &mut RecordBytes) {
     }
 }
 
+/// Pieces that cut a record where the slot tests do not: across the
+/// header's end, across two DMA mappings (`cargo mutants` survivors,
+/// device/MUTANTS.md).
+#[cfg(test)]
+mod piece_tests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
