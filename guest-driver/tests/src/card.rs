@@ -321,6 +321,21 @@ impl Mapping {
         r == 0
     }
 
+    /// Asks mremap to grow the mapping in place by a page: `Ok(())` if it
+    /// did, else the errno. The driver's mappings must refuse with EFAULT
+    /// (VM_DONTEXPAND); a grown mapping keeps its page (unmapped at exit).
+    pub fn grow_by_a_page(&self) -> Result<(), Errno> {
+        // SAFETY: no MREMAP_MAYMOVE, so nothing of ours moves; a refusal
+        // changes nothing.
+        let p = unsafe { libc::mremap(self.ptr.cast(), self.len, self.len + 4096, 0) };
+        if p == libc::MAP_FAILED {
+            return Err(Errno(
+                std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+            ));
+        }
+        Ok(())
+    }
+
     /// The bytes of the mapping (RAM-backed buffer mappings only).
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: a live mapping of `len` readable bytes; the card writes into
@@ -429,5 +444,31 @@ mod tests {
         assert!(file_mapping(&writable, libc::PROT_READ).mprotect_adds_write());
         assert!(!file_mapping(&read_only, libc::PROT_READ).mprotect_adds_write());
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn an_anonymous_mapping_grows_by_a_page_or_says_why_not() {
+        // SAFETY: a fresh private anonymous mapping of two pages, the second
+        // unmapped again so the first has room to grow into.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                8192,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(p, libc::MAP_FAILED);
+        // SAFETY: unmaps the second page of the mapping just made, which
+        // nothing refers to.
+        let unmapped = unsafe { libc::munmap(p.cast::<u8>().wrapping_add(4096).cast(), 4096) };
+        assert_eq!(unmapped, 0);
+        let map = Mapping {
+            ptr: p as *mut u8,
+            len: 4096,
+        };
+        assert_eq!(map.grow_by_a_page(), Ok(()));
     }
 }

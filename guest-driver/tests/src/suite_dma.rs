@@ -74,6 +74,17 @@ fn stream_verified(strategy: u32) -> CaseResult {
         !flags.iter().any(|f| f == "wr" || f == "mw"),
         "read-only buffer mapping has write rights: {flags:?}"
     );
+    // VM_DONTEXPAND: mremap may not grow the mapping past the buffer (the
+    // kernel refuses with EFAULT before it looks for room).
+    match map.grow_by_a_page() {
+        Err(Errno(libc::EFAULT)) => {}
+        other => {
+            return Err(format!(
+                "mremap growing the {} mapping by a page: got {other:?}, expected EFAULT (VM_DONTEXPAND)",
+                name(strategy)
+            ))
+        }
+    }
 
     // Free while mapped: the ID is gone, the memory is not (the mapping holds it).
     let first = ring.verify(0).map_err(|m| format!("before free: {m}"))?;
