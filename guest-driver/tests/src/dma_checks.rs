@@ -76,6 +76,36 @@ pub fn freeing_the_streaming_buffer_stops_the_stream() -> CaseResult {
         .map_err(|m| format!("record 0 through the mapping after FREE: {m}"))
 }
 
+/// Closing the file that started a stream stops it before its buffers go
+/// (they are the file's): another file then finds STATUS.RUNNING clear and
+/// the card's count of records still. A reader-paced stream would fill
+/// the ring and pause by itself, so this one runs at a fixed rate.
+pub fn closing_the_streaming_file_stops_the_stream() -> CaseResult {
+    let card = Card::open(0)?;
+    let (buf, map) = card.mapped_buffer(SIZE as u64, uapi::STRATEGY_PAGES)?;
+    let mut p = params(buf.id, 56);
+    p.rate = 5000;
+    card.stream_start(&p).map_err(e("STREAM_START"))?;
+    card.stream_wait(0, 5000).map_err(e("first record"))?;
+    drop(map);
+    drop(card);
+    let other = Card::open(0)?;
+    let c1 = other.counters().map_err(e("COUNTERS from another file"))?;
+    check_eq!(
+        c1.status & regs::STS_RUNNING,
+        0,
+        "STATUS.RUNNING after the file that started the stream was closed"
+    );
+    std::thread::sleep(Duration::from_millis(50));
+    let c2 = other.counters().map_err(e("COUNTERS"))?;
+    check_eq!(
+        c2.produced,
+        c1.produced,
+        "records produced after the streaming file was closed"
+    );
+    Ok(())
+}
+
 /// The carve-out is one region: a second buffer on it is refused (EBUSY)
 /// for as long as any mapping of the first exists, even after its FREE, and
 /// from any file; after the last munmap it is free again.

@@ -600,8 +600,8 @@ fn free_and_mmap_race() -> CaseResult {
 use crate::dma_checks::{
     buffer_mmap_length_is_checked_at_the_limit, card1_streams_over_msi,
     carveout_is_claimed_until_its_last_mapping_goes, carveout_maps_its_reserved_range_cached,
-    fault_pages_are_served_after_free, freeing_the_streaming_buffer_stops_the_stream,
-    waiters_are_woken_by_the_interrupt,
+    closing_the_streaming_file_stops_the_stream, fault_pages_are_served_after_free,
+    freeing_the_streaming_buffer_stops_the_stream, waiters_are_woken_by_the_interrupt,
 };
 
 pub const SUITE: Suite = Suite {
@@ -633,6 +633,7 @@ pub const SUITE: Suite = Suite {
         free_and_mmap_race,
         buffer_mmap_length_is_checked_at_the_limit,
         freeing_the_streaming_buffer_stops_the_stream,
+        closing_the_streaming_file_stops_the_stream,
         carveout_is_claimed_until_its_last_mapping_goes,
         carveout_maps_its_reserved_range_cached,
         fault_pages_are_served_after_free,
