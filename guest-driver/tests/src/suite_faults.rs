@@ -390,6 +390,36 @@ fn lost_status_write_backs_are_found_by_polling_prod_idx() -> CaseResult {
     Ok(())
 }
 
+/// A new stream starts from a fresh status block even when the card's
+/// first write-back of it (at enable) is lost: the driver zeroes the block
+/// before STREAM_START, so the last stream's producer index never passes
+/// for records of the new one. (Without the lost write-back the card's own
+/// enable write hides a driver that forgets to.) The new stream is slow
+/// (10 records/s) so the first wait comes long before its first record.
+fn a_lost_enable_write_back_does_not_revive_the_last_streams_index() -> CaseResult {
+    let (card, dw) = fresh!();
+    let (old, old_map) = card.mapped_buffer(SIZE as u64, uapi::STRATEGY_PAGES)?;
+    card.stream_start(&params(old.id, 212))
+        .map_err(e("STREAM_START (first stream)"))?;
+    let first = Ring::new(&card, &old_map, 1024, 212).read(40, |_| {});
+    card.stream_stop().map_err(e("STREAM_STOP"))?;
+    first?;
+    let (buf, map) = card.mapped_buffer(SIZE as u64, uapi::STRATEGY_PAGES)?;
+    dw.schedule(Fault {
+        count: 1,
+        ..Fault::new(regs::FAULT_STATUS_LOST, Trigger::Now)
+    })?;
+    let mut p = params(buf.id, 213);
+    p.rate = 10;
+    card.stream_start(&p)
+        .map_err(e("STREAM_START (second stream)"))?;
+    let second = Ring::new(&card, &map, 1024, 213).read(3, |_| {});
+    card.stream_stop().map_err(e("STREAM_STOP"))?;
+    let stats = second.map_err(|m| format!("second stream, its enable write-back lost: {m}"))?;
+    check_eq!(stats.records, 3, "records of the second stream verified");
+    Ok(())
+}
+
 /// A stalled engine still reads as running: waits time out (ETIMEDOUT,
 /// not an error), and after `resume` the stream goes on without a gap.
 fn stall_times_waits_out_and_resume_continues() -> CaseResult {
@@ -525,6 +555,7 @@ pub const SUITE: Suite = Suite {
         corrupted_payload_is_flagged_at_that_record,
         corrupted_header_is_flagged_at_that_record,
         lost_status_write_backs_are_found_by_polling_prod_idx,
+        a_lost_enable_write_back_does_not_revive_the_last_streams_index,
         stall_times_waits_out_and_resume_continues,
         link_down_fails_waits_with_enodev_until_link_up,
     ],
