@@ -265,3 +265,8 @@ impl Sanitizer {
         }
     }
 }
+
+/// What findings name as their cause (`cargo mutants` survivors,
+/// device/MUTANTS.md).
+#[cfg(test)]
+mod cause_tests;
