@@ -270,3 +270,8 @@ impl Sanitizer {
 /// device/MUTANTS.md).
 #[cfg(test)]
 mod cause_tests;
+
+/// What is handed: the SG table, nothing after a reset (`cargo mutants`
+/// survivors, device/MUTANTS.md).
+#[cfg(test)]
+mod handed_tests;
