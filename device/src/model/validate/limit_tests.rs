@@ -2,7 +2,8 @@
 //! device/MUTANTS.md): the entries limit is checked on its own, not only
 //! through the byte limit (a ring of 64-byte records reaches the entries
 //! limit at 64 MiB, far below the byte limit); the SG page count limit;
-//! the status block's alignment only when it is written back.
+//! the status block's alignment and overlap only when it is written back;
+//! the table entry an unmapped SG page is named by.
 
 use super::*;
 use crate::dma::tests::memfd;
@@ -88,5 +89,58 @@ fn the_status_address_is_checked_only_with_write_back() {
     assert_eq!(
         validate(ring(CTRL_STATUS_WB)),
         Err((ERR_BAD_ALIGNMENT, 0x20_0004))
+    );
+}
+
+/// §6.1: the status block is an area that must not overlap the ring only
+/// when the card writes it back.
+#[test]
+fn the_status_block_overlaps_the_ring_only_with_write_back() {
+    let ring = |control: u32| Regs {
+        control,
+        ring_base: 0x10_0000,
+        ring_entries: 4,
+        record_size: MIN_RECORD_SIZE,
+        status_addr: 0x10_0040,
+        ..Regs::default()
+    };
+    assert_eq!(validate(ring(CTRL_OVF_STOP)), Ok(()));
+    assert_eq!(
+        validate(ring(CTRL_STATUS_WB)),
+        Err((ERR_RING_OVERLAP, 0x10_0040))
+    );
+}
+
+/// §16.3: an SG page outside mapped memory is reported with its index and
+/// the IOVA of its table entry.
+#[test]
+fn an_unmapped_sg_page_is_named_by_its_table_entry() {
+    let (table, pages) = (0x10_0000, 0x20_0000);
+    let dma = DmaSpace::new();
+    dma.map(table, 0x1000, memfd(0x1000), 0, true).unwrap();
+    dma.map(pages, 0x2000, memfd(0x2000), 0, true).unwrap();
+    let entries = [pages, pages + 0x1000, 0x40_0000];
+    let bytes: Vec<u8> = entries.iter().flat_map(|e| e.to_le_bytes()).collect();
+    let view = dma.view();
+    view.for_each(table, bytes.len() as u64, true, |p, s| {
+        s.copy_from(&bytes[p..p + s.len()]);
+    })
+    .unwrap();
+    let regs = Regs {
+        control: CTRL_SG,
+        ring_base: table,
+        ring_entries: 3 * 4096 / 64,
+        record_size: 64,
+        sg_pages: 3,
+        ..Regs::default()
+    };
+    let Err(refused) = validate_ring(&regs, &view, &Sanitizer::default()).result else {
+        panic!("page 2 is not mapped");
+    };
+    assert_eq!((refused.code, refused.addr), (ERR_BAD_SG_ENTRY, 0x40_0000));
+    let msg = refused.finding.expect("explained").msg;
+    assert!(
+        msg.contains("SG page 2 (0x400000, table entry at 0x100010)"),
+        "{msg}"
     );
 }
