@@ -42,3 +42,8 @@ pub(super) fn run(inner: &Inner) {
         }
     }
 }
+
+/// A ring longer than one batch (`cargo mutants` survivors,
+/// device/MUTANTS.md).
+#[cfg(test)]
+mod batch_tests;

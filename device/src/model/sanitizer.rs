@@ -265,3 +265,13 @@ impl Sanitizer {
         }
     }
 }
+
+/// What findings name as their cause (`cargo mutants` survivors,
+/// device/MUTANTS.md).
+#[cfg(test)]
+mod cause_tests;
+
+/// What is handed: the SG table, nothing after a reset (`cargo mutants`
+/// survivors, device/MUTANTS.md).
+#[cfg(test)]
+mod handed_tests;

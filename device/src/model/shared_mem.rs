@@ -111,3 +111,7 @@ mod tests {
         assert!(SharedMem::new(0).is_err());
     }
 }
+
+/// The seals (`cargo mutants` survivor, device/MUTANTS.md).
+#[cfg(test)]
+mod seal_tests;

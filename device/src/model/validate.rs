@@ -126,3 +126,8 @@ fn check_sg_pages(view: &DmaView, a: &Areas, san: &Sanitizer) -> Result<(), Refu
     }
     Ok(())
 }
+
+/// The ring size limits at their edges (`cargo mutants` survivors,
+/// device/MUTANTS.md).
+#[cfg(test)]
+mod limit_tests;
