@@ -200,13 +200,26 @@ pub fn stream_parameters_at_and_past_their_limits() -> CaseResult {
     let big = card
         .buf_alloc(MIB, uapi::STRATEGY_VMALLOC)
         .map_err(|e| format!("alloc: {e}"))?;
+    // 17 pages: 68-byte records divide it, so only the alignment rule
+    // refuses them (a 64 KiB ring is refused for not being divisible).
+    let odd = card
+        .buf_alloc(17 * PAGE, uapi::STRATEGY_PAGES)
+        .map_err(|e| format!("alloc: {e}"))?;
     let base = params(small.id, 1);
     let with = |f: &dyn Fn(&mut uapi::StreamStart)| {
         let mut p = base;
         f(&mut p);
         p
     };
-    let refused: [(&str, uapi::StreamStart, i32); 11] = [
+    let refused: [(&str, uapi::StreamStart, i32); 12] = [
+        (
+            "record size 68 (not a multiple of 8) dividing a 17-page ring",
+            with(&|p| {
+                p.buf_id = odd.id;
+                p.record_size = 68
+            }),
+            libc::EINVAL,
+        ),
         ("record size 0", with(&|p| p.record_size = 0), libc::EINVAL),
         (
             "record size 56 (< 64)",
