@@ -18,12 +18,6 @@ const MIB: u64 = 1 << 20;
 /// MAX_PAGE_ORDER (10) pages: the largest physically contiguous allocation.
 const MAX_CONTIGUOUS: u64 = 4 * MIB;
 
-fn behind_iommu() -> bool {
-    pci::cards()
-        .first()
-        .is_some_and(|c| c.sysfs.join("iommu_group").exists())
-}
-
 fn carveout_size() -> u64 {
     crate::suite_dma::module_param("carveout_size").unwrap_or(0)
 }
@@ -37,7 +31,9 @@ fn expected_alloc(strategy: u32, size: u64) -> i32 {
         uapi::STRATEGY_COMPOUND if !(size / PAGE).is_power_of_two() => libc::EINVAL,
         uapi::STRATEGY_COMPOUND if size > MAX_CONTIGUOUS => libc::ENOMEM,
         // The direct mapping needs one contiguous block; an IOMMU stitches pages.
-        uapi::STRATEGY_COHERENT if size > MAX_CONTIGUOUS && !behind_iommu() => libc::ENOMEM,
+        uapi::STRATEGY_COHERENT if size > MAX_CONTIGUOUS && !pci::card0_behind_iommu() => {
+            libc::ENOMEM
+        }
         uapi::STRATEGY_CARVEOUT if size > carveout_size() => libc::ENOSPC,
         _ => 0,
     }

@@ -12,6 +12,13 @@ fn read_hex(path: PathBuf) -> Option<u32> {
     u32::from_str_radix(text.trim().trim_start_matches("0x"), 16).ok()
 }
 
+/// Whether card 0's DMA goes through an IOMMU (it has an IOMMU group).
+pub fn card0_behind_iommu() -> bool {
+    cards()
+        .first()
+        .is_some_and(|c| c.sysfs.join("iommu_group").exists())
+}
+
 /// Every PCI function with the card's vendor and device IDs, in bus order.
 pub fn cards() -> Vec<PciCard> {
     let mut found = Vec::new();

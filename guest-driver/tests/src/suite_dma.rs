@@ -25,15 +25,9 @@ fn name(strategy: u32) -> &'static str {
 fn has_struct_page_mapping(strategy: u32) -> bool {
     match strategy {
         uapi::STRATEGY_CARVEOUT => false,
-        uapi::STRATEGY_COHERENT => card0_behind_iommu(),
+        uapi::STRATEGY_COHERENT => crate::pci::card0_behind_iommu(),
         _ => true,
     }
-}
-
-fn card0_behind_iommu() -> bool {
-    crate::pci::cards()
-        .first()
-        .is_some_and(|c| c.sysfs.join("iommu_group").exists())
 }
 
 /// Allocate, map, stream several laps of the ring, verify every record,

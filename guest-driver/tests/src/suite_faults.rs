@@ -51,12 +51,6 @@ macro_rules! fresh {
     };
 }
 
-fn behind_iommu() -> bool {
-    crate::pci::cards()
-        .first()
-        .is_some_and(|c| c.sysfs.join("iommu_group").exists())
-}
-
 /// A stream slow enough that a fault due at record N (N > 1) comes well
 /// after STREAM_START returned: an error while starting makes STREAM_START
 /// itself fail with EIO.
@@ -72,13 +66,7 @@ fn stream_and_verify(card: &Card, seed: u64, count: u64) -> CaseResult {
     let (buf, map) = card.mapped_buffer(SIZE as u64, uapi::STRATEGY_PAGES)?;
     card.stream_start(&params(buf.id, seed))
         .map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card,
-        map: &map,
-        entries: ENTRIES,
-        record_size: 1024,
-        seed,
-    };
+    let ring = Ring::new(card, &map, 1024, seed);
     let read = ring.read(count, |_| {});
     card.stream_stop().map_err(e("STREAM_STOP"))?;
     read.map(|_| ())
@@ -119,13 +107,7 @@ fn dma_error_stops_the_stream_and_waits_fail_with_eio() -> CaseResult {
     })?;
     card.stream_start(&paced(buf.id, 201))
         .map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: ENTRIES,
-        record_size: 1024,
-        seed: 201,
-    };
+    let ring = Ring::new(&card, &map, 1024, 201);
     let (verified, err) = read_until_error(&card, &ring)?;
     check_eq!(
         err,
@@ -183,18 +165,12 @@ pub fn provoke_stray_write() -> CaseResult {
     })?;
     card.stream_start(&paced(buf.id, 203))
         .map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: ENTRIES,
-        record_size: 1024,
-        seed: 203,
-    };
+    let ring = Ring::new(&card, &map, 1024, 203);
     let (verified, err) = read_until_error(&card, &ring)?;
     card.stream_stop().map_err(e("STREAM_STOP"))?;
     check_eq!(err, Errno(libc::EIO), "STREAM_WAIT after the stray write");
     check_eq!(verified, 3, "records verified before the stray one");
-    let want = if behind_iommu() {
+    let want = if crate::pci::card0_behind_iommu() {
         regs::ERR_DMA_UNMAPPED
     } else {
         regs::ERR_DMA_STRAY
@@ -208,7 +184,7 @@ pub fn provoke_stray_write() -> CaseResult {
 }
 
 fn stray_write_into_memory_not_handed_to_the_card() -> CaseResult {
-    if behind_iommu() {
+    if crate::pci::card0_behind_iommu() {
         expect(Report::CardError(0, "ERR_DMA_UNMAPPED"), Count::Exactly(1));
         expect(Report::Sanitizer(0, "unmapped"), Count::Exactly(1));
     } else {
@@ -244,13 +220,7 @@ fn interrupt_fault(
     p.rate = 40;
     p.coalesce_records = 1;
     card.stream_start(&p).map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card,
-        map: &map,
-        entries: ENTRIES,
-        record_size: 1024,
-        seed,
-    };
+    let ring = Ring::new(card, &map, 1024, seed);
     let read = ring.read(12, |_| {});
     card.stream_stop().map_err(e("STREAM_STOP"))?;
     let stats = read?;
@@ -309,13 +279,7 @@ fn corrupted(kind: u32, at: u32, byte: u64, seed: u64) -> CaseResult {
     })?;
     card.stream_start(&params(buf.id, seed))
         .map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: ENTRIES,
-        record_size: 1024,
-        seed,
-    };
+    let ring = Ring::new(&card, &map, 1024, seed);
     let read = ring.read(20, |_| {});
     card.stream_stop().map_err(e("STREAM_STOP"))?;
     let why = match read {
@@ -363,13 +327,7 @@ fn lost_status_write_backs_are_found_by_polling_prod_idx() -> CaseResult {
     let before = card.info().map_err(e("info"))?;
     card.stream_start(&params(buf.id, 211))
         .map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: ENTRIES,
-        record_size: 1024,
-        seed: 211,
-    };
+    let ring = Ring::new(&card, &map, 1024, 211);
     let read = ring.read(5 * ENTRIES as u64, |_| {});
     let c = card.counters().map_err(e("COUNTERS"));
     card.stream_stop().map_err(e("STREAM_STOP"))?;
@@ -428,13 +386,7 @@ fn stall_times_waits_out_and_resume_continues() -> CaseResult {
     let mut p = params(buf.id, 209);
     p.rate = 200;
     card.stream_start(&p).map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: ENTRIES,
-        record_size: 1024,
-        seed: 209,
-    };
+    let ring = Ring::new(&card, &map, 1024, 209);
     let result = (|| -> CaseResult {
         ring.read(5, |_| {})?;
         dw.schedule(Fault::new(regs::FAULT_STALL, Trigger::Now))?;
@@ -490,13 +442,7 @@ fn link_down_fails_waits_with_enodev_until_link_up() -> CaseResult {
     let (buf, map) = card.mapped_buffer(SIZE as u64, uapi::STRATEGY_PAGES)?;
     card.stream_start(&paced(buf.id, 210))
         .map_err(e("STREAM_START"))?;
-    let ring = Ring {
-        card: &card,
-        map: &map,
-        entries: ENTRIES,
-        record_size: 1024,
-        seed: 210,
-    };
+    let ring = Ring::new(&card, &map, 1024, 210);
     let result = (|| -> CaseResult {
         ring.read(5, |_| {})?;
         dw.schedule(Fault::new(regs::FAULT_LINK_DOWN, Trigger::Now))?;
