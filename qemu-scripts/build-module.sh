@@ -8,6 +8,7 @@
 # Fails in the user's terms: which directory, which kernel, the compiler's
 # errors (all of them, then the log's path).
 source "$(dirname "$0")/lib.sh"
+source "$SCRIPTS_DIR/kbuild-replay.sh"
 
 dir=${1:?usage: build-module.sh DIR [OUT]}
 [ -d "$dir" ] || die "M=$dir: no such directory"
@@ -22,12 +23,26 @@ src=$(kernel_src_dir)
 mkdir -p "$out"
 log=$out/build.log
 step "building the module in $dir against the $KERNEL kernel ($(basename "$src"))"
-if ! kernel_make "$src" O="$kdir" M="$dir" MO="$out" modules >"$log" 2>&1; then
+failed() {
     # The compiler's own words (Kbuild's progress and make's chatter left
     # out), then where the rest is.
     grep -vE "^make(\[[0-9]+\])?: |^  [A-Z]+ " "$log" | head -n 80 >&2
     die "your module in $dir did not build against the $KERNEL kernel (compiler errors above; full log: $log)"
-fi
+}
+# The edit loop: kbuild's recorded commands again, without its start-up
+# (kbuild-replay.sh says when that is exact); otherwise kbuild itself.
+replayed=0
+kbuild_replay "$out" "$kdir" "$dir" >"$log" 2>&1 || replayed=$?
+case $replayed in
+    0) note "rebuilt by replaying kbuild's recorded commands (kbuild-replay.sh)" ;;
+    2) failed ;;
+    *) rm -f "$out/.cardless-replay"
+       # run-command: kbuild's exported environment, for the replays (in
+       # the same make: no second round of compiler probes).
+       kernel_make "$src" O="$kdir" M="$dir" MO="$out" modules \
+           run-command KBUILD_RUN_COMMAND="env -0 >$out/.cardless-replay-env" >"$log" 2>&1 || failed
+       replay_record "$out" "$kdir" "$dir" ;;
+esac
 grep -E 'warning:' "$log" >&2 || true
 ls "$out"/*.ko >/dev/null 2>&1 || die "the build of $dir produced no .ko in $out (does its Kbuild say obj-m := name.o?); log: $log"
 echo "$out"

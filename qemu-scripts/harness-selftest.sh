@@ -6,7 +6,9 @@
 #     from LKDTM, a case asked for that never runs): each must be named;
 #  2. the same run's files, damaged the ways a real run can be (a console
 #     cut short, no console at all, a card that panicked): each must fail;
-#  3. Ctrl-C during a run must leave no QEMU or device process and no socket.
+#  3. Ctrl-C during a run must leave no QEMU or device process and no socket;
+#  4. the edit loop's rebuild (kbuild-replay.sh) must make the module kbuild
+#     makes, byte for byte, and leave to kbuild what it cannot replay.
 source "$(dirname "$0")/lib.sh"
 failures=0
 fail() { printf 'harness-selftest: FAIL %s\n' "$*" >&2; failures=$((failures + 1)); }
@@ -19,7 +21,7 @@ expect_line() {
 # guest (the default). Each must say which it did, so a restore that quietly
 # fell back to a boot cannot pass for the restored path.
 for way in booted restored; do
-    step "harness self-test 1/3 ($way guest): planted failures must each be named"
+    step "harness self-test 1/4 ($way guest): planted failures must each be named"
     out=$(mktemp)
     set +e
     RESTORE=$([ $way = restored ] && echo 1 || echo 0) SELFTEST=1 "$SCRIPTS_DIR/qemu-test.sh" >"$out" 2>&1
@@ -43,7 +45,7 @@ for way in booted restored; do
     rm -f "$out"
 done
 
-step "harness self-test 2/3: damaged run files must each fail the verdict"
+step "harness self-test 2/4: damaged run files must each fail the verdict"
 run=$BUILD_DIR/qemu-test
 mapfile -t args <"$run/verdict-args.txt"
 damaged=$(mktemp -d)
@@ -64,7 +66,7 @@ rejudge no-console '^FAIL console_readable'
 rejudge card-panic '^FAIL card_log_clean'
 rm -rf "$damaged"
 
-step "harness self-test 3/3: Ctrl-C mid-run leaves nothing behind"
+step "harness self-test 3/4: Ctrl-C mid-run leaves nothing behind"
 private_tmp=$(mktemp -d)
 log=$(mktemp)
 TMPDIR=$private_tmp setsid "$SCRIPTS_DIR/qemu-test.sh" >"$log" 2>&1 &
@@ -84,6 +86,26 @@ left=$(pgrep -af "$private_tmp" || true)
 [ -z "$left" ] || fail "processes left after Ctrl-C: $left"
 [ -z "$(ls -A "$private_tmp")" ] || fail "files left in the socket directory after Ctrl-C: $(ls -A "$private_tmp")"
 rm -rf "$private_tmp" "$log"
+
+step "harness self-test 4/4: a replayed module rebuild is kbuild's, byte for byte"
+# A copy of the C example (a module and a userprog, its test), edited as
+# a developer would: the replayed rebuild must carry the edit and equal
+# kbuild's build of the same sources.
+replay_tmp=$(mktemp -d)
+cp -r "$REPO_DIR/guest-driver/examples/c-streaming" "$replay_tmp/src"
+rebuild() { "$SCRIPTS_DIR/build-module.sh" "$replay_tmp/src" "$replay_tmp/out" 2>&1 >/dev/null; }
+rebuild >/dev/null
+echo 'MODULE_INFO(replayed, "1");' >>"$replay_tmp/src/cstream.c"
+rebuild | grep -q 'rebuilt by replaying' || fail "an edited module source was not rebuilt by replaying (kbuild-replay.sh)"
+grep -aq 'replayed=1' "$replay_tmp/out/cstream.ko" || fail "the replayed rebuild lost the edit (no replayed=1 in cstream.ko)"
+cp "$replay_tmp/out/cstream.ko" "$replay_tmp/replayed.ko"
+touch "$replay_tmp/src/tests/stream_test.c"
+rebuild | grep -q 'rebuilt by replaying' && fail "a changed userprog source was replayed (only kbuild rebuilds userprogs)"
+rm -rf "$replay_tmp/out"   # kbuild from scratch, same sources
+rebuild >/dev/null
+cmp -s "$replay_tmp/out/cstream.ko" "$replay_tmp/replayed.ko" ||
+    fail "the replayed rebuild's cstream.ko differs from kbuild's (kbuild-replay.sh; both in $replay_tmp)"
+cmp -s "$replay_tmp/out/cstream.ko" "$replay_tmp/replayed.ko" && rm -rf "$replay_tmp"
 
 if [ $failures -gt 0 ]; then
     echo "harness-selftest: $failures check(s) failed" >&2
