@@ -81,8 +81,9 @@ replay_object() {
 # replayed command failed (its output is on stdout/stderr, as kbuild's).
 kbuild_replay() {
     local out=$1 kdir=$2 dir=$3 mod name obj cmd dep stale changed=0
-    [ -f "$out/.cardless-replay" ] && [ -f "$out/.cardless-replay-env" ] ||
-        { echo "first build in $out" >&2; return 1; }
+    if [ ! -f "$out/.cardless-replay" ] || [ ! -f "$out/.cardless-replay-env" ]; then
+        echo "first build in $out" >&2; return 1
+    fi
     [ "$(replay_key "$kdir" "$dir")" = "$(cat "$out/.cardless-replay")" ] ||
         { echo "another kernel, a changed Kbuild/Makefile, or a file added or removed" >&2; return 1; }
     grep -q '^CONFIG_DEBUG_INFO_BTF_MODULES=y' "$kdir/.config" &&
