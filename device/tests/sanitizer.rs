@@ -40,14 +40,21 @@ struct Rig {
 
 impl Rig {
     fn new(plan: &str) -> Rig {
+        Rig::with(CardConfig {
+            deterministic: true,
+            faults: FaultPlan::parse(plan).expect("test plan parses"),
+            ..CardConfig::default()
+        })
+    }
+
+    /// A card of `config` (its seed and trace file are the rig's).
+    fn with(config: CardConfig) -> Rig {
         let dir = tempdir();
         let trace = dir.join("trace.jsonl");
         let server = TestServer::with_config(CardConfig {
-            deterministic: true,
             seed: 0x5eed,
             trace: Some(trace.clone()),
-            faults: FaultPlan::parse(plan).expect("test plan parses"),
-            ..CardConfig::default()
+            ..config
         });
         let mut client = server.client();
         let ram = GuestMemory::mapped(&mut client, IOVA, RAM);
@@ -245,6 +252,36 @@ fn dma_after_unmap_of_the_ring_names_the_unmap() {
         "{unmap}"
     );
     replays(&rig.trace_text());
+}
+
+/// SPEC §16.4, §12: a finding on the free-running engine's own time names
+/// the guest's last action; when that is a read, whose trace line comes
+/// after it, the finding names no trace event (never the event before the
+/// read, which is some other action's).
+#[test]
+fn a_finding_after_a_read_names_no_earlier_trace_event() {
+    let mut rig = Rig::with(CardConfig {
+        rate: Some(5),
+        ..CardConfig::default()
+    });
+    let _ring2 = rig.map_at_iova2();
+    rig.start(IOVA2, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while rig.r(PROD_IDX) < 1 {
+        assert!(std::time::Instant::now() < deadline, "no record in 20 s");
+    }
+    // The next record (200 ms away) goes to an unmapped ring; the guest
+    // reads all along, so a read is its last action by then.
+    rig.client.dma_unmap(IOVA2, RAM2 as u64).unwrap();
+    while rig.r(ERROR_CODE) == ERR_NONE {
+        assert!(std::time::Instant::now() < deadline, "no error in 20 s");
+    }
+    let r = rig.reports().pop().expect("a report");
+    // "DMA to ... during the BAR0+0x20 (ERROR_CODE) read (guest action N, VTIME T ns): ..."
+    let during = r.message.split(" during ").nth(1).unwrap_or_default();
+    let during = during.split("):").next().unwrap_or_default();
+    assert!(during.contains(" read (guest action "), "{}", r.message);
+    assert!(!during.contains("trace event"), "{}", r.message);
 }
 
 /// SPEC §16.4: an IOVA never mapped is reported as such, not as unmapped.
