@@ -27,6 +27,11 @@ set +e
     --log-dir "$run_dir" --mode cmd --cards "${CARDS:-1}" --timeout "${TIMEOUT:-600}" --device-args "${DEVICE_ARGS:-}"
 boot_rc=$?
 set -e
+if [ ! -f "$run_dir/results.log" ]; then
+    # QEMU never started the guest (a bad QEMU_EXTRA, say): its own words.
+    tail -n 5 "$run_dir/qemu.log" >&2 2>/dev/null || true
+    die "QEMU did not start the guest (status $boot_rc; its log: $run_dir/qemu.log)"
+fi
 status=$(sed -n "s/^cardless-guest-exit: *//p" "$run_dir/results.log" | tail -1 | tr -dc 0-9)
 [ -n "$status" ] || die "the guest did not finish the command (status $boot_rc; console: $run_dir/console.log)"
 exit "$status"
