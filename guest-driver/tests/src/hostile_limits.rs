@@ -454,6 +454,52 @@ pub fn consume_and_wait_at_their_edges() -> CaseResult {
     result
 }
 
+/// STREAM_START programs the card in several register writes; IOC_RESET
+/// from another file must not land between them (the driver serializes
+/// them on the stream lock). Two files hammer the pair with no pause for
+/// 3 s: a reset that split a start would enable the card with half its
+/// registers at reset values (a ring at address 0, or at the low half of
+/// its address), which the card refuses with an error or the sanitizer
+/// reports as a stray DMA; neither is declared, so either fails the run.
+pub fn reset_never_splits_a_stream_start() -> CaseResult {
+    let stop = Arc::new(AtomicBool::new(false));
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let starter = {
+        let stop = stop.clone();
+        std::thread::spawn(move || -> Result<u64, String> {
+            let card = Card::open(0)?;
+            let (buf, _map) = card.mapped_buffer(64 * 1024, uapi::STRATEGY_PAGES)?;
+            let mut started = 0u64;
+            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                if card.stream_start(&params(buf.id, started)).is_ok() {
+                    started += 1;
+                }
+                let _ = card.stream_stop();
+            }
+            Ok(started)
+        })
+    };
+    let resets = {
+        let card = Card::open(0)?;
+        let mut n = 0u64;
+        while Instant::now() < deadline {
+            card.reset().map_err(|e| format!("IOC_RESET: {e}"))?;
+            n += 1;
+        }
+        n
+    };
+    stop.store(true, Ordering::Relaxed);
+    let started = starter
+        .join()
+        .map_err(|_| "the starting thread panicked")??;
+    println!("    # {started} streams started against {resets} resets");
+    check!(
+        started > 0 && resets > 0,
+        "both sides ran ({started} starts, {resets} resets)"
+    );
+    Ok(())
+}
+
 /// Several files at once: one streams and reads, one allocates, maps and
 /// frees, one closes files with live mappings, one resets the card. Every
 /// call succeeds or fails with an errno; afterwards the card streams

@@ -8,7 +8,7 @@ use crate::card::Card;
 use crate::hostile_limits::{
     buffer_count_and_budget_limits, consume_and_wait_at_their_edges,
     copy_requests_at_and_past_their_edges, every_strategy_at_every_size_limit,
-    stream_parameters_at_and_past_their_limits,
+    reset_never_splits_a_stream_start, stream_parameters_at_and_past_their_limits,
     streams_race_free_unmap_close_and_reset_across_files,
     user_copy_registers_race_the_drivers_copies,
 };
@@ -205,6 +205,7 @@ pub const SUITE: Suite = Suite {
         copy_requests_at_and_past_their_edges,
         consume_and_wait_at_their_edges,
         streams_race_free_unmap_close_and_reset_across_files,
+        reset_never_splits_a_stream_start,
         user_copy_registers_race_the_drivers_copies,
         random_ioctls_and_mmaps_from_racing_threads,
     ],
