@@ -96,6 +96,21 @@ hold_machine_lock() {
     fi
 }
 
+# One run at a time per checkout: runs share build/ (the module's build,
+# the initramfs, the run's logs), so a second one (another terminal, a
+# script) waits instead of reading the first one's files. Held until the
+# script exits; scripts it runs (zoo-test runs qemu-test) hold it with it.
+hold_checkout_lock() {
+    [ "${CARDLESS_CHECKOUT_LOCKED:-}" = "$BUILD_DIR" ] && return 0
+    mkdir -p "$BUILD_DIR"
+    exec 8>"$BUILD_DIR/.run.lock"
+    if ! flock -n 8; then
+        note "waiting for another run in this checkout to finish (lock: $BUILD_DIR/.run.lock)"
+        flock 8
+    fi
+    export CARDLESS_CHECKOUT_LOCKED=$BUILD_DIR
+}
+
 apt_cache_private() {
     apt-cache -o Dir::Etc::SourceList="$APT_PRIVATE/sources.list" \
         -o Dir::Etc::SourceParts=/dev/null \

@@ -7,6 +7,7 @@
 # Numbers are machine- and accelerator-specific: every table, sentence and
 # plot says which accelerator produced it. ACCEL=kvm works where KVM does.
 source "$(dirname "$0")/lib.sh"
+hold_checkout_lock
 
 "$SCRIPTS_DIR/build.sh"
 # shellcheck source=/dev/null # build/paths.env is written by build.sh

@@ -4,6 +4,7 @@
 # the guest instead, prints its output and exits with its status. M=DIR
 # loads the out-of-tree module in DIR instead (its tests/ in /tests).
 source "$(dirname "$0")/lib.sh"
+hold_checkout_lock
 
 "$SCRIPTS_DIR/build.sh"
 # shellcheck source=/dev/null # build/paths.env is written by build.sh

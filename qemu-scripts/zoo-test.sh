@@ -5,6 +5,7 @@
 # IOMMU with PAT debugging on, and runs the guest's zoo suite: each bug is
 # caught, twice with the same report. Judged like qemu-test (KTAP + splats).
 source "$(dirname "$0")/lib.sh"
+hold_checkout_lock
 
 "$SCRIPTS_DIR/build.sh"
 # shellcheck source=/dev/null # build/paths.env is written by build.sh
