@@ -193,6 +193,56 @@ fn reset_values() {
     .is_err());
 }
 
+/// SPEC §4: every RW register reads back what was written (both halves of
+/// the 64-bit ones, each with its own value), STEP and STEP_NS read 0, and
+/// none of them reads as a hole (CNT_BAD_ACCESS stays). VTIME is taken past
+/// 2^32 ns and the error address past 4 GiB, so their high halves count.
+#[test]
+fn registers_read_back_without_a_bad_access() {
+    let rig = Rig::new(det());
+    rig.w(STEP_NS, u32::MAX);
+    rig.w(STEP_NS, u32::MAX);
+    rig.w(RING_ENTRIES, 64);
+    rig.w(SG_PAGES, 3);
+    rig.w64(STATUS_ADDR_LO, 0x2_0000_1040);
+    rig.w(COAL_NS, 777);
+    rig.w64(SEED_LO, 0x3_0000_0007);
+    rig.w(COPY_BAR_OFF, 0x40);
+    rig.w(COPY_LEN, 0x10);
+    rig.w64(COPY_HOST_LO, 0x4_0000_0080);
+    rig.w(COPY_CTRL, COPY_OP_CHECKSUM);
+    let bad = rig.r(CNT_BAD_ACCESS);
+    let vtime = u64::from(rig.r(VTIME_LO)) | u64::from(rig.r(VTIME_HI)) << 32;
+    assert_eq!(vtime, 2 * u64::from(u32::MAX), "VTIME after two STEP_NS");
+    for (reg, want) in [
+        (RING_ENTRIES, 64),
+        (SG_PAGES, 3),
+        (STATUS_ADDR_LO, 0x1040),
+        (STATUS_ADDR_HI, 2),
+        (CONS_IDX, 0),
+        (COAL_NS, 777),
+        (STEP, 0),
+        (STEP_NS, 0),
+        (SEED_LO, 7),
+        (SEED_HI, 3),
+        (COPY_BAR_OFF, 0x40),
+        (COPY_LEN, 0x10),
+        (COPY_HOST_LO, 0x80),
+        (COPY_HOST_HI, 4),
+        (COPY_CTRL, COPY_OP_CHECKSUM),
+    ] {
+        assert_eq!(rig.r(reg), want, "reg {reg:#x}");
+    }
+    assert_eq!(rig.r(CNT_BAD_ACCESS), bad, "a register read as a hole");
+    // A ring outside guest memory, above 4 GiB: its first record fails, by address.
+    rig.start_ring_at(0x5_0000_0000, 8, 256, SB, 0);
+    rig.w(STEP, 1);
+    assert_ne!(rig.r(ERROR_CODE), ERR_NONE);
+    let addr = u64::from(rig.r(ERROR_ADDR_LO)) | u64::from(rig.r(ERROR_ADDR_HI)) << 32;
+    assert_eq!(addr >> 32, 5, "ERROR_ADDR {addr:#x}");
+    assert_eq!(rig.r(CNT_BAD_ACCESS), bad, "a register read as a hole");
+}
+
 /// SPEC §4.1: holes and wrong widths read 0, writes ignored, both counted;
 /// 8-byte accesses split into two registers.
 #[test]
