@@ -837,6 +837,28 @@ fn stray_at(rig: &Rig, addr: u64) {
     assert_eq!(rig.r(DBG_CMD_STATUS), DBG_ST_OK);
 }
 
+/// SPEC §14.4: without the debug window its offsets are holes: writes are
+/// counted bad accesses and schedule nothing, the stream runs clean.
+#[test]
+fn without_the_debug_window_its_offsets_are_holes() {
+    let rig = Rig::new(det());
+    rig.start_contig(4, 256, 0);
+    let bad = rig.r(CNT_BAD_ACCESS);
+    rig.w(DBG_KIND, FAULT_STRAY_WRITE);
+    rig.w(DBG_TRIGGER, DBG_TRIG_VTIME);
+    rig.w(DBG_WHEN_LO, 0);
+    rig.w64(DBG_ARG_LO, RING + 0x800);
+    rig.w(DBG_CMD, DBG_CMD_SCHEDULE);
+    assert_eq!(
+        rig.r(CNT_BAD_ACCESS),
+        bad + 6,
+        "six writes to holes (one 8-byte access is two)"
+    );
+    rig.w(STEP, 1);
+    assert_eq!(rig.r(ERROR_CODE), ERR_NONE, "no stray write was scheduled");
+    assert_eq!(rig.r(PROD_IDX), 1);
+}
+
 /// SPEC §16.1: disable takes the ring back; the next enable hands only its
 /// own ring, so a stray write into the old one is caught.
 #[test]
