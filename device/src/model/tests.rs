@@ -243,6 +243,25 @@ fn registers_read_back_without_a_bad_access() {
     assert_eq!(rig.r(CNT_BAD_ACCESS), bad, "a register read as a hole");
 }
 
+/// SPEC §8: in deterministic mode each STEPped record advances VTIME by one
+/// period, 1 s / RATE (DET_DEFAULT_PERIOD_NS with RATE 0), and records carry
+/// that time.
+#[test]
+fn deterministic_time_advances_a_period_per_record() {
+    let rig = Rig::new(det());
+    rig.w(RATE, 1000);
+    rig.start_contig(8, 64, 0);
+    rig.w(STEP, 3);
+    assert_eq!(rig.r(VTIME_LO), 3_000_000, "three records at 1000/s");
+    assert_eq!(rig.record(2, 64).timestamp_ns, 2_000_000);
+    rig.w(RATE, 0);
+    rig.w(STEP, 2);
+    assert_eq!(
+        u64::from(rig.r(VTIME_LO)),
+        3_000_000 + 2 * DET_DEFAULT_PERIOD_NS
+    );
+}
+
 /// SPEC §4.1: holes and wrong widths read 0, writes ignored, both counted;
 /// 8-byte accesses split into two registers.
 #[test]
