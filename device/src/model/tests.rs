@@ -262,6 +262,47 @@ fn deterministic_time_advances_a_period_per_record() {
     );
 }
 
+/// SPEC §8: STEP takes up to MAX_STEP records at once (a full ring stops
+/// it early), and refuses more with ERR_BAD_STEP naming the count.
+#[test]
+fn step_takes_max_step_and_refuses_more() {
+    let rig = Rig::new(det());
+    rig.start_contig(8, 64, 0);
+    rig.w(STEP, MAX_STEP);
+    assert_eq!(rig.r(ERROR_CODE), ERR_NONE, "STEP of MAX_STEP");
+    assert_eq!(rig.r(PROD_IDX), 8, "the ring filled");
+    rig.w(STEP, MAX_STEP + 1);
+    assert_eq!(rig.r(ERROR_CODE), ERR_BAD_STEP);
+    assert_eq!(rig.r(ERROR_ADDR_LO), MAX_STEP + 1);
+}
+
+/// SPEC §5.3, §14.1: a STEP that moves no record (a stall holds the engine)
+/// writes no status block: the guest's bytes there stay as they were.
+#[test]
+fn a_step_that_moves_nothing_writes_no_status_block() {
+    let rig = Rig::new(CardConfig {
+        debug_window: true,
+        ..det()
+    });
+    rig.start_contig(8, 64, 0);
+    rig.w(STEP, 1);
+    rig.w(DBG_KIND, FAULT_STALL);
+    rig.w(DBG_TRIGGER, DBG_TRIG_VTIME);
+    rig.w(DBG_WHEN_LO, 0);
+    rig.w(DBG_CMD, DBG_CMD_SCHEDULE);
+    assert_eq!(rig.r(DBG_CMD_STATUS), DBG_ST_OK);
+    rig.w(STEP, 1);
+    let marker = vec![0xa5u8; STATUS_BLOCK_SIZE];
+    rig.put(SB, &marker);
+    rig.w(STEP, 1);
+    assert_eq!(rig.r(PROD_IDX), 1, "stalled");
+    assert_eq!(
+        rig.mem(SB, STATUS_BLOCK_SIZE),
+        marker,
+        "a status block write-back while stalled"
+    );
+}
+
 /// SPEC §4.1: holes and wrong widths read 0, writes ignored, both counted;
 /// 8-byte accesses split into two registers.
 #[test]
