@@ -196,7 +196,7 @@ fi
 if [ "$restore" = 1 ]; then
     # The run's disk (/mnt in the guest, also the suite's scratch disk).
     disk=$log_dir/run.ext4
-    run_disk "$initrd" "$append" "$disk"
+    run_disk "$initrd" "$append" "$disk" "$snap/initramfs.cpio"
     qemu_args=("${snap_args[@]}" -kernel "$kernel" -initrd "$snap/initramfs.cpio" -append "$snap_append"
         -drive "file=$disk,if=none,format=raw,id=run-disk,cache=none" -incoming defer)
     # The console log goes on from the saved guest's boot (judged with the run).

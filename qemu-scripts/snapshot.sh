@@ -102,18 +102,32 @@ snapshot_blank_disk() {
     echo "$1"
 }
 
-# run_disk INITRD APPEND OUT: the run's disk, ext4: the run's files from
-# INITRD (all of them, /tests and an M=DIR module's guest/ files too; but
-# /init, busybox and await-run, running in the saved guest: a script
-# overwritten while busybox sh reads it goes astray) under /payload,
-# and its command line; the rest is room for the suite's O_DIRECT files.
+# run_disk INITRD APPEND OUT [SAVED_INITRD]: the run's disk, ext4: the
+# run's files from INITRD (all of them, /tests and an M=DIR module's guest/
+# files too; but /init, busybox and await-run, running in the saved guest:
+# a script overwritten while busybox sh reads it goes astray) under
+# /payload, and its command line; the rest is room for the suite's O_DIRECT
+# files. A file the saved guest's own initramfs (SAVED_INITRD) has with the
+# same bytes stays out: the guest still holds it in RAM, where it runs
+# without being read from the disk first (about 1 s for each of the test
+# programs under TCG); but not the run's options and tests, which the saved
+# guest deleted (await-run).
 run_disk() {
-    local initrd=$1 append=$2 out=$3 stage size
+    local initrd=$1 append=$2 out=$3 saved=${4:-} stage size file
     stage=$(mktemp -d)
-    mkdir -p "$stage/unpacked" "$stage/root/payload/etc"
+    mkdir -p "$stage/unpacked" "$stage/saved" "$stage/root/payload/etc"
     (cd "$stage/unpacked" && cpio -id --quiet <"$initrd") || { rm -rf "$stage"; die "cannot unpack $initrd"; }
-    (cd "$stage/unpacked" && find . -type f ! -path ./init ! -path ./bin/busybox ! -path ./bin/cardless-await-run -print0 |
-        cpio -pdm0 --quiet "$stage/root/payload")
+    if [ -n "$saved" ]; then
+        (cd "$stage/saved" && cpio -id --quiet <"$saved") || { rm -rf "$stage"; die "cannot unpack $saved"; }
+    fi
+    (cd "$stage/unpacked" && find . -type f ! -path ./init ! -path ./bin/busybox ! -path ./bin/cardless-await-run) |
+        while IFS= read -r file; do
+            case "$file" in
+                ./etc/cardless-* | ./tests/*) ;;
+                *) cmp -s "$stage/unpacked/$file" "$stage/saved/$file" && continue ;;
+            esac
+            printf '%s\0' "$file"
+        done | (cd "$stage/unpacked" && cpio -pdm0 --quiet "$stage/root/payload")
     printf '%s\n' "$append" >"$stage/root/payload/etc/cardless-cmdline"
     size=$(du -sm "$stage/root" | cut -f1)
     [ "$size" -le $((RUN_DISK_MB - 32)) ] ||
