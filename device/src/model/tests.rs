@@ -65,6 +65,14 @@ fn det() -> CardConfig {
     }
 }
 
+/// A deterministic card with the fault debug window (§14.4).
+fn det_with_window() -> CardConfig {
+    CardConfig {
+        debug_window: true,
+        ..det()
+    }
+}
+
 impl Rig {
     fn new(cfg: CardConfig) -> Rig {
         let dma = Arc::new(DmaSpace::new());
@@ -280,17 +288,10 @@ fn step_takes_max_step_and_refuses_more() {
 /// writes no status block: the guest's bytes there stay as they were.
 #[test]
 fn a_step_that_moves_nothing_writes_no_status_block() {
-    let rig = Rig::new(CardConfig {
-        debug_window: true,
-        ..det()
-    });
+    let rig = Rig::new(det_with_window());
     rig.start_contig(8, 64, 0);
     rig.w(STEP, 1);
-    rig.w(DBG_KIND, FAULT_STALL);
-    rig.w(DBG_TRIGGER, DBG_TRIG_VTIME);
-    rig.w(DBG_WHEN_LO, 0);
-    rig.w(DBG_CMD, DBG_CMD_SCHEDULE);
-    assert_eq!(rig.r(DBG_CMD_STATUS), DBG_ST_OK);
+    schedule_now(&rig, FAULT_STALL, 0);
     rig.w(STEP, 1);
     let marker = vec![0xa5u8; STATUS_BLOCK_SIZE];
     rig.put(SB, &marker);
@@ -889,10 +890,16 @@ fn trace_file() {
 
 /// Schedules, through the debug window, a stray write of the next record to `addr`.
 fn stray_at(rig: &Rig, addr: u64) {
-    rig.w(DBG_KIND, FAULT_STRAY_WRITE);
+    schedule_now(rig, FAULT_STRAY_WRITE, addr);
+}
+
+/// Schedules, through the debug window, a fault of `kind` with argument
+/// `arg`, due now (§14.4).
+fn schedule_now(rig: &Rig, kind: u32, arg: u64) {
+    rig.w(DBG_KIND, kind);
     rig.w(DBG_TRIGGER, DBG_TRIG_VTIME);
     rig.w(DBG_WHEN_LO, 0);
-    rig.w64(DBG_ARG_LO, addr);
+    rig.w64(DBG_ARG_LO, arg);
     rig.w(DBG_CMD, DBG_CMD_SCHEDULE);
     assert_eq!(rig.r(DBG_CMD_STATUS), DBG_ST_OK);
 }
@@ -923,10 +930,7 @@ fn without_the_debug_window_its_offsets_are_holes() {
 /// own ring, so a stray write into the old one is caught.
 #[test]
 fn disable_takes_the_ring_back() {
-    let rig = Rig::new(CardConfig {
-        debug_window: true,
-        ..det()
-    });
+    let rig = Rig::new(det_with_window());
     rig.start_contig(4, 256, 0);
     rig.w(STEP, 2);
     rig.w(CONTROL, 0);
@@ -996,10 +1000,7 @@ fn late_status_write_back() {
 /// the status block changes: guest memory is a canary.
 #[test]
 fn stray_writes_never_touch_memory_the_card_was_not_handed() {
-    let rig = Rig::new(CardConfig {
-        debug_window: true,
-        ..det()
-    });
+    let rig = Rig::new(det_with_window());
     let canary = vec![0xa5u8; GUEST_SIZE as usize];
     rig.put(GUEST, &canary);
     let (entries, rs) = (8u32, 512u32);
