@@ -211,6 +211,39 @@ fn a_held_message_is_released_while_the_engine_idles() {
     rig.card.shutdown();
 }
 
+/// SPEC §5.3, §6.5: a free-running engine woken before its next record is
+/// due (a guest write that makes it plan again) moves nothing and writes no
+/// status block: the guest's bytes there stay until the next record.
+#[test]
+fn an_early_wake_up_writes_no_status_block() {
+    let rig = Rig::free_running("");
+    rig.w(RATE, 2);
+    rig.w(RING_BASE_LO, RING as u32);
+    rig.w(RING_ENTRIES, 4);
+    rig.w(RECORD_SIZE, RS);
+    rig.w(STATUS_ADDR_LO, SB as u32);
+    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while rig.r(PROD_IDX) < 1 {
+        assert!(std::time::Instant::now() < deadline, "no record in 5 s");
+    }
+    // The next record is 500 ms away; its write-back is done by now.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let marker = [0xa5u8; STATUS_BLOCK_SIZE];
+    rig.guest.write((SB - GUEST) as usize, &marker);
+    for _ in 0..5 {
+        rig.w(COAL_COUNT, 1); // makes the engine thread plan again
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(rig.r(PROD_IDX), 1, "no record due yet");
+    assert_eq!(
+        rig.mem(SB, STATUS_BLOCK_SIZE),
+        marker,
+        "a status block write-back with nothing moved"
+    );
+    rig.card.shutdown();
+}
+
 /// Runs the standard script under `plan`.
 fn run(plan: &str) -> (Rig, Outcome1) {
     let rig = Rig::new(plan, false);
