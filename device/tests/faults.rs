@@ -140,6 +140,16 @@ impl Rig {
         self.irqs.0.lock().unwrap().len()
     }
 
+    /// A contiguous ring of `entries` records at RING, the status block at
+    /// SB, enabled with write-back (INT_MASK and the rest as written before).
+    fn enable_ring(&self, entries: u32) {
+        self.w(RING_BASE_LO, RING as u32);
+        self.w(RING_ENTRIES, entries);
+        self.w(RECORD_SIZE, RS);
+        self.w(STATUS_ADDR_LO, SB as u32);
+        self.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    }
+
     /// The standard guest script: start a ring, step, consume, copy.
     fn drive(&self) {
         self.w(RING_BASE_LO, RING as u32);
@@ -188,12 +198,8 @@ impl Rig {
 #[test]
 fn a_held_message_is_released_while_the_engine_idles() {
     let rig = Rig::free_running("delay-irq rec=0 ns=20000000 count=4");
-    rig.w(RING_BASE_LO, RING as u32);
-    rig.w(RING_ENTRIES, 4);
-    rig.w(RECORD_SIZE, RS);
-    rig.w(STATUS_ADDR_LO, SB as u32);
     rig.w(INT_MASK, INT_ALL);
-    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    rig.enable_ring(4);
     let start = std::time::Instant::now();
     let deadline = start + std::time::Duration::from_secs(5);
     while rig.irq_count() == 0 {
@@ -218,11 +224,7 @@ fn a_held_message_is_released_while_the_engine_idles() {
 fn an_early_wake_up_writes_no_status_block() {
     let rig = Rig::free_running("");
     rig.w(RATE, 2);
-    rig.w(RING_BASE_LO, RING as u32);
-    rig.w(RING_ENTRIES, 4);
-    rig.w(RECORD_SIZE, RS);
-    rig.w(STATUS_ADDR_LO, SB as u32);
-    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    rig.enable_ring(4);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while rig.r(PROD_IDX) < 1 {
         assert!(std::time::Instant::now() < deadline, "no record in 5 s");
@@ -379,13 +381,9 @@ fn status_block(rig: &Rig) -> StatusBlock {
 /// (DATA_READY coalesced away): after each of `steps` single-record STEPs,
 /// the status block and PROD_IDX.
 fn step_write_backs(rig: &Rig, steps: usize) -> Vec<(StatusBlock, u32)> {
-    rig.w(RING_BASE_LO, RING as u32);
-    rig.w(RING_ENTRIES, ENTRIES);
-    rig.w(RECORD_SIZE, RS);
-    rig.w(STATUS_ADDR_LO, SB as u32);
     rig.w(COAL_COUNT, 1000);
     rig.w(INT_MASK, INT_ALL);
-    rig.w(CONTROL, CTRL_ENABLE | CTRL_STATUS_WB);
+    rig.enable_ring(ENTRIES);
     (0..steps)
         .map(|_| {
             rig.w(STEP, 1);

@@ -416,7 +416,8 @@ mod unmap_tests;
 mod tests {
     use super::*;
 
-    fn cause(action: u64) -> Cause {
+    /// A CONTROL write, guest action `action` (also the unmap tests' hand-over).
+    pub(super) fn cause(action: u64) -> Cause {
         Cause {
             what: What::Write {
                 bar: 0,

@@ -46,25 +46,10 @@ pub fn buffer_mmap_length_is_checked_at_the_limit() -> CaseResult {
 pub fn freeing_the_streaming_buffer_stops_the_stream() -> CaseResult {
     let card = Card::open(0)?;
     let (buf, map) = card.mapped_buffer(SIZE as u64, uapi::STRATEGY_PAGES)?;
-    let mut p = params(buf.id, 55);
-    p.rate = 5000;
-    card.stream_start(&p).map_err(e("STREAM_START"))?;
-    card.stream_wait(0, 5000).map_err(e("first record"))?;
+    start_at_a_fixed_rate(&card, buf.id, 55)?;
     card.buf_free(buf.id)
         .map_err(e("BUF_FREE of the streaming buffer"))?;
-    let c1 = card.counters().map_err(e("COUNTERS"))?;
-    check_eq!(
-        c1.status & regs::STS_RUNNING,
-        0,
-        "STATUS.RUNNING right after FREE of the buffer being streamed into"
-    );
-    std::thread::sleep(Duration::from_millis(50));
-    let c2 = card.counters().map_err(e("COUNTERS"))?;
-    check_eq!(
-        c2.produced,
-        c1.produced,
-        "records produced after FREE returned"
-    );
+    let c1 = stream_stays_stopped(&card, "right after FREE of the buffer being streamed into")?;
     expect_errno(
         "STREAM_WAIT after FREE",
         card.stream_wait(c1.prod_idx, 100),
@@ -83,27 +68,37 @@ pub fn freeing_the_streaming_buffer_stops_the_stream() -> CaseResult {
 pub fn closing_the_streaming_file_stops_the_stream() -> CaseResult {
     let card = Card::open(0)?;
     let (buf, map) = card.mapped_buffer(SIZE as u64, uapi::STRATEGY_PAGES)?;
-    let mut p = params(buf.id, 56);
-    p.rate = 5000;
-    card.stream_start(&p).map_err(e("STREAM_START"))?;
-    card.stream_wait(0, 5000).map_err(e("first record"))?;
+    start_at_a_fixed_rate(&card, buf.id, 56)?;
     drop(map);
     drop(card);
     let other = Card::open(0)?;
-    let c1 = other.counters().map_err(e("COUNTERS from another file"))?;
+    stream_stays_stopped(&other, "after the file that started the stream was closed")?;
+    Ok(())
+}
+
+/// Starts a stream into buffer `id` at 5000 records/s (a reader-paced one
+/// would fill its ring and pause by itself) and waits for its first record.
+fn start_at_a_fixed_rate(card: &Card, id: u32, seed: u64) -> CaseResult {
+    let mut p = params(id, seed);
+    p.rate = 5000;
+    card.stream_start(&p).map_err(e("STREAM_START"))?;
+    card.stream_wait(0, 5000).map_err(e("first record"))?;
+    Ok(())
+}
+
+/// The card's stream is stopped `when`: STATUS.RUNNING is clear and no
+/// record is produced in the next 50 ms. Returns the counters read first.
+fn stream_stays_stopped(card: &Card, when: &str) -> Result<uapi::StreamCounters, String> {
+    let c1 = card.counters().map_err(e("COUNTERS"))?;
     check_eq!(
         c1.status & regs::STS_RUNNING,
         0,
-        "STATUS.RUNNING after the file that started the stream was closed"
+        format!("STATUS.RUNNING {when}")
     );
     std::thread::sleep(Duration::from_millis(50));
-    let c2 = other.counters().map_err(e("COUNTERS"))?;
-    check_eq!(
-        c2.produced,
-        c1.produced,
-        "records produced after the streaming file was closed"
-    );
-    Ok(())
+    let c2 = card.counters().map_err(e("COUNTERS"))?;
+    check_eq!(c2.produced, c1.produced, format!("records produced {when}"));
+    Ok(c1)
 }
 
 /// The carve-out is one region: a second buffer on it is refused (EBUSY)

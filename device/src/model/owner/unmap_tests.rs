@@ -2,20 +2,8 @@
 //! at the edges: an unmap over two roles, an unmap of exactly a handed
 //! range, a long revocation history, an empty span handed.
 
+use super::tests::cause;
 use super::*;
-
-fn by(action: u64) -> Cause {
-    Cause {
-        what: What::Write {
-            bar: 0,
-            off: cardless_abi::regs::CONTROL,
-            val: 1,
-        },
-        action,
-        event: Some(action + 100),
-        t: 0,
-    }
-}
 
 fn unmap(addr: u64, size: u64, action: u64) -> Cause {
     Cause {
@@ -31,8 +19,8 @@ fn unmap(addr: u64, size: u64, action: u64) -> Cause {
 #[test]
 fn an_unmap_over_two_roles_revokes_each_by_name() {
     let mut o = Ownership::default();
-    o.hand(Role::Ring, [(Span::new(0x1000, 0x1000), None)], by(1));
-    o.hand(Role::StatusBlock, [(Span::new(0x3000, 64), None)], by(2));
+    o.hand(Role::Ring, [(Span::new(0x1000, 0x1000), None)], cause(1));
+    o.hand(Role::StatusBlock, [(Span::new(0x3000, 64), None)], cause(2));
     o.unmapped(Span::new(0, 0x10000), unmap(0, 0x10000, 3));
     let status = o.explain_miss(0x3000, 8);
     assert!(
@@ -57,7 +45,7 @@ fn an_unmap_over_two_roles_revokes_each_by_name() {
 #[test]
 fn an_unmap_of_exactly_the_range_leaves_nothing() {
     let mut o = Ownership::default();
-    o.hand(Role::StatusBlock, [(Span::new(0x8000, 64), None)], by(1));
+    o.hand(Role::StatusBlock, [(Span::new(0x8000, 64), None)], cause(1));
     o.unmapped(Span::new(0x8000, 64), unmap(0x8000, 64, 2));
     assert!(!o.holds(Role::StatusBlock));
     let why = o.explain_miss(0x8100, 8);
@@ -72,7 +60,7 @@ fn revocations_are_remembered_up_to_the_history() {
     let n = REVOKED_HISTORY as u64 + 1;
     for i in 0..n {
         let at = 0x10000 * (i + 1);
-        o.hand(Role::Ring, [(Span::new(at, 0x1000), None)], by(2 * i));
+        o.hand(Role::Ring, [(Span::new(at, 0x1000), None)], cause(2 * i));
         o.unmapped(Span::new(at, 0x1000), unmap(at, 0x1000, 2 * i + 1));
     }
     assert!(o.revoked_at(0x10000).is_none(), "the oldest is forgotten");
@@ -93,8 +81,12 @@ fn revocations_are_remembered_up_to_the_history() {
 #[test]
 fn an_empty_span_is_not_handed() {
     let mut o = Ownership::default();
-    o.hand(Role::Ring, [(Span::new(0x1000, 0x1000), None)], by(1));
-    o.hand(Role::StatusBlock, [(Span::new(u64::MAX, 64), None)], by(2));
+    o.hand(Role::Ring, [(Span::new(0x1000, 0x1000), None)], cause(1));
+    o.hand(
+        Role::StatusBlock,
+        [(Span::new(u64::MAX, 64), None)],
+        cause(2),
+    );
     assert!(!o.holds(Role::StatusBlock));
     let why = o.explain_miss(u64::MAX - 0x100, 8);
     assert!(why.contains("ring 0x1000..0x2000"), "{why}");

@@ -72,18 +72,24 @@ fn sg_pages_up_to_the_limit_and_not_one_more() {
     );
 }
 
-/// §6.1: STATUS_ADDR must be 8-byte aligned only when CTRL_STATUS_WB has
-/// the card write the status block there.
-#[test]
-fn the_status_address_is_checked_only_with_write_back() {
-    let ring = |control: u32| Regs {
+/// A ring of four smallest records at 1 MiB, with CONTROL `control` and
+/// the status block at `status_addr`.
+fn four_record_ring(control: u32, status_addr: u64) -> Regs {
+    Regs {
         control,
         ring_base: 0x10_0000,
         ring_entries: 4,
         record_size: MIN_RECORD_SIZE,
-        status_addr: 0x20_0004,
+        status_addr,
         ..Regs::default()
-    };
+    }
+}
+
+/// §6.1: STATUS_ADDR must be 8-byte aligned only when CTRL_STATUS_WB has
+/// the card write the status block there.
+#[test]
+fn the_status_address_is_checked_only_with_write_back() {
+    let ring = |control| four_record_ring(control, 0x20_0004);
     assert_eq!(validate(ring(0)), Ok(()));
     assert_eq!(validate(ring(CTRL_OVF_STOP)), Ok(()));
     assert_eq!(
@@ -96,14 +102,7 @@ fn the_status_address_is_checked_only_with_write_back() {
 /// when the card writes it back.
 #[test]
 fn the_status_block_overlaps_the_ring_only_with_write_back() {
-    let ring = |control: u32| Regs {
-        control,
-        ring_base: 0x10_0000,
-        ring_entries: 4,
-        record_size: MIN_RECORD_SIZE,
-        status_addr: 0x10_0040,
-        ..Regs::default()
-    };
+    let ring = |control| four_record_ring(control, 0x10_0040);
     assert_eq!(validate(ring(CTRL_OVF_STOP)), Ok(()));
     assert_eq!(
         validate(ring(CTRL_STATUS_WB)),
