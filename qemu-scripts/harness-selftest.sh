@@ -104,9 +104,11 @@ touch "$replay_tmp/src/tests/stream_test.c"
 rebuild | grep -q 'rebuilt by replaying' && fail "a changed userprog source was replayed (only kbuild rebuilds userprogs)"
 rm -rf "$replay_tmp/out"   # kbuild from scratch, same sources
 rebuild >/dev/null
-cmp -s "$replay_tmp/out/cstream.ko" "$replay_tmp/replayed.ko" ||
+if cmp -s "$replay_tmp/out/cstream.ko" "$replay_tmp/replayed.ko"; then
+    rm -rf "$replay_tmp"
+else
     fail "the replayed rebuild's cstream.ko differs from kbuild's (kbuild-replay.sh; both in $replay_tmp)"
-cmp -s "$replay_tmp/out/cstream.ko" "$replay_tmp/replayed.ko" && rm -rf "$replay_tmp"
+fi
 
 if [ $failures -gt 0 ]; then
     echo "harness-selftest: $failures check(s) failed" >&2

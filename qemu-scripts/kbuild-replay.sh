@@ -27,19 +27,22 @@ replay_key() {
 # replay_record OUT KDIR DIR: after kbuild built OUT, remember the key.
 replay_record() { replay_key "$2" "$3" >"$1/.cardless-replay"; }
 
+# Where kbuild keeps what it recorded for TARGET: .<name>.cmd beside it.
+replay_cmdfile() { echo "$(dirname "$1")/.$(basename "$1").cmd"; }
+
 # The command kbuild recorded for TARGET (relative to OUT), as make wrote
 # it (escaped: $$ for $), or nothing.
 replay_saved() {
     local target=$1 cmdfile
-    cmdfile="$(dirname "$target")/.$(basename "$target").cmd"
+    cmdfile=$(replay_cmdfile "$target")
     [ -f "$cmdfile" ] || return 0
     sed -n "s|^savedcmd_\\(\\./\\)\\?${target#./} := ||p" "$cmdfile" | head -n 1
 }
 
 # The files TARGET depends on, from its .cmd (fixdep's source_ and deps_).
 replay_deps() {
-    local target=$1 cmdfile
-    cmdfile="$(dirname "$target")/.$(basename "$target").cmd"
+    local cmdfile
+    cmdfile=$(replay_cmdfile "$1")
     sed -n 's/^source_[^ ]* := //p' "$cmdfile"
     sed -n '/^deps_/,/^$/p' "$cmdfile" | grep -v -e '^deps_' -e 'wildcard' | sed -e 's/ *\\$//' -e 's/^ *//' | grep -v '^$' || true
 }
@@ -64,10 +67,10 @@ replay_load_env() {
 # rewrites its .cmd as kbuild's cmd_and_fixdep does, keeping the lines the
 # rest of its rule appended (objtool dependency, saved C flags).
 replay_object() {
-    local obj=$1 kdir=$2 cmd dir base depfile cmdfile kept
+    local obj=$1 kdir=$2 cmd depfile cmdfile kept
     cmd=$(replay_saved "$obj")
-    dir=$(dirname "$obj"); base=$(basename "$obj")
-    depfile=$dir/.$base.d; cmdfile=$dir/.$base.cmd
+    cmdfile=$(replay_cmdfile "$obj")
+    depfile=${cmdfile%.cmd}.d
     kept=$(grep -E "^saved_c_flags_|^${obj#./}: \\\$\\(wildcard .*objtool\\)\$" "$cmdfile" || true)
     replay_run "$cmd" || return 2
     "$kdir/scripts/basic/fixdep" "$depfile" "${obj#./}" "$cmd" >"$cmdfile.tmp" || return 2
@@ -91,6 +94,7 @@ kbuild_replay() {
     (
         cd "$out" || exit 1
         replay_load_env .cardless-replay-env
+        [ -s modules.order ] || { echo "no modules.order" >&2; exit 1; }
         # Every file changed since must be a source of a module object:
         # anything else (a userprog's source, say) is kbuild's to judge.
         local known
@@ -101,7 +105,6 @@ kbuild_replay() {
             grep -qxF "$file" <<<"$known" ||
                 { echo "$file changed and is not a source of the module's objects" >&2; exit 1; }
         done < <(find "$dir" -type f -newer .cardless-replay ! -path '*/.*')
-        [ -s modules.order ] || { echo "no modules.order" >&2; exit 1; }
         # Each module's objects, from its .mod (kbuild's list).
         while IFS= read -r mod; do
             name=${mod%.o}

@@ -137,7 +137,7 @@ run_disk() {
     # no journal to load and no ext4lazyinit thread zeroing tables under
     # the suite (the disk lives for one run; nothing needs crash safety).
     "$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)" -q -F -O ^has_journal \
-        -E lazy_itable_init=0,lazy_journal_init=0 -d "$stage/root" "$out" ||
+        -E lazy_itable_init=0 -d "$stage/root" "$out" ||
         { rm -rf "$stage"; die "mkfs.ext4 -d failed (e2fsprogs >= 1.43 needed; run 'make setup')"; }
     rm -rf "$stage"
 }
