@@ -16,7 +16,10 @@ source "$(dirname "$0")/lib.sh"
 hold_checkout_lock
 timing_begin "$BUILD_DIR/timing.tsv"
 
-"$SCRIPTS_DIR/build.sh"
+# The machine's half of the build first (kernel, card), then the guest
+# starts (a restored one enumerates its cards) while the module and the
+# test programs build: they reach it on its disk (run-qemu.sh --initrd-later).
+"$SCRIPTS_DIR/build.sh" machine
 # shellcheck source=/dev/null # build/paths.env is written by build.sh
 source "$BUILD_DIR/paths.env"
 
@@ -24,12 +27,8 @@ run_dir=$BUILD_DIR/qemu-test
 rm -rf "$run_dir"; mkdir -p "$run_dir"
 cards=${CARDS:-2}
 selftest=${SELFTEST:-0}
-# Run options travel as files in a second cpio appended to the initramfs;
-# the module under test first (M=DIR, default the project's own).
-extra=$(mktemp -d); mkdir -p "$extra/etc"
-module_dir=$("$SCRIPTS_DIR/guest-module.sh" "$extra")
 own_module=0
-[ "$module_dir" = "$REPO_DIR/guest-driver/module" ] && own_module=1
+[ "$(module_dir)" = "$REPO_DIR/guest-driver/module" ] && own_module=1
 # With two cards the host plays its half of the card_death suite: QMP
 # device_del of card 1, then SIGKILL of card 0's server behind its link
 # (card-death-host.sh). QEMU 11.1 aborts when it finalizes an unplugged
@@ -37,6 +36,35 @@ own_module=0
 # the suite covers that interrupt path on it too).
 card_death=0
 [ "$cards" -ge 2 ] && [ "$selftest" != 1 ] && [ $own_module = 1 ] && card_death=1
+
+iommu_note=""
+[ "${IOMMU:-0}" = 1 ] && iommu_note=", guest IOMMU"
+step "starting the guest ($KERNEL kernel, $cards cards$iommu_note); it runs the suite once its files are built"
+start=$SECONDS
+# Every card keeps a trace (SPEC §12): the verdict reads each card's errors
+# and sanitizer findings from it; a failing run keeps them as its artifact
+# (make timeline TRACE=...), a passing one deletes them. Card 0 has the
+# fault debug window (SPEC §14.4) for the faults suite.
+card_args=(--card-args 0 "--debug-window")
+for i in $(seq 0 $((cards - 1))); do
+    card_args+=(--card-args "$i" "--trace $run_dir/card$i.trace")
+done
+if [ $card_death = 1 ]; then
+    card_args+=(--link 0 --card-args 1 "--no-msix")
+fi
+initrd=$run_dir/initramfs.cpio
+"$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" --initrd "$initrd" --initrd-later --device "$DEVICE_BIN" \
+    --log-dir "$run_dir" --mode test --cards "$cards" --timeout "${TIMEOUT:-900}" --device-args "${DEVICE_ARGS:-}" \
+    "${card_args[@]}" &
+guest=$!
+# A build that fails (or a TESTS that names nothing) ends the guest too.
+trap 'kill "$guest" 2>/dev/null || true' EXIT
+
+"$SCRIPTS_DIR/build.sh" guest
+# Run options travel as files in a second cpio appended to the initramfs;
+# the module under test first (M=DIR, default the project's own).
+extra=$(mktemp -d); mkdir -p "$extra/etc"
+"$SCRIPTS_DIR/guest-module.sh" "$extra" >/dev/null
 
 # What the guest will be asked to run: the verdict checks every case reports.
 # (The guest programs are static x86-64 binaries: they list on the host too.)
@@ -52,7 +80,6 @@ fi
 # The self-test also asks for a case that does not exist: the verdict must miss it.
 [ "$selftest" = 1 ] && echo "harness_selftest.a_case_the_guest_never_runs" >>"$expected"
 
-initrd=$run_dir/initramfs.cpio
 [ "$selftest" = 1 ] && touch "$extra/etc/cardless-selftest"
 [ "${FAILFAST:-0}" = 1 ] && touch "$extra/etc/cardless-failfast"
 [ -n "${TESTS:-}" ] && printf '%s\n' "$TESTS" >"$extra/etc/cardless-filter"
@@ -64,39 +91,26 @@ if [ $card_death = 1 ] && grep -q '^card_death\.' "$expected"; then
     echo "unplug kill" >"$extra/etc/cardless-card-death"
     host_half=1
 fi
-initramfs_with "$initrd" "$extra"
+# Whole or not at all: the guest takes its disk from it once it exists.
+initramfs_with "$initrd.tmp" "$extra"
+mv "$initrd.tmp" "$initrd"
 rm -rf "$extra"
+step "the run's files are built; the guest runs the suite"
 
-iommu_note=""
-[ "${IOMMU:-0}" = 1 ] && iommu_note=", guest IOMMU"
-step "booting the guest ($KERNEL kernel, $cards cards$iommu_note) and running the suite"
-start=$SECONDS
-# Every card keeps a trace (SPEC §12): the verdict reads each card's errors
-# and sanitizer findings from it; a failing run keeps them as its artifact
-# (make timeline TRACE=...), a passing one deletes them. Card 0 has the
-# fault debug window (SPEC §14.4) for the faults suite.
-card_args=(--card-args 0 "--debug-window")
-for i in $(seq 0 $((cards - 1))); do
-    card_args+=(--card-args "$i" "--trace $run_dir/card$i.trace")
-done
 host=""
 verdict_args=(--config "cards=$cards" --config "iommu=${IOMMU:-0}"
     --config "kernel=$KERNEL" --config "card0=debug-window" --config "module=normal")
 [ -s "$expected" ] && verdict_args+=(--expect-cases "$expected")
-if [ $card_death = 1 ]; then
-    card_args+=(--link 0 --card-args 1 "--no-msix")
-fi
 if [ $host_half = 1 ]; then
     verdict_args+=(--config "host=unplug,kill" --killed-card 0)
     "$SCRIPTS_DIR/card-death-host.sh" "$run_dir" $$ &
     host=$!
 fi
 set +e
-"$SCRIPTS_DIR/run-qemu.sh" --kernel "$KERNEL_IMAGE" --initrd "$initrd" --device "$DEVICE_BIN" \
-    --log-dir "$run_dir" --mode test --cards "$cards" --timeout "${TIMEOUT:-900}" --device-args "${DEVICE_ARGS:-}" \
-    "${card_args[@]}"
+wait "$guest"
 boot_rc=$?
 set -e
+trap - EXIT
 [ -z "$host" ] || { kill "$host" 2>/dev/null || true; wait "$host" 2>/dev/null || true; }
 note "guest ran for $((SECONDS - start)) s under $(cat "$run_dir/accel" 2>/dev/null || echo '?'); logs in $run_dir"
 

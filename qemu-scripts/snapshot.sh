@@ -2,7 +2,8 @@
 # Boot once, restore many: a guest booted to the point where /init would load
 # the driver, saved to a file (QEMU migration, mapped-ram), and restored for
 # each run with the cards hot-added. Sourced by run-qemu.sh, which owns the
-# QEMU command line; these functions need its machine_args, sock_dir and pids.
+# QEMU command line; these functions need its machine_args, sock_dir, log_dir
+# and pids.
 #
 # Why the cards are hot-added: QEMU 11.1's vfio-user client does not migrate
 # a device's state (it saves a guest with a vfio-user-pci attached, 0 bytes
@@ -23,7 +24,7 @@
 # parameters and the mode, which /init reads instead of /proc/cmdline).
 
 # Bump when the way a guest is saved or restored changes.
-SNAPSHOT_RECIPE=1
+SNAPSHOT_RECIPE=2
 SNAPSHOT_ROOT=$CACHE_DIR/snapshots
 # The run's disk has one size for every run: the saved guest knows its size.
 RUN_DISK_MB=128
@@ -102,7 +103,8 @@ snapshot_blank_disk() {
     echo "$1"
 }
 
-# run_disk INITRD APPEND OUT [SAVED_INITRD]: the run's disk, ext4: the
+# run_disk INITRD APPEND OUT [SAVED_INITRD]: the run's disk (OUT, a blank
+# disk: snapshot_blank_disk), ext4: the
 # run's files from INITRD (all of them, /tests and an M=DIR module's guest/
 # files too; but /init, busybox and await-run, running in the saved guest:
 # a script overwritten while busybox sh reads it goes astray) under
@@ -132,12 +134,22 @@ run_disk() {
     size=$(du -sm "$stage/root" | cut -f1)
     [ "$size" -le $((RUN_DISK_MB - 32)) ] ||
         { rm -rf "$stage"; die "the run's files take $size MiB: more than the run disk holds (RUN_DISK_MB=$RUN_DISK_MB in qemu-scripts/snapshot.sh, less 32 MiB of scratch space)"; }
-    rm -f "$out"; truncate -s "${RUN_DISK_MB}M" "$out"
+    # (OUT is a blank disk QEMU may hold open already: written in place, and
+    # the filesystem has the run disk's size whatever the file has grown to.)
     # No journal and the inode tables written here: the guest's mount has
     # no journal to load and no ext4lazyinit thread zeroing tables under
     # the suite (the disk lives for one run; nothing needs crash safety).
     "$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)" -q -F -O ^has_journal \
-        -E lazy_itable_init=0 -d "$stage/root" "$out" ||
+        -E lazy_itable_init=0 -d "$stage/root" "$out" "${RUN_DISK_MB}M" ||
         { rm -rf "$stage"; die "mkfs.ext4 -d failed (e2fsprogs >= 1.43 needed; run 'make setup')"; }
     rm -rf "$stage"
+}
+
+# grow_disk MIB: the run disk seen RUN_DISK_MB + MIB MiB large by the guest
+# (QMP block_resize): a restored guest's cue to go on (initramfs/await-run).
+grow_disk() {
+    # shellcheck disable=SC2154 # log_dir is run-qemu.sh's (above: what these functions need)
+    "$QMP_BIN" --socket "$sock_dir/qmp.sock" block_resize \
+        "{\"device\": \"run-disk\", \"size\": $(((RUN_DISK_MB + $1) << 20))}" >/dev/null ||
+        die "QEMU did not grow the run disk (QMP block_resize), the restored guest's cue; see $log_dir/qemu.log"
 }
