@@ -59,6 +59,10 @@ initrd=$run_dir/initramfs.cpio
 guest=$!
 # A build that fails (or a TESTS that names nothing) ends the guest too.
 trap 'kill "$guest" 2>/dev/null || true' EXIT
+# What the build stages from here on stays in the run's directory: a Ctrl-C
+# while the guest already runs leaves nothing in the caller's TMPDIR.
+export TMPDIR=$run_dir/tmp
+mkdir -p "$TMPDIR"
 
 "$SCRIPTS_DIR/build.sh" guest
 # Run options travel as files in a second cpio appended to the initramfs;

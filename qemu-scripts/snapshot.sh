@@ -116,7 +116,8 @@ snapshot_blank_disk() {
 # guest deleted (await-run).
 run_disk() {
     local initrd=$1 append=$2 out=$3 saved=${4:-} stage size file
-    stage=$(mktemp -d)
+    # (in run-qemu.sh's private directory: gone on every exit path)
+    stage=$(mktemp -d "$sock_dir/run-disk.XXXXXX")
     mkdir -p "$stage/unpacked" "$stage/saved" "$stage/root/payload/etc"
     (cd "$stage/unpacked" && cpio -id --quiet <"$initrd") || { rm -rf "$stage"; die "cannot unpack $initrd"; }
     if [ -n "$saved" ]; then
