@@ -8,8 +8,9 @@ busybox=$(busybox_path)
 
 # Nothing to do when no input changed since OUT was packed (name, size and
 # mtime to the nanosecond of each; 0.3 s of every edit-loop run otherwise).
-inputs=("$busybox" "$SCRIPTS_DIR"/initramfs/* "$module" "$tests_dir"/cardless-* "$tests_dir"/cardlessctl)
-key=$(stat -c '%n %s %.9Y' "${inputs[@]}" 2>/dev/null | sha_of)
+inputs=("$busybox" "$SCRIPTS_DIR"/initramfs/* "$tests_dir"/cardless-* "$tests_dir"/cardlessctl)
+[ -z "$module" ] || inputs+=("$module")
+key=$(stat -c '%n %s %.9Y' "${inputs[@]}" | sha_of)
 if [ -f "$out" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$key" ]; then
     exit 0
 fi
