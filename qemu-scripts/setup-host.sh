@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Host packages (bookworm only: the host's libc never changes), bindgen-cli,
-# and the private apt view of newer suites used for downloads.
+# Host packages (bookworm only: the host's libc never changes) and the
+# private apt view of newer suites used for downloads (bindgen-cli:
+# setup-bindgen.sh).
 source "$(dirname "$0")/lib.sh"
 
 HOST_PACKAGES=(
@@ -24,12 +25,6 @@ if [ ! -e "$stamp" ]; then
             apt-get install -y --no-install-recommends -o APT::Default-Release=bookworm "${missing[@]}"
     fi
     mkdir -p "$(dirname "$stamp")" && touch "$stamp"
-fi
-
-if ! "$BINDGEN" --version 2>/dev/null | grep -q "$BINDGEN_VERSION"; then
-    step "building bindgen-cli $BINDGEN_VERSION (about 2 minutes)"
-    run_logged "$CACHE_DIR/logs/bindgen.log" \
-        cargo install --quiet bindgen-cli --version "$BINDGEN_VERSION" --locked --root "$TOOLS_DIR"
 fi
 
 mirror=$(debian_mirror)
