@@ -14,26 +14,10 @@ source "$(dirname "$0")/lib.sh"
 target=x86_64-unknown-linux-gnu
 guest_bin=$REPO_DIR/target/$target/release
 
-# The workspace's programs, quietly and at low priority: what a cold kernel
-# build leaves of the machine (a core idles in its serial phases) builds
-# them beside it; the steps below then find them built. A failure here is
-# left to those steps to report.
-build_programs_beside_the_kernel() {
-    (cd "$REPO_DIR" &&
-        nice -n 10 cargo build --release --quiet -p cardless-device --bin cardless-device -p cardless-qmp &&
-        RUSTFLAGS="-C target-feature=+crt-static" \
-            nice -n 10 cargo build --release --quiet --target "$target" -p cardless-guest-tests) >/dev/null 2>&1
-}
-
 build_machine() {
-    local kdir device_bin beside=""
+    local kdir device_bin
     "$SCRIPTS_DIR/setup.sh"
-    if [ ! -e "$(kernel_dir)/.complete" ]; then
-        build_programs_beside_the_kernel &
-        beside=$!
-    fi
     kdir=$("$SCRIPTS_DIR/build-kernel.sh")
-    [ -z "$beside" ] || wait "$beside" || true
 
     # CARDLESS_DEVICE_BIN runs the guest against another build of the card.
     device_bin=${CARDLESS_DEVICE_BIN:-$REPO_DIR/target/release/cardless-device}
