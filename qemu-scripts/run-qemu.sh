@@ -153,15 +153,9 @@ carveout="memmap=16M\$0x18000000 cardless.carveout_base=0x18000000 cardless.carv
 # page_poison=1: a freed page is filled, and checked when it is handed out
 # again: a write through a stale user mapping or a late DMA into a freed
 # buffer is reported ("pagealloc: memory corruption").
-# DEBUG_PAGEALLOC is built in but off (debug_pagealloc=on turns it on,
-# GUEST_APPEND): it unmaps freed pages from the kernel's direct map, which
-# finds kernel accesses to them; KASAN finds those too (C and Rust are both
-# instrumented) with the allocation and free stacks, and neither user
-# mappings nor the card's DMA go through the direct map. It cost half of
-# every page allocation here (TCG): 128 MiB of buffers 62.7 s with it,
-# 33.2 s without; the whole suite 165 s -> 124 s. No catalogue bug was
-# caught by it (docs/mutation-report.md: the kernel reports that caught
-# bugs are WARNINGs, lockdep, KASAN, a NULL dereference and DMA-API).
+# DEBUG_PAGEALLOC is built in but off (GUEST_APPEND=debug_pagealloc=on):
+# the kernel accesses to freed pages it finds, KASAN finds too, and it cost
+# half of every page allocation under TCG (README, "Edit loop": the numbers).
 append="console=ttyS0 oops=panic panic=-1 acpi=noirq cardless.mode=$mode cardless.accel=$accel page_poison=1 $carveout"
 
 iommu_args=()
