@@ -102,6 +102,9 @@ grep -aq 'replayed=1' "$replay_tmp/out/cstream.ko" || fail "the replayed rebuild
 cp "$replay_tmp/out/cstream.ko" "$replay_tmp/replayed.ko"
 touch "$replay_tmp/src/tests/stream_test.c"
 rebuild | grep -q 'rebuilt by replaying' && fail "a changed userprog source was replayed (only kbuild rebuilds userprogs)"
+echo '# a changed Kbuild: its rules may differ now' >>"$replay_tmp/src/Kbuild"
+touch "$replay_tmp/src/cstream.c"
+rebuild | grep -q 'rebuilt by replaying' && fail "a module with a changed Kbuild was replayed (only kbuild reads its rules)"
 rm -rf "$replay_tmp/out"   # kbuild from scratch, same sources
 rebuild >/dev/null
 if cmp -s "$replay_tmp/out/cstream.ko" "$replay_tmp/replayed.ko"; then
