@@ -21,7 +21,7 @@ expect_line() {
 # guest (the default). Each must say which it did, so a restore that quietly
 # fell back to a boot cannot pass for the restored path.
 for way in booted restored; do
-    step "harness self-test 1/4 ($way guest): planted failures must each be named"
+    step "harness self-test 1/5 ($way guest): planted failures must each be named"
     out=$(mktemp)
     set +e
     RESTORE=$([ $way = restored ] && echo 1 || echo 0) SELFTEST=1 "$SCRIPTS_DIR/qemu-test.sh" >"$out" 2>&1
@@ -45,7 +45,7 @@ for way in booted restored; do
     rm -f "$out"
 done
 
-step "harness self-test 2/4: damaged run files must each fail the verdict"
+step "harness self-test 2/5: damaged run files must each fail the verdict"
 run=$BUILD_DIR/qemu-test
 mapfile -t args <"$run/verdict-args.txt"
 damaged=$(mktemp -d)
@@ -66,7 +66,7 @@ rejudge no-console '^FAIL console_readable'
 rejudge card-panic '^FAIL card_log_clean'
 rm -rf "$damaged"
 
-step "harness self-test 3/4: Ctrl-C mid-run leaves nothing behind"
+step "harness self-test 3/5: Ctrl-C mid-run leaves nothing behind"
 private_tmp=$(mktemp -d)
 log=$(mktemp)
 TMPDIR=$private_tmp setsid "$SCRIPTS_DIR/qemu-test.sh" >"$log" 2>&1 &
@@ -87,7 +87,7 @@ left=$(pgrep -af "$private_tmp" || true)
 [ -z "$(ls -A "$private_tmp")" ] || fail "files left in the socket directory after Ctrl-C: $(ls -A "$private_tmp")"
 rm -rf "$private_tmp" "$log"
 
-step "harness self-test 4/4: a replayed module rebuild is kbuild's, byte for byte"
+step "harness self-test 4/5: a replayed module rebuild is kbuild's, byte for byte"
 # A copy of the C example (a module and a userprog, its test), edited as
 # a developer would: the replayed rebuild must carry the edit and equal
 # kbuild's build of the same sources.
@@ -112,6 +112,26 @@ if cmp -s "$replay_tmp/out/cstream.ko" "$replay_tmp/replayed.ko"; then
 else
     fail "the replayed rebuild's cstream.ko differs from kbuild's (kbuild-replay.sh; both in $replay_tmp)"
 fi
+
+step "harness self-test 5/5: a run disk carries every file that differs from the saved guest's"
+# A restored guest runs what its disk brings, and the saved guest's own
+# copy of every file the disk leaves out: a changed module or test program
+# left out would be tested stale. Two initramfs files, one changed since
+# the saved guest's: the disk must carry that one, and only that one.
+source "$SCRIPTS_DIR/snapshot.sh"
+sock_dir=$(mktemp -d)   # run_disk stages there (run-qemu.sh's private directory)
+mkdir -p "$sock_dir/saved/bin" "$sock_dir/run/bin"
+echo same >"$sock_dir/saved/bin/cardless-same"; echo same >"$sock_dir/run/bin/cardless-same"
+echo old >"$sock_dir/saved/bin/cardless-changed"; echo new >"$sock_dir/run/bin/cardless-changed"
+for side in saved run; do
+    (cd "$sock_dir/$side" && find . | cpio -o -H newc --quiet) >"$sock_dir/$side.cpio"
+done
+: >"$sock_dir/disk"
+run_disk "$sock_dir/run.cpio" "cardless.mode=test" "$sock_dir/disk" "$sock_dir/saved.cpio"
+listing=$(debugfs -R "ls -p /payload/bin" "$sock_dir/disk" 2>/dev/null)
+grep -q '/cardless-changed/' <<<"$listing" || fail "the run disk left out a file that changed since the saved guest (run_disk in snapshot.sh)"
+grep -q '/cardless-same/' <<<"$listing" && fail "the run disk carries a file the saved guest holds unchanged (run_disk in snapshot.sh)"
+rm -rf "$sock_dir"
 
 if [ $failures -gt 0 ]; then
     echo "harness-selftest: $failures check(s) failed" >&2
