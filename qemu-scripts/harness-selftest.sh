@@ -21,7 +21,7 @@ expect_line() {
 # guest (the default). Each must say which it did, so a restore that quietly
 # fell back to a boot cannot pass for the restored path.
 for way in booted restored; do
-    step "harness self-test 1/5 ($way guest): planted failures must each be named"
+    step "harness self-test 1/6 ($way guest): planted failures must each be named"
     out=$(mktemp)
     set +e
     RESTORE=$([ $way = restored ] && echo 1 || echo 0) SELFTEST=1 "$SCRIPTS_DIR/qemu-test.sh" >"$out" 2>&1
@@ -45,7 +45,7 @@ for way in booted restored; do
     rm -f "$out"
 done
 
-step "harness self-test 2/5: damaged run files must each fail the verdict"
+step "harness self-test 2/6: damaged run files must each fail the verdict"
 run=$BUILD_DIR/qemu-test
 mapfile -t args <"$run/verdict-args.txt"
 damaged=$(mktemp -d)
@@ -66,7 +66,7 @@ rejudge no-console '^FAIL console_readable'
 rejudge card-panic '^FAIL card_log_clean'
 rm -rf "$damaged"
 
-step "harness self-test 3/5: Ctrl-C mid-run leaves nothing behind"
+step "harness self-test 3/6: Ctrl-C mid-run leaves nothing behind"
 private_tmp=$(mktemp -d)
 log=$(mktemp)
 TMPDIR=$private_tmp setsid "$SCRIPTS_DIR/qemu-test.sh" >"$log" 2>&1 &
@@ -87,7 +87,7 @@ left=$(pgrep -af "$private_tmp" || true)
 [ -z "$(ls -A "$private_tmp")" ] || fail "files left in the socket directory after Ctrl-C: $(ls -A "$private_tmp")"
 rm -rf "$private_tmp" "$log"
 
-step "harness self-test 4/5: a replayed module rebuild is kbuild's, byte for byte"
+step "harness self-test 4/6: a replayed module rebuild is kbuild's, byte for byte"
 # A copy of the C example (a module and a userprog, its test), edited as
 # a developer would: the replayed rebuild must carry the edit and equal
 # kbuild's build of the same sources.
@@ -113,7 +113,7 @@ else
     fail "the replayed rebuild's cstream.ko differs from kbuild's (kbuild-replay.sh; both in $replay_tmp)"
 fi
 
-step "harness self-test 5/5: a run disk carries every file that differs from the saved guest's"
+step "harness self-test 5/6: a run disk carries every file that differs from the saved guest's"
 # A restored guest runs what its disk brings, and the saved guest's own
 # copy of every file the disk leaves out: a changed module or test program
 # left out would be tested stale. Two initramfs files, one changed since
@@ -132,6 +132,20 @@ listing=$(debugfs -R "ls -p /payload/bin" "$sock_dir/disk" 2>/dev/null)
 grep -q '/cardless-changed/' <<<"$listing" || fail "the run disk left out a file that changed since the saved guest (run_disk in snapshot.sh)"
 grep -q '/cardless-same/' <<<"$listing" && fail "the run disk carries a file the saved guest holds unchanged (run_disk in snapshot.sh)"
 rm -rf "$sock_dir"
+
+step "harness self-test 6/6: two runs from one checkout take turns"
+# They share build/: the second must wait for the first, or it deletes the
+# first's run directory under it and either may judge the other's results.
+first=$(mktemp) second=$(mktemp) failures_before=$failures
+TESTS=enumeration "$SCRIPTS_DIR/qemu-test.sh" >"$first" 2>&1 &
+first_pid=$!
+# (the second starts once the first holds the checkout's lock)
+for _ in $(seq 100); do flock -n "$BUILD_DIR/.run.lock" true || break; sleep 0.1; done
+TESTS=enumeration "$SCRIPTS_DIR/qemu-test.sh" >"$second" 2>&1 || fail "the second of two runs from one checkout failed (log: $second)"
+wait "$first_pid" || fail "the first of two runs from one checkout failed (log: $first)"
+grep -q 'waiting for another run in this checkout' "$second" ||
+    fail "the second run from one checkout did not wait for the first (hold_checkout_lock; log: $second)"
+[ $failures -gt $failures_before ] || rm -f "$first" "$second"
 
 if [ $failures -gt 0 ]; then
     echo "harness-selftest: $failures check(s) failed" >&2
