@@ -495,23 +495,19 @@ pub fn consume_and_wait_at_their_edges() -> CaseResult {
 /// its address), which the card refuses with an error or the sanitizer
 /// reports as a stray DMA; neither is declared, so either fails the run.
 pub fn reset_never_splits_a_stream_start() -> CaseResult {
-    let stop = Arc::new(AtomicBool::new(false));
     let deadline = Instant::now() + Duration::from_secs(3);
-    let starter = {
-        let stop = stop.clone();
-        std::thread::spawn(move || -> Result<u64, String> {
-            let card = Card::open(0)?;
-            let (buf, _map) = card.mapped_buffer(64 * 1024, uapi::STRATEGY_PAGES)?;
-            let mut started = 0u64;
-            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
-                if card.stream_start(&params(buf.id, started)).is_ok() {
-                    started += 1;
-                }
-                let _ = card.stream_stop();
+    let starter = std::thread::spawn(move || -> Result<u64, String> {
+        let card = Card::open(0)?;
+        let (buf, _map) = card.mapped_buffer(64 * 1024, uapi::STRATEGY_PAGES)?;
+        let mut started = 0u64;
+        while Instant::now() < deadline {
+            if card.stream_start(&params(buf.id, started)).is_ok() {
+                started += 1;
             }
-            Ok(started)
-        })
-    };
+            let _ = card.stream_stop();
+        }
+        Ok(started)
+    });
     let resets = {
         let card = Card::open(0)?;
         let mut n = 0u64;
@@ -521,7 +517,6 @@ pub fn reset_never_splits_a_stream_start() -> CaseResult {
         }
         n
     };
-    stop.store(true, Ordering::Relaxed);
     let started = starter
         .join()
         .map_err(|_| "the starting thread panicked")??;
