@@ -104,12 +104,11 @@ snapshot_blank_disk() {
 }
 
 # run_disk INITRD APPEND OUT [SAVED_INITRD]: the run's disk (OUT, a blank
-# disk: snapshot_blank_disk), ext4: the
-# run's files from INITRD (all of them, /tests and an M=DIR module's guest/
-# files too; but /init, busybox and await-run, running in the saved guest:
-# a script overwritten while busybox sh reads it goes astray) under
-# /payload, and its command line; the rest is room for the suite's O_DIRECT
-# files. A file the saved guest's own initramfs (SAVED_INITRD) has with the
+# disk: snapshot_blank_disk), ext4: the run's files from INITRD (all of
+# them, /tests and an M=DIR module's guest/ files too; but /init, busybox
+# and await-run, running in the saved guest: a script overwritten while
+# busybox sh reads it goes astray) under /payload, and its command line;
+# the rest is room for the suite's O_DIRECT files. A file the saved guest's own initramfs (SAVED_INITRD) has with the
 # same bytes stays out: the guest still holds it in RAM, where it runs
 # without being read from the disk first (about 1 s for each of the test
 # programs under TCG); but not the run's options and tests, which the saved
