@@ -21,7 +21,7 @@ hold_machine_lock "$CACHE_DIR/kernel/.build.lock" "another kernel build"
 # It may have been this very kernel.
 if [ -e "$out/.complete" ]; then touch "$out/.last-used"; echo "$out"; exit 0; fi
 
-step "building the $KERNEL guest kernel $(basename "$src") with clang-$LLVM_VERSION into $out (about 5 minutes on 2 cores)"
+step "building the $KERNEL guest kernel $(basename "$src") with clang-$LLVM_VERSION into $out (about 10 minutes on 2 cores)"
 rm -rf "$out"; mkdir -p "$out"
 log=$CACHE_DIR/logs/kernel-$KERNEL.log
 kernel_make "$src" O="$out" rustavailable >"$log" 2>&1 ||
