@@ -135,10 +135,15 @@ impl HotplugSlot {
 
     /// Powers the slot off now, as pciehp does when the button's five
     /// seconds run out: the function's driver is unbound and the function
-    /// removed before this returns.
-    pub fn power_off(&self) -> Result<(), String> {
+    /// removed before this returns. `Ok(false)`: pciehp had powered it off
+    /// already (its five seconds ran out first: ENODEV).
+    pub fn power_off(&self) -> Result<bool, String> {
         let path = self.dir.join("power");
-        std::fs::write(&path, "0").map_err(|e| format!("write 0 to {}: {e}", path.display()))
+        match std::fs::write(&path, "0") {
+            Ok(()) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(false),
+            Err(e) => Err(format!("write 0 to {}: {e}", path.display())),
+        }
     }
 }
 

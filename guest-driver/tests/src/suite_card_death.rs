@@ -119,7 +119,9 @@ fn hot_unplug_with_live_buffers() -> CaseResult {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    slot.power_off()?;
+    if !slot.power_off()? {
+        say("pciehp powered the slot off before the test did");
+    }
     while std::path::Path::new("/dev/cardless1").exists() {
         check!(
             start.elapsed() < Duration::from_secs(120),
