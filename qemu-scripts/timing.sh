@@ -13,11 +13,15 @@
 #          the host, and console lines also keep their kernel timestamp.
 #
 # File format, one instant a line: WALL<TAB>WHO<TAB>KERNEL_TIME|-<TAB>LABEL
+# Beside it, $CARDLESS_TIMING.cases: the kernel time each test case started
+# at (the runner's "cardless-tests: case N SUITE.CASE" console line), and
+# of the power-off: KERNEL_TIME<TAB>SUITE.CASE, for the slowest cases.
 
 timing_begin() {
     export CARDLESS_TIMING=$1
     mkdir -p "$(dirname "$1")"
     : >"$CARDLESS_TIMING"
+    : >"$CARDLESS_TIMING.cases"
     timing_mark host "started"
 }
 
@@ -46,7 +50,11 @@ timing_watch_guest() {
         case "$line" in
             "Run /init as init process") timing_mark guest "/init runs (the kernel has booted)" "$kt" ;;
             "cardless-phase: "*) timing_mark guest "${line#cardless-phase: }" "$kt" ;;
-            "reboot: Power down") timing_mark guest "powered off" "$kt" ;;
+            "cardless-tests: case "*)
+                [ "$kt" = - ] || printf '%s\t%s\n' "$kt" "${line##* }" >>"$CARDLESS_TIMING.cases" ;;
+            "reboot: Power down")
+                timing_mark guest "powered off" "$kt"
+                [ "$kt" = - ] || printf '%s\t%s\n' "$kt" "(power-off)" >>"$CARDLESS_TIMING.cases" ;;
             *"# Subtest: "*) timing_mark guest "suite ${line#*# Subtest: }" ;;
             "cardless-guest-exit:"*) timing_mark guest "tests done; power-off" ;;
         esac
@@ -70,4 +78,16 @@ timing_report() {
             }
             printf "    %7.2f  total\n", wall[NR] - wall[1]
         }' >&2
+    timing_slowest_cases 5
+}
+
+# The N cases that took longest, by the kernel's clock (each from its start
+# to the next case's, the last to the power-off): where a suite's time went.
+timing_slowest_cases() {
+    local cases=$CARDLESS_TIMING.cases
+    # Two cases and the power-off at least: one case is no ranking.
+    [ -s "$cases" ] && [ "$(wc -l <"$cases")" -ge 3 ] || return 0
+    printf '\033[1m==> the %s slowest test cases (kernel seconds)\033[0m\n' "$1" >&2
+    awk -F'\t' 'NR > 1 { printf "%.2f\t%s\n", $1 - start, name } { start = $1; name = $2 }' "$cases" |
+        sort -t$'\t' -k1,1 -rn | head -n "$1" | awk -F'\t' '{ printf "    %7.2f  %s\n", $1, $2 }' >&2
 }
