@@ -139,15 +139,8 @@ fn info(card: &Card, index: u32) -> Result<(), String> {
     let c = card
         .counters()
         .map_err(|e| format!("IOC_STREAM_COUNTERS: {e}"))?;
-    let loc = i.pci_location;
     println!("node          /dev/cardless{index}");
-    println!(
-        "pci           {:04x}:{:02x}:{:02x}.{}",
-        loc >> 16,
-        (loc >> 8) & 0xff,
-        (loc >> 3) & 0x1f,
-        loc & 7
-    );
+    println!("pci           {}", pci::address_of(i.pci_location));
     println!("uapi          {}", v.uapi);
     println!(
         "card id       {:#010x}{}",
