@@ -108,11 +108,12 @@ snapshot_blank_disk() {
 # them, /tests and an M=DIR module's guest/ files too; but /init, busybox
 # and await-run, running in the saved guest: a script overwritten while
 # busybox sh reads it goes astray) under /payload, and its command line;
-# the rest is room for the suite's O_DIRECT files. A file the saved guest's own initramfs (SAVED_INITRD) has with the
-# same bytes stays out: the guest still holds it in RAM, where it runs
-# without being read from the disk first (about 1 s for each of the test
-# programs under TCG); but not the run's options and tests, which the saved
-# guest deleted (await-run).
+# the rest is room for the suite's O_DIRECT files. A file the saved
+# guest's own initramfs (SAVED_INITRD) has with the same bytes stays out:
+# the guest still holds it in RAM, where it runs without being read from
+# the disk first (about 1 s for each of the test programs under TCG); but
+# not the run's options and tests, which the saved guest deleted
+# (await-run).
 run_disk() {
     local initrd=$1 append=$2 out=$3 saved=${4:-} stage size file
     # (in run-qemu.sh's private directory: gone on every exit path)

@@ -88,6 +88,6 @@ timing_slowest_cases() {
     # Two cases and the power-off at least: one case is no ranking.
     [ -s "$cases" ] && [ "$(wc -l <"$cases")" -ge 3 ] || return 0
     printf '\033[1m==> the %s slowest test cases (kernel seconds)\033[0m\n' "$1" >&2
-    awk -F'\t' 'NR > 1 { printf "%.2f\t%s\n", $1 - start, name } { start = $1; name = $2 }' "$cases" |
-        sort -t$'\t' -k1,1 -rn | head -n "$1" | awk -F'\t' '{ printf "    %7.2f  %s\n", $1, $2 }' >&2
+    awk -F'\t' 'NR > 1 { printf "    %7.2f  %s\n", $1 - start, name } { start = $1; name = $2 }' "$cases" |
+        sort -rn | head -n "$1" >&2
 }
