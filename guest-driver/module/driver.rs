@@ -128,7 +128,7 @@ impl CardlessDriver {
     ) -> Result<impl PinInit<CardData, Error> + 'bound> {
         pdev.enable_device_mem()?;
         pdev.set_master();
-        pci::set_dma_mask_64(pdev)?;
+        pci::set_dma_limits(pdev)?;
         let bar0 = pdev.iomap_region_sized::<BAR0_SIZE>(0, c"cardless")?;
         let id = bar0.read(ID).into_raw();
         if id != regs::ID_VALUE {

@@ -42,6 +42,11 @@ int cardless_dma_mapping_error(struct device *dev, dma_addr_t addr)
 	return dma_mapping_error(dev, addr);
 }
 
+void cardless_dma_set_seg_boundary(struct device *dev, unsigned long mask)
+{
+	dma_set_seg_boundary(dev, mask);
+}
+
 #ifdef CARDLESS_ZOO
 /* The bug zoo's wrong ways (test build only). */
 int cardless_pfn_valid(unsigned long pfn)

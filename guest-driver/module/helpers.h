@@ -14,6 +14,7 @@ int cardless_pci_domain_nr(struct pci_bus *bus);
 void cardless_get_page(struct page *page);
 void *cardless_vmalloc_user(unsigned long size);
 int cardless_dma_mapping_error(struct device *dev, dma_addr_t addr);
+void cardless_dma_set_seg_boundary(struct device *dev, unsigned long mask);
 #ifdef CARDLESS_ZOO
 int cardless_pfn_valid(unsigned long pfn);
 unsigned long cardless_get_free_pages(gfp_t gfp, unsigned int order);

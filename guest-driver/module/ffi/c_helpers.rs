@@ -25,6 +25,7 @@ extern "C" {
         dev: *mut bindings::device,
         addr: bindings::dma_addr_t,
     ) -> c_int;
+    pub(super) fn cardless_dma_set_seg_boundary(dev: *mut bindings::device, mask: c_ulong);
     // The bug zoo's wrong ways (test build only).
     #[cfg(cardless_zoo)]
     pub(super) fn cardless_pfn_valid(pfn: c_ulong) -> c_int;

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 //! DMA memory and mappings beyond the `kernel` crate's: coherent memory that
 //! can be mapped to user space (`dma_mmap_attrs`) and read or written while
-//! the device works on it, streaming mappings of pages (device to memory),
-//! and a mapping of a physical range that has no `struct page`.
+//! the device works on it, streaming mappings (device to memory) of one
+//! contiguous range and of a list of pages, and a mapping of a physical range
+//! that has no `struct page`. (The crate's `SGTable` maps only vmalloc
+//! memory it owns.)
 
 use super::c_helpers::{cardless_dma_mapping_error, raw_dev};
 use super::mem::{HighOrderPages, VmallocArea};
 use kernel::ffi::c_void;
 use kernel::{
     bindings, device, dma::Coherent, error::to_result, mm::virt::VmaNew, page::Page,
-    page::PAGE_SIZE, prelude::*, sync::aref::ARef,
+    page::PAGE_SIZE, prelude::*, scatterlist::SGTable, sync::aref::ARef, types::Opaque,
 };
 
 /// Buffers are the card's to write (records, copies into memory: SPEC §6, §11).
@@ -154,22 +156,6 @@ impl PageMap {
         })
     }
 
-    /// One order-0 page; the caller drops the mapping before the page.
-    pub(crate) fn page(dev: &device::Device<device::Bound>, page: &Page) -> Result<Self> {
-        // SAFETY: a live order-0 page; its owner unmaps before freeing it.
-        unsafe { Self::new(dev, page.as_ptr(), PAGE_SIZE) }
-    }
-
-    /// Page `i` of a vmalloc area; the caller drops the mapping before the area.
-    pub(crate) fn vmalloc_page(
-        dev: &device::Device<device::Bound>,
-        area: &VmallocArea,
-        i: usize,
-    ) -> Result<Self> {
-        // SAFETY: a page of the live area (`page` checks the index).
-        unsafe { Self::new(dev, area.page(i), PAGE_SIZE) }
-    }
-
     /// A whole high-order block as one range; the caller drops the mapping first.
     pub(crate) fn block(
         dev: &device::Device<device::Bound>,
@@ -212,6 +198,128 @@ impl Drop for PageMap {
         unsafe {
             bindings::dma_unmap_page_attrs(raw_dev(&self.dev), self.addr, self.size, DIRECTION, 0)
         };
+    }
+}
+
+/// A streaming DMA mapping of a list of order-0 pages with one
+/// `dma_map_sgtable`, undone on drop. The scatterlist joins runs of
+/// physically adjacent pages, so the DMA layer (its debug checks, an IOMMU
+/// and the map messages it sends the card) sees a few ranges, not one per
+/// page. The pages must outlive the mapping (their owner drops it first).
+pub(crate) struct PageListMap {
+    dev: ARef<device::Device>,
+    // Boxed: the table's address must not change while it is mapped.
+    sgt: KBox<Opaque<bindings::sg_table>>,
+    pages: usize,
+}
+
+// SAFETY: a DMA mapping and a counted device reference; the table is only
+// read after `new`, and freed once, in `drop`.
+unsafe impl Send for PageListMap {}
+// SAFETY: `&self` only reads the table.
+unsafe impl Sync for PageListMap {}
+
+impl PageListMap {
+    /// # Safety
+    /// Every pointer in `pages` is a live order-0 page that outlives the mapping.
+    unsafe fn new(
+        dev: &device::Device<device::Bound>,
+        pages: &mut [*mut bindings::page],
+    ) -> Result<Self> {
+        let count = u32::try_from(pages.len())?;
+        if count == 0 {
+            return Err(EINVAL);
+        }
+        let raw = raw_dev(dev);
+        let sgt = KBox::new(Opaque::<bindings::sg_table>::zeroed(), GFP_KERNEL)?;
+        // Runs as long as the DMA layer can map in one piece (probe lifted the
+        // device's own segment limits: `pci::set_dma_limits`).
+        // SAFETY: a bound device.
+        let max_segment = match unsafe { bindings::dma_max_mapping_size(raw) } {
+            0 => u32::MAX,
+            max => u32::try_from(max).unwrap_or(u32::MAX),
+        };
+        // SAFETY: `sgt` is zeroed memory for the table; `pages` holds `count`
+        // live pages (caller's contract) covering `count` pages from offset 0.
+        to_result(unsafe {
+            bindings::sg_alloc_table_from_pages_segment(
+                sgt.get(),
+                pages.as_mut_ptr(),
+                count,
+                0,
+                pages.len() * PAGE_SIZE,
+                max_segment,
+                bindings::GFP_KERNEL,
+            )
+        })?;
+        // SAFETY: a bound device and the table just built.
+        let mapped = to_result(unsafe { bindings::dma_map_sgtable(raw, sgt.get(), DIRECTION, 0) });
+        if let Err(e) = mapped {
+            // SAFETY: built above, not mapped, freed once.
+            unsafe { bindings::sg_free_table(sgt.get()) };
+            return Err(e);
+        }
+        let dev: &device::Device = dev;
+        Ok(PageListMap {
+            dev: dev.into(),
+            sgt,
+            pages: pages.len(),
+        })
+    }
+
+    /// Order-0 pages; the caller drops the mapping before the pages.
+    pub(crate) fn pages(dev: &device::Device<device::Bound>, pages: &[Page]) -> Result<Self> {
+        let mut raw = KVec::with_capacity(pages.len(), GFP_KERNEL)?;
+        for page in pages {
+            raw.push(page.as_ptr(), GFP_KERNEL)?;
+        }
+        // SAFETY: live order-0 pages; their owner unmaps before freeing them.
+        unsafe { Self::new(dev, &mut raw) }
+    }
+
+    /// Every page of a vmalloc area; the caller drops the mapping before the area.
+    pub(crate) fn vmalloc(dev: &device::Device<device::Bound>, area: &VmallocArea) -> Result<Self> {
+        let mut raw = KVec::with_capacity(area.pages(), GFP_KERNEL)?;
+        for i in 0..area.pages() {
+            raw.push(area.page(i), GFP_KERNEL)?;
+        }
+        // SAFETY: the pages of the live area (`page` checks the index).
+        unsafe { Self::new(dev, &mut raw) }
+    }
+
+    /// The DMA address of each page, in order: each mapped range split into
+    /// its pages. EIO if the ranges do not cover the pages exactly (a DMA
+    /// layer that mapped part of a page).
+    pub(crate) fn page_addresses(&self) -> Result<KVec<u64>> {
+        let mut addrs = KVec::with_capacity(self.pages, GFP_KERNEL)?;
+        // SAFETY: the table lives and stays unchanged as long as `self`.
+        let table = unsafe { SGTable::from_raw(self.sgt.get()) };
+        let page = PAGE_SIZE as u64;
+        for range in table.iter() {
+            let (start, len) = (range.dma_address(), range.dma_len());
+            if start % page != 0 || len % page != 0 {
+                return Err(EIO);
+            }
+            for i in 0..len / page {
+                addrs.push(start + i * page, GFP_KERNEL)?;
+            }
+        }
+        if addrs.len() != self.pages {
+            return Err(EIO);
+        }
+        Ok(addrs)
+    }
+}
+
+impl Drop for PageListMap {
+    fn drop(&mut self) {
+        let raw = raw_dev(&self.dev);
+        // SAFETY: mapped in `new` with this device and direction; unmapped once,
+        // then the table is freed once.
+        unsafe {
+            bindings::dma_unmap_sgtable(raw, self.sgt.get(), DIRECTION, 0);
+            bindings::sg_free_table(self.sgt.get());
+        }
     }
 }
 

@@ -3,8 +3,9 @@
 //! write-combining in the kernel, a device's location and interrupt mode, a
 //! device ID for a vendor it has no constant for, the DMA mask.
 
-use super::c_helpers::{cardless_pci_domain_nr, raw_pci};
+use super::c_helpers::{cardless_dma_set_seg_boundary, cardless_pci_domain_nr, raw_dev, raw_pci};
 use core::ffi::c_int;
+use kernel::ffi::c_ulong;
 use kernel::{bindings, device, error::to_result, pci, prelude::*, sync::aref::ARef};
 
 /// A write-combining kernel mapping of a whole BAR (`pci_iomap_wc`), unmapped
@@ -156,12 +157,26 @@ pub(crate) const fn device_id(vendor: u16, device: u16) -> pci::DeviceId {
     unsafe { core::mem::transmute::<bindings::pci_device_id, pci::DeviceId>(raw) }
 }
 
-/// Sets a 64-bit DMA mask. Only from probe, before any DMA memory of the
-/// device is allocated or mapped (the `Core` context says so).
-pub(crate) fn set_dma_mask_64(pdev: &pci::Device<device::Core<'_>>) -> Result {
+/// Sets a 64-bit DMA mask and lifts the DMA layer's segment limits. Only
+/// from probe, before any DMA memory of the device is allocated or mapped
+/// (the `Core` context says so).
+///
+/// The card reads one address per page from its page table (SPEC §5.5):
+/// it has no notion of a segment, so a scatterlist may join any run of
+/// adjacent pages. The defaults (64 KiB segments, none across a 4 GiB
+/// line) would make the DMA-API checks report the long runs that
+/// `sg_alloc_table_from_pages_segment`, which knows no boundary, builds.
+pub(crate) fn set_dma_limits(pdev: &pci::Device<device::Core<'_>>) -> Result {
     use kernel::dma::Device as _;
     // SAFETY: the `Core` context is probe's: the device lock is held and this
     // driver has not allocated or mapped DMA memory for the device yet, so
-    // nothing runs concurrently with it.
-    unsafe { pdev.dma_set_mask_and_coherent(kernel::dma::DmaMask::new::<64>()) }
+    // nothing runs concurrently with this or the next two.
+    unsafe { pdev.dma_set_mask_and_coherent(kernel::dma::DmaMask::new::<64>()) }?;
+    // SAFETY: as for the mask.
+    unsafe { pdev.dma_set_max_seg_size(u32::MAX) };
+    let dev: &device::Device = pdev.as_ref();
+    // SAFETY: as for the mask; a PCI device has DMA parameters (the PCI core sets
+    // them up before probe), which is all the helper writes.
+    unsafe { cardless_dma_set_seg_boundary(raw_dev(dev), c_ulong::MAX) };
+    Ok(())
 }

@@ -3,7 +3,7 @@
 //! addresses it reads from a table in memory (SPEC §5.5). Each way builds one
 //! of these at allocation; the driver revokes it at unbind.
 
-use crate::ffi::dma::{CoherentMem, PageMap, ResourceMap};
+use crate::ffi::dma::{CoherentMem, PageListMap, PageMap, ResourceMap};
 use kernel::{device, page::PAGE_SIZE, prelude::*};
 
 pub(crate) enum DmaState {
@@ -13,10 +13,13 @@ pub(crate) enum DmaState {
     Contiguous(PageMap),
     /// A physical range without `struct page` (the carve-out).
     Resource(ResourceMap),
-    /// Each page mapped on its own, listed in a table the card reads.
+    /// Pages mapped as one list, each listed in a table the card reads
+    /// (`addrs[i]`: the DMA address of page `i`; the mapping is held only to
+    /// be undone when the state goes).
     PageList {
         table: CoherentMem,
-        maps: KVec<PageMap>,
+        _mapping: PageListMap,
+        addrs: KVec<u64>,
     },
 }
 
@@ -27,17 +30,22 @@ pub(crate) struct RingAddress {
 }
 
 impl DmaState {
-    /// A page list of `maps` (page `i` of the buffer is `maps[i]`), with the
-    /// table the card reads: one little-endian u64 DMA address per page.
+    /// A page list of `mapping`'s pages, with the table the card reads: one
+    /// little-endian u64 DMA address per page.
     pub(crate) fn page_list(
         dev: &device::Device<device::Bound>,
-        maps: KVec<PageMap>,
+        mapping: PageListMap,
     ) -> Result<Self> {
-        let table = CoherentMem::alloc(dev, maps.len() * 8, GFP_KERNEL)?;
-        for (i, m) in maps.iter().enumerate() {
-            table.write(i * 8, &m.addr().to_le_bytes());
+        let addrs = mapping.page_addresses()?;
+        let table = CoherentMem::alloc(dev, addrs.len() * 8, GFP_KERNEL)?;
+        for (i, addr) in addrs.iter().enumerate() {
+            table.write(i * 8, &addr.to_le_bytes());
         }
-        Ok(DmaState::PageList { table, maps })
+        Ok(DmaState::PageList {
+            table,
+            _mapping: mapping,
+            addrs,
+        })
     }
 
     /// The DMA address of bytes `offset .. offset + len` when they form one
@@ -47,11 +55,11 @@ impl DmaState {
             DmaState::Coherent(c) => Some(c.dma_handle() + offset),
             DmaState::Contiguous(m) => Some(m.addr() + offset),
             DmaState::Resource(m) => Some(m.addr() + offset),
-            DmaState::PageList { maps, .. } => {
+            DmaState::PageList { addrs, .. } => {
                 let page = (offset / PAGE_SIZE as u64) as usize;
                 let within = offset % PAGE_SIZE as u64;
                 (within + len <= PAGE_SIZE as u64)
-                    .then(|| maps.get(page).map(|m| m.addr() + within))?
+                    .then(|| addrs.get(page).map(|addr| addr + within))?
             }
         }
     }
@@ -62,7 +70,9 @@ impl DmaState {
             DmaState::Coherent(c) => (c.dma_handle(), None),
             DmaState::Contiguous(m) => (m.addr(), None),
             DmaState::Resource(m) => (m.addr(), None),
-            DmaState::PageList { table, maps } => (table.dma_handle(), Some(maps.len() as u32)),
+            DmaState::PageList { table, addrs, .. } => {
+                (table.dma_handle(), Some(addrs.len() as u32))
+            }
         };
         RingAddress { base, sg_pages }
     }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! # `fault`: order-0 pages handed over one page fault at a time
 //!
-//! **Kernel calls:** `alloc_page` and `dma_map_page` per page (as `pages`);
+//! **Kernel calls:** `alloc_page` per page and `dma_map_sgtable` (as `pages`);
 //! nothing at mmap; `vm_ops->fault` sets `vmf->page` to the page, with a
 //! reference (`get_page`) that the core mm drops when the entry goes.
 //!

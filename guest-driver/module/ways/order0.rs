@@ -3,7 +3,7 @@
 //! `page_by_page` and `fault` (the same memory, mapped three ways).
 
 use super::dma::DmaState;
-use crate::ffi::dma::PageMap;
+use crate::ffi::dma::PageListMap;
 use kernel::{device, page::Page, page::PAGE_SIZE, prelude::*};
 
 /// `size / PAGE_SIZE` zeroed pages from the page allocator (`alloc_page`).
@@ -21,12 +21,8 @@ pub(crate) fn alloc(size: usize) -> Result<KVec<Page>> {
     Ok(pages)
 }
 
-/// Maps each page for the card on its own (`dma_map_page`): the pages are
-/// not contiguous, so the card gets a page list.
+/// Maps the pages for the card as one scatterlist (`dma_map_sgtable`): they
+/// need not be contiguous, so the card gets a page list.
 pub(crate) fn page_list(dev: &device::Device<device::Bound>, pages: &[Page]) -> Result<DmaState> {
-    let mut maps = KVec::with_capacity(pages.len(), GFP_KERNEL)?;
-    for page in pages {
-        maps.push(PageMap::page(dev, page)?, GFP_KERNEL)?;
-    }
-    DmaState::page_list(dev, maps)
+    DmaState::page_list(dev, PageListMap::pages(dev, pages)?)
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! # `page_by_page`: the same order-0 pages, one `vm_insert_page` per page
 //!
-//! **Kernel calls:** `alloc_page` and `dma_map_page` per page (exactly as
+//! **Kernel calls:** `alloc_page` per page and `dma_map_sgtable` (exactly as
 //! `pages`), then at mmap `vm_insert_page` once per page (the `kernel`
 //! crate's safe `VmaMixedMap::vm_insert_page`).
 //!

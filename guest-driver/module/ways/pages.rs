@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! # `pages`: order-0 pages, mapped in one batch with `vm_insert_pages`
 //!
-//! **Kernel calls:** `alloc_page` per page, `dma_map_page` per page (the card
-//! gets a page list, SPEC §5.5), `vm_insert_pages` once at mmap.
+//! **Kernel calls:** `alloc_page` per page, `dma_map_sgtable` of all of them
+//! (the card gets a page list, SPEC §5.5), `vm_insert_pages` once at mmap.
 //!
 //! **For:** a buffer of individual pages from the page allocator, mapped
 //! whole when user space maps it: the modern answer to LDD3's "map RAM with

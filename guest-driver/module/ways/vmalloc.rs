@@ -2,8 +2,8 @@
 //! # `vmalloc`: `vmalloc_user` memory, mapped with `remap_vmalloc_range`
 //!
 //! **Kernel calls:** `vmalloc_user` (zeroed, marked VM_USERMAP),
-//! `vmalloc_to_page` and `dma_map_page` per page (the card gets a page
-//! list), `remap_vmalloc_range` at mmap.
+//! `vmalloc_to_page` per page and `dma_map_sgtable` of them (the card gets
+//! a page list), `remap_vmalloc_range` at mmap.
 //!
 //! **For:** a buffer contiguous in the kernel's virtual space but not
 //! physically. `remap_vmalloc_range` walks the area and inserts each backing
@@ -20,18 +20,14 @@
 
 use super::dma::DmaState;
 use super::way::{Allocation, Mapped, Way};
-use crate::ffi::{dma::PageMap, mem::VmallocArea};
+use crate::ffi::{dma::PageListMap, mem::VmallocArea};
 use kernel::{device, mm::virt::VmaNew, prelude::*};
 
 struct Vmalloc(VmallocArea);
 
 pub(crate) fn alloc(dev: &device::Device<device::Bound>, size: usize) -> Result<Allocation> {
     let area = VmallocArea::alloc(size)?;
-    let mut maps = KVec::with_capacity(area.pages(), GFP_KERNEL)?;
-    for i in 0..area.pages() {
-        maps.push(PageMap::vmalloc_page(dev, &area, i)?, GFP_KERNEL)?;
-    }
-    let dma = DmaState::page_list(dev, maps)?;
+    let dma = DmaState::page_list(dev, PageListMap::vmalloc(dev, &area)?)?;
     Allocation::new(Vmalloc(area), dma)
 }
 
