@@ -14,20 +14,36 @@ source "$(dirname "$0")/lib.sh"
 target=x86_64-unknown-linux-gnu
 guest_bin=$REPO_DIR/target/$target/release
 
-build_machine() {
-    local kdir device_bin
-    "$SCRIPTS_DIR/setup.sh"
-    kdir=$("$SCRIPTS_DIR/build-kernel.sh")
+# The card server (unless CARDLESS_DEVICE_BIN names another build of it)
+# and the harness's QMP client.
+build_machine_crates() {
+    (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-qmp) || return
+    [ -n "${CARDLESS_DEVICE_BIN:-}" ] ||
+        (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-device --bin cardless-device)
+}
 
+build_machine() {
+    local kdir device_bin cargo_log=$BUILD_DIR/logs/cargo-machine.log cargo_job
     # CARDLESS_DEVICE_BIN runs the guest against another build of the card.
     device_bin=${CARDLESS_DEVICE_BIN:-$REPO_DIR/target/release/cardless-device}
-    if [ -z "${CARDLESS_DEVICE_BIN:-}" ]; then
-        step "building the device server (release)"
-        (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-device --bin cardless-device) ||
-            die "the device server did not build (see the errors above)"
-    fi
 
-    (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-qmp) || die "the QMP client did not build (see the errors above)"
+    # They build beside the set-up and the kernel build: on a fresh machine
+    # the set-up is mostly network waits, so cargo has both cores, and a
+    # kernel build goes first (nice 19) and leaves cargo its idle moments.
+    # (A failure here, such as no linker before set-up installed one, is
+    # retried in the foreground below, where its errors show.)
+    mkdir -p "$(dirname "$cargo_log")"
+    (renice -n 19 -p "$BASHPID" >/dev/null && build_machine_crates) >"$cargo_log" 2>&1 &
+    cargo_job=$!
+    # shellcheck disable=SC2064 # the job's PID, now
+    trap "kill $cargo_job 2>/dev/null || true" EXIT
+    "$SCRIPTS_DIR/setup.sh"
+    kdir=$("$SCRIPTS_DIR/build-kernel.sh")
+    kill -0 "$cargo_job" 2>/dev/null && step "building the device server and the QMP client (release)"
+    if ! wait "$cargo_job"; then
+        build_machine_crates || die "the device server or the QMP client did not build (see the errors above)"
+    fi
+    trap - EXIT
 
     # (all four paths are known now: the guest's half fills the last two)
     cat >"$BUILD_DIR/paths.env" <<PATHS
