@@ -3,16 +3,30 @@
 
 use crate::ktap::{skip, CaseResult, Suite};
 use crate::{cases, check};
+use std::time::{Duration, Instant};
+
+/// kmemleak reports an unreferenced object only if it was allocated at least
+/// MSECS_MIN_AGE (5 s, mm/kmemleak.c) before the scan started, plus a margin
+/// for the guest's clock against jiffies.
+const REPORTABLE_AGE: Duration = Duration::from_millis(5000 + 250);
 
 fn kmemleak_finds_nothing() -> CaseResult {
     let ctl = "/sys/kernel/debug/kmemleak";
     if !std::path::Path::new(ctl).exists() {
         return skip("debug-kernel", "kernel without kmemleak (KERNEL=fast)");
     }
-    // Two scans: an object must look unreferenced in both to be reported.
-    for _ in 0..2 {
-        std::fs::write(ctl, "scan").map_err(|e| format!("kmemleak scan: {e}"))?;
+    // Everything the run leaked is allocated by now.
+    let tests_ended = Instant::now();
+    let scan = || std::fs::write(ctl, "scan").map_err(|e| format!("kmemleak scan: {e}"));
+    // Two scans: the first records each object's checksum, and one that
+    // changed since the last scan is not reported. The second starts only
+    // once the last test's objects are old enough to be reported: else a
+    // leak of the run's last second would go unseen.
+    scan()?;
+    if let Some(rest) = REPORTABLE_AGE.checked_sub(tests_ended.elapsed()) {
+        std::thread::sleep(rest);
     }
+    scan()?;
     let report = std::fs::read_to_string(ctl).map_err(|e| format!("read {ctl}: {e}"))?;
     check!(
         report.trim().is_empty(),
