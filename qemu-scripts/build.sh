@@ -15,9 +15,9 @@ target=x86_64-unknown-linux-gnu
 guest_bin=$REPO_DIR/target/$target/release
 
 # The card server (unless CARDLESS_DEVICE_BIN names another build of it)
-# and the harness's QMP client.
+# and the harness's host tools: the QMP client and the verdict.
 build_machine_crates() {
-    (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-qmp) || return
+    (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-qmp -p cardless-verdict) || return
     [ -n "${CARDLESS_DEVICE_BIN:-}" ] ||
         (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-device --bin cardless-device)
 }
@@ -36,12 +36,12 @@ build_machine() {
     (renice -n 19 -p "$BASHPID" >/dev/null && build_machine_crates) >"$cargo_log" 2>&1 &
     cargo_job=$!
     # shellcheck disable=SC2064 # the job's PID, now
-    trap "kill $cargo_job 2>/dev/null || true" EXIT
+    trap "kill_tree $cargo_job" EXIT
     "$SCRIPTS_DIR/setup.sh"
     kdir=$("$SCRIPTS_DIR/build-kernel.sh")
-    kill -0 "$cargo_job" 2>/dev/null && step "building the device server and the QMP client (release)"
+    kill -0 "$cargo_job" 2>/dev/null && step "building the device server and the harness's host tools (release)"
     if ! wait "$cargo_job"; then
-        build_machine_crates || die "the device server or the QMP client did not build (see the errors above)"
+        build_machine_crates || die "the device server or the harness's host tools did not build (see the errors above)"
     fi
     trap - EXIT
 

@@ -75,6 +75,14 @@ apt_private() {
 
 sha_of() { sha256sum | cut -c1-16; }
 
+# Ends a background job and everything it started (a subshell's cargo and
+# its compilers), children first.
+kill_tree() {
+    local child
+    for child in $(pgrep -P "$1" || true); do kill_tree "$child"; done
+    kill "$1" 2>/dev/null || true
+}
+
 # newest_first DIR [FIND-TESTS...]: the entries of DIR (but hidden ones)
 # passing FIND-TESTS, newest first, one a line, as ls -dt would list them.
 newest_first() {
