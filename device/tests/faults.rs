@@ -276,7 +276,7 @@ fn plans() -> Vec<(&'static str, Check)> {
             assert!(hold < release);
         }),
         ("corrupt-payload rec=2 byte=8 xor=0x40", |rig, _, _| {
-            assert!(matches!(rig.slot(2), Err(RecordError::BadChecksum)));
+            assert!(matches!(rig.slot(2), Err(RecordError::Checksum)));
             assert_eq!(rig.slot(3), Ok(3));
         }),
         ("corrupt-header rec=5", |rig, _, _| {
@@ -474,7 +474,7 @@ fn debug_window() {
     rig.w(DBG_CMD, DBG_CMD_SCHEDULE);
     assert_eq!(rig.r(DBG_FIRED), 1, "at VTIME 0: fires at once");
     rig.drive();
-    assert!(matches!(rig.slot(2), Err(RecordError::BadMagic)));
+    assert!(matches!(rig.slot(2), Err(RecordError::Magic)));
     assert_eq!(rig.r(DBG_FIRED), 2);
     // Link down through the window; registers read all-ones, the window not.
     rig.w(DBG_KIND, FAULT_LINK_DOWN);

@@ -246,7 +246,7 @@ impl BufferTable {
             return Err(ENOSPC);
         }
         let id = self.next_id;
-        if id as u64 > uapi::MMAP_PGOFF_BUFFER_MAX {
+        if u64::from(id) > uapi::MMAP_PGOFF_BUFFER_MAX {
             return Err(ENOSPC);
         }
         self.next_id += 1;

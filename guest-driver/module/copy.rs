@@ -37,13 +37,13 @@ impl CopyEngine {
             uapi::COPY_BUFFER_TO_BAR2 => regs::COPY_OP_FROM_HOST,
             _ => return Err(EINVAL),
         };
-        let len = req.len as u64;
+        let len = u64::from(req.len);
         if len == 0
             || req
                 .buf_offset
                 .checked_add(len)
                 .is_none_or(|end| end > buf.size as u64)
-            || (req.bar_offset as u64)
+            || u64::from(req.bar_offset)
                 .checked_add(len)
                 .is_none_or(|end| end > hw.bar2_len)
         {

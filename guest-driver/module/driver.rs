@@ -93,10 +93,10 @@ fn request_irqs(
     pdev: &kpci::Device<kernel::device::Bound>,
     shared: &Arc<CardShared>,
 ) -> Result<KVec<IrqLine<CardIrq>>> {
-    pdev.alloc_irq_vectors(1, regs::MSIX_VECTORS as u32, kpci::IrqTypes::all())?;
+    pdev.alloc_irq_vectors(1, u32::from(regs::MSIX_VECTORS), kpci::IrqTypes::all())?;
     let mode = pci::irq_mode(pdev);
     let mut lines = KVec::new();
-    for vector in 0..regs::MSIX_VECTORS as u32 {
+    for vector in 0..u32::from(regs::MSIX_VECTORS) {
         let Some(irq) = vector_irq(pdev, vector) else {
             break;
         };
@@ -143,7 +143,7 @@ impl CardlessDriver {
         let version = bar0.read(VERSION).into_raw();
         // Start from a known state: engine stopped, every register at reset value.
         engine::reset_card(&bar0);
-        let bar2 = WcBar::new(pdev, regs::BAR_MEM as u32, c"cardless")?;
+        let bar2 = WcBar::new(pdev, u32::from(regs::BAR_MEM), c"cardless")?;
         let index = CardIndex::alloc(pdev)?;
         let shared = CardShared::new(pdev, index.0, bar0, bar2)?;
         let irqs = request_irqs(pdev, &shared)?;

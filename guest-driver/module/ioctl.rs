@@ -35,7 +35,7 @@ fn checked_reg_offset(offset: u32) -> Result<u64> {
     if offset % 4 != 0 || offset as usize + 4 > BAR0_SIZE {
         return Err(EINVAL);
     }
-    Ok(offset as u64)
+    Ok(u64::from(offset))
 }
 
 /// Registers a debugging write may touch: none that programs a DMA address
@@ -105,7 +105,7 @@ fn buffer_ioctl(file: &CardFile, cmd: u32, arg: usize) -> Result<isize> {
             let buf = Buffer::alloc(&shared.binding, &shared.buffers, id, req.strategy, req.size)?;
             table.insert(buf)?;
             req.id = id;
-            req.mmap_offset = uapi::mmap_offset(id as u64);
+            req.mmap_offset = uapi::mmap_offset(u64::from(id));
             drop(table);
             write_arg(arg, &req)
         }

@@ -73,7 +73,7 @@ pub(crate) fn mmap(shared: &CardShared, vma: &VmaNew) -> Result {
     }
     // A private (copy-on-write) mapping of device memory would turn writes into
     // anonymous copies that never reach the card.
-    if vma.flags() & (bindings::VM_SHARED as usize) == 0 {
+    if vma.flags() & bindings::VM_SHARED == 0 {
         return Err(EINVAL);
     }
     vma.set_io();

@@ -334,10 +334,10 @@ impl Streaming {
 pub(crate) fn counters(hw: &Hw) -> Result<uapi::StreamCounters> {
     let c = hw.regs(engine::counters)?;
     Ok(uapi::StreamCounters {
-        produced: c.produced as u64,
-        consumed: c.cons_idx as u64,
-        dropped: c.dropped as u64,
-        errors: c.errors as u64,
+        produced: u64::from(c.produced),
+        consumed: u64::from(c.cons_idx),
+        dropped: u64::from(c.dropped),
+        errors: u64::from(c.errors),
         prod_idx: c.prod_idx,
         cons_idx: c.cons_idx,
         status: c.status,

@@ -78,7 +78,7 @@ const fn put(dst: &mut [u8], o: usize, src: &[u8]) {
 
 impl RecordHeader {
     /// The header in its memory form.
-    pub const fn to_bytes(&self) -> [u8; RECORD_HEADER_SIZE] {
+    pub const fn to_bytes(self) -> [u8; RECORD_HEADER_SIZE] {
         let mut b = [0u8; RECORD_HEADER_SIZE];
         put(&mut b, 0, &self.magic.to_le_bytes());
         put(&mut b, 4, &self.header_len.to_le_bytes());
@@ -216,29 +216,29 @@ pub const fn record_checksum(h: &RecordHeader, seed: u64) -> u64 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordError {
     /// Fewer bytes than a header, or `payload_len` disagrees with the slot size.
-    BadLength,
+    Length,
     /// `magic` or `header_len` is wrong.
-    BadMagic,
+    Magic,
     /// The checksum does not match the bytes.
-    BadChecksum,
+    Checksum,
     /// Payload word at this index differs from the PRNG.
-    BadPayload(u32),
+    Payload(u32),
 }
 
 /// Verifies one record slot (`bytes` = exactly RECORD_SIZE bytes) produced
 /// with stream seed `seed`: header, checksum over the bytes, every payload word.
 pub fn verify_record(bytes: &[u8], seed: u64) -> Result<RecordHeader, RecordError> {
     let Some(hb) = bytes.first_chunk::<RECORD_HEADER_SIZE>() else {
-        return Err(RecordError::BadLength);
+        return Err(RecordError::Length);
     };
     let h = RecordHeader::from_bytes(hb);
     if h.magic != RECORD_MAGIC || h.header_len as usize != RECORD_HEADER_SIZE {
-        return Err(RecordError::BadMagic);
+        return Err(RecordError::Magic);
     }
     if h.payload_len as usize != bytes.len() - RECORD_HEADER_SIZE
         || !h.payload_len.is_multiple_of(8)
     {
-        return Err(RecordError::BadLength);
+        return Err(RecordError::Length);
     }
     let mut acc = weighted_sum(&bytes[..RECORD_CHECKSUM_OFFSET], 0);
     acc = weigh(acc, (RECORD_CHECKSUM_OFFSET / 8) as u64, 0);
@@ -247,13 +247,13 @@ pub fn verify_record(bytes: &[u8], seed: u64) -> Result<RecordHeader, RecordErro
         (RECORD_HEADER_SIZE / 8) as u64,
     ));
     if checksum_finish(acc, bytes.len() as u64) != h.checksum {
-        return Err(RecordError::BadChecksum);
+        return Err(RecordError::Checksum);
     }
     let key = payload_key(seed, h.seq);
     for (j, w) in bytes[RECORD_HEADER_SIZE..].chunks_exact(8).enumerate() {
         let want = key.wrapping_add((j as u64).wrapping_mul(PAYLOAD_WEYL));
         if le_u64(w, 0) != want {
-            return Err(RecordError::BadPayload(j as u32));
+            return Err(RecordError::Payload(j as u32));
         }
     }
     Ok(h)
@@ -296,7 +296,7 @@ pub struct StatusBlock {
 
 impl StatusBlock {
     /// The block in its memory form.
-    pub const fn to_bytes(&self) -> [u8; STATUS_BLOCK_SIZE] {
+    pub const fn to_bytes(self) -> [u8; STATUS_BLOCK_SIZE] {
         let mut b = [0u8; STATUS_BLOCK_SIZE];
         put(&mut b, 0, &self.prod_idx.to_le_bytes());
         put(&mut b, 4, &self.status.to_le_bytes());

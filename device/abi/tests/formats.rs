@@ -118,10 +118,10 @@ fn verify_detects_corruption() {
     }
     assert!(matches!(
         verify_record(&rec, 8),
-        Err(RecordError::BadPayload(0))
+        Err(RecordError::Payload(0))
     ));
-    assert_eq!(verify_record(&rec[..39], 7), Err(RecordError::BadLength));
-    assert_eq!(verify_record(&rec[..248], 7), Err(RecordError::BadLength));
+    assert_eq!(verify_record(&rec[..39], 7), Err(RecordError::Length));
+    assert_eq!(verify_record(&rec[..248], 7), Err(RecordError::Length));
 }
 
 /// SPEC §5.2: payloads depend on seed and seq; words within a record differ.

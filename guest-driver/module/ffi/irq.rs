@@ -45,6 +45,10 @@ unsafe impl<H: IrqHandler> Send for IrqLine<H> {}
 // SAFETY: `&IrqLine` exposes nothing.
 unsafe impl<H: IrqHandler> Sync for IrqLine<H> {}
 
+/// The hard-interrupt half the kernel calls.
+///
+/// # Safety
+/// `cookie` is the `Arc<H>` pointer `IrqLine::request` registered.
 unsafe extern "C" fn hard_half<H: IrqHandler>(
     _irq: c_int,
     cookie: *mut core::ffi::c_void,
@@ -59,6 +63,10 @@ unsafe extern "C" fn hard_half<H: IrqHandler>(
     }
 }
 
+/// The threaded half the kernel runs after `hard_half` asked for it.
+///
+/// # Safety
+/// As for `hard_half`.
 unsafe extern "C" fn thread_half<H: IrqHandler>(
     _irq: c_int,
     cookie: *mut core::ffi::c_void,
@@ -90,7 +98,7 @@ impl<H: IrqHandler> IrqLine<H> {
                 irq,
                 Some(hard_half::<H>),
                 Some(thread_half::<H>),
-                flags as _,
+                flags as kernel::ffi::c_ulong,
                 name.as_char_ptr(),
                 cookie.cast_mut().cast(),
             )

@@ -114,7 +114,7 @@ pub(crate) fn location(pdev: &pci::Device<impl device::DeviceContext>) -> u32 {
     unsafe {
         let bus = (*raw).bus;
         let domain = cardless_pci_domain_nr(bus) as u32;
-        (domain << 16) | (((*bus).number as u32) << 8) | (*raw).devfn
+        (domain << 16) | (u32::from((*bus).number) << 8) | (*raw).devfn
     }
 }
 

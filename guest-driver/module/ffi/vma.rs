@@ -177,6 +177,10 @@ unsafe fn object_of<'a, T>(vma: *mut bindings::vm_area_struct) -> &'a T {
     unsafe { &*(*vma).vm_private_data.cast::<T>() }
 }
 
+/// vm_ops `open`: a VMA copied (fork) or split from one of ours.
+///
+/// # Safety
+/// `vma` carries a `VmOps<T>` table (the core mm calls this only for those).
 unsafe extern "C" fn vma_open<T: MappedObject>(vma: *mut bindings::vm_area_struct) {
     // SAFETY: a copy (fork) or a split of one of our VMAs: its private data is the
     // same leaked Arc, which gains one more owner here.
@@ -186,6 +190,10 @@ unsafe extern "C" fn vma_open<T: MappedObject>(vma: *mut bindings::vm_area_struc
     }
 }
 
+/// vm_ops `close`: one of our VMAs goes.
+///
+/// # Safety
+/// As for `vma_open`.
 unsafe extern "C" fn vma_close<T: MappedObject>(vma: *mut bindings::vm_area_struct) {
     // SAFETY: one of our VMAs (only `VmOps<T>` tables point here).
     unsafe { object_of::<T>(vma) }.vma_closed();
@@ -193,11 +201,19 @@ unsafe extern "C" fn vma_close<T: MappedObject>(vma: *mut bindings::vm_area_stru
     drop(unsafe { Arc::from_raw((*vma).vm_private_data.cast::<T>()) });
 }
 
+/// vm_ops `fault` of a mapping populated at mmap.
+///
+/// # Safety
+/// None beyond the core mm's own contract; it reads nothing.
 unsafe extern "C" fn fault_sigbus(_vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
     // Populated at mmap: a fault only comes after the entries were zapped.
     bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t
 }
 
+/// vm_ops `fault` of a mapping the object populates a page at a time.
+///
+/// # Safety
+/// `vmf` is a fault of a VMA that carries a `VmOps<T>` table.
 unsafe extern "C" fn fault_insert<T: MappedObject>(
     vmf: *mut bindings::vm_fault,
 ) -> bindings::vm_fault_t {
@@ -205,7 +221,7 @@ unsafe extern "C" fn fault_insert<T: MappedObject>(
     let (object, index) = unsafe {
         (
             object_of::<T>((*vmf).__bindgen_anon_1.vma),
-            (*vmf).__bindgen_anon_1.pgoff as usize,
+            (*vmf).__bindgen_anon_1.pgoff,
         )
     };
     match object.fault_page(index) {

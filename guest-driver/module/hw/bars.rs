@@ -38,7 +38,7 @@ impl Hw {
         Ok(Hw {
             bar0_phys: pdev.resource_start(0)?,
             bar0_len: pdev.resource_len(0)?,
-            bar2_phys: pdev.resource_start(regs::BAR_MEM as u32)?,
+            bar2_phys: pdev.resource_start(u32::from(regs::BAR_MEM))?,
             bar2_len: bar2.len() as u64,
             bar2: Devres::new(pdev.as_ref(), bar2)?,
             bar0: bar0.into_devres()?,
