@@ -17,6 +17,13 @@ use kernel::{
 /// Buffers are the card's to write (records, copies into memory: SPEC §6, §11).
 const DIRECTION: bindings::dma_data_direction = bindings::dma_data_direction_DMA_FROM_DEVICE;
 
+/// For the lists a page list needs (a pointer or an address per page, up to
+/// 128 KiB): the buffer's size is the user's, so when memory is short they
+/// fail with ENOMEM, not a kernel warning.
+fn user_sized() -> kernel::alloc::Flags {
+    GFP_KERNEL | __GFP_NOWARN
+}
+
 /// Coherent DMA memory (`dma_alloc_coherent`), shared by the CPU and the
 /// device without cache maintenance.
 pub(crate) struct CoherentMem {
@@ -269,7 +276,7 @@ impl PageListMap {
 
     /// Order-0 pages; the caller drops the mapping before the pages.
     pub(crate) fn pages(dev: &device::Device<device::Bound>, pages: &[Page]) -> Result<Self> {
-        let mut raw = KVec::with_capacity(pages.len(), GFP_KERNEL)?;
+        let mut raw = KVVec::with_capacity(pages.len(), user_sized())?;
         for page in pages {
             raw.push(page.as_ptr(), GFP_KERNEL)?;
         }
@@ -279,7 +286,7 @@ impl PageListMap {
 
     /// Every page of a vmalloc area; the caller drops the mapping before the area.
     pub(crate) fn vmalloc(dev: &device::Device<device::Bound>, area: &VmallocArea) -> Result<Self> {
-        let mut raw = KVec::with_capacity(area.pages(), GFP_KERNEL)?;
+        let mut raw = KVVec::with_capacity(area.pages(), user_sized())?;
         for i in 0..area.pages() {
             raw.push(area.page(i), GFP_KERNEL)?;
         }
@@ -290,8 +297,8 @@ impl PageListMap {
     /// The DMA address of each page, in order: each mapped range split into
     /// its pages. EIO if the ranges do not cover the pages exactly (a DMA
     /// layer that mapped part of a page).
-    pub(crate) fn page_addresses(&self) -> Result<KVec<u64>> {
-        let mut addrs = KVec::with_capacity(self.pages, GFP_KERNEL)?;
+    pub(crate) fn page_addresses(&self) -> Result<KVVec<u64>> {
+        let mut addrs = KVVec::with_capacity(self.pages, user_sized())?;
         // SAFETY: the table lives and stays unchanged as long as `self`.
         let table = unsafe { SGTable::from_raw(self.sgt.get()) };
         let page = PAGE_SIZE as u64;

@@ -19,7 +19,7 @@ pub(crate) enum DmaState {
     PageList {
         table: CoherentMem,
         _mapping: PageListMap,
-        addrs: KVec<u64>,
+        addrs: KVVec<u64>,
     },
 }
 
@@ -37,7 +37,8 @@ impl DmaState {
         mapping: PageListMap,
     ) -> Result<Self> {
         let addrs = mapping.page_addresses()?;
-        let table = CoherentMem::alloc(dev, addrs.len() * 8, GFP_KERNEL)?;
+        // NOWARN: its size follows the buffer's, which is the user's.
+        let table = CoherentMem::alloc(dev, addrs.len() * 8, GFP_KERNEL | __GFP_NOWARN)?;
         for (i, addr) in addrs.iter().enumerate() {
             table.write(i * 8, &addr.to_le_bytes());
         }

@@ -26,7 +26,7 @@ use super::way::{Allocation, Mapped, Way};
 use kernel::{device, mm::virt::VmaNew, page::Page, prelude::*};
 
 struct Fault {
-    pages: KVec<Page>,
+    pages: KVVec<Page>,
 }
 
 pub(crate) fn alloc(dev: &device::Device<device::Bound>, size: usize) -> Result<Allocation> {

@@ -8,10 +8,11 @@ use kernel::{device, page::Page, page::PAGE_SIZE, prelude::*};
 
 /// `size / PAGE_SIZE` zeroed pages from the page allocator (`alloc_page`).
 /// NOWARN: the size is the user's; when memory is short this fails with
-/// ENOMEM instead of a kernel warning.
-pub(crate) fn alloc(size: usize) -> Result<KVec<Page>> {
+/// ENOMEM instead of a kernel warning. (So does the list of them, up to
+/// 128 KiB: kvmalloc, which falls back to vmalloc.)
+pub(crate) fn alloc(size: usize) -> Result<KVVec<Page>> {
     let count = size / PAGE_SIZE;
-    let mut pages = KVec::with_capacity(count, GFP_KERNEL)?;
+    let mut pages = KVVec::with_capacity(count, GFP_KERNEL | __GFP_NOWARN)?;
     for _ in 0..count {
         pages.push(
             Page::alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN)?,

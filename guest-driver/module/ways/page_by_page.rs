@@ -26,7 +26,7 @@ use super::order0;
 use super::way::{Allocation, Mapped, Way};
 use kernel::{device, mm::virt::VmaNew, page::Page, page::PAGE_SIZE, prelude::*};
 
-struct PageByPage(KVec<Page>);
+struct PageByPage(KVVec<Page>);
 
 pub(crate) fn alloc(dev: &device::Device<device::Bound>, size: usize) -> Result<Allocation> {
     let pages = order0::alloc(size)?;

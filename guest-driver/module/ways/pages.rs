@@ -28,7 +28,7 @@ use super::way::{Allocation, Mapped, Way};
 use crate::ffi::vma::insert_pages;
 use kernel::{device, mm::virt::VmaNew, page::Page, prelude::*};
 
-struct Pages(KVec<Page>);
+struct Pages(KVVec<Page>);
 
 pub(crate) fn alloc(dev: &device::Device<device::Bound>, size: usize) -> Result<Allocation> {
     let pages = order0::alloc(size)?;
