@@ -24,9 +24,8 @@ mkdir -p "$out"
 log=$out/build.log
 step "building the module in $dir against the $KERNEL kernel ($(basename "$src"))"
 failed() {
-    # The compiler's own words (Kbuild's progress and make's chatter left
-    # out), then where the rest is.
-    grep -vE "^make(\[[0-9]+\])?: |^  [A-Z]+ " "$log" | head -n 80 >&2
+    # The compiler's own words, then where the rest is.
+    compiler_words "$log" 80
     die "your module in $dir did not build against the $KERNEL kernel (compiler errors above; full log: $log)"
 }
 # The edit loop: kbuild's recorded commands again, without its start-up

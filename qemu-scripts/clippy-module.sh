@@ -13,10 +13,10 @@ log=$out/clippy.log
 rm -rf "$out"; mkdir -p "$out"
 step "clippy with the kernel's lints over $dir"
 kernel_make "$(kernel_src_dir)" O="$kdir" M="$dir" MO="$out" CLIPPY=1 modules >"$log" 2>&1 ||
-    { grep -vE "^make(\[[0-9]+\])?: |^  [A-Z]+ " "$log" | head -n 80 >&2; die "$dir did not build under clippy (full log: $log)"; }
+    { compiler_words "$log" 80; die "$dir did not build under clippy (full log: $log)"; }
 warnings=$(grep -c '^warning' "$log" || true)
 if [ "$warnings" -gt 0 ]; then
-    grep -vE "^make(\[[0-9]+\])?: |^  [A-Z]+ " "$log" | head -n 120 >&2
+    compiler_words "$log" 120
     die "clippy: $warnings warning line(s) about $dir (above; full log: $log)"
 fi
 note "no warnings"

@@ -75,6 +75,13 @@ apt_private() {
 
 sha_of() { sha256sum | cut -c1-16; }
 
+# compiler_words LOG N: the first N lines of a kbuild log that are the
+# compiler's own words (kbuild's progress and make's chatter left out), to
+# stderr.
+compiler_words() {
+    grep -vE "^make(\[[0-9]+\])?: |^  [A-Z]+ " "$1" | head -n "$2" >&2
+}
+
 # Ends a background job and everything it started (a subshell's cargo and
 # its compilers), children first.
 kill_tree() {
