@@ -17,13 +17,6 @@ use kernel::{
 /// Buffers are the card's to write (records, copies into memory: SPEC §6, §11).
 const DIRECTION: bindings::dma_data_direction = bindings::dma_data_direction_DMA_FROM_DEVICE;
 
-/// For the lists a page list needs (a pointer or an address per page, up to
-/// 128 KiB): the buffer's size is the user's, so when memory is short they
-/// fail with ENOMEM, not a kernel warning.
-fn user_sized() -> kernel::alloc::Flags {
-    GFP_KERNEL | __GFP_NOWARN
-}
-
 /// Coherent DMA memory (`dma_alloc_coherent`), shared by the CPU and the
 /// device without cache maintenance.
 pub(crate) struct CoherentMem {
@@ -217,11 +210,11 @@ pub(crate) struct PageListMap {
     dev: ARef<device::Device>,
     // Boxed: the table's address must not change while it is mapped.
     sgt: KBox<Opaque<bindings::sg_table>>,
-    pages: usize,
+    addrs: KVVec<u64>,
 }
 
-// SAFETY: a DMA mapping and a counted device reference; the table is only
-// read after `new`, and freed once, in `drop`.
+// SAFETY: a DMA mapping, its addresses and a counted device reference; the
+// table is only read after `new`, and freed once, in `drop`.
 unsafe impl Send for PageListMap {}
 // SAFETY: `&self` only reads the table.
 unsafe impl Sync for PageListMap {}
@@ -267,16 +260,21 @@ impl PageListMap {
             return Err(e);
         }
         let dev: &device::Device = dev;
-        Ok(PageListMap {
+        // From here on, dropping `map` undoes the mapping.
+        let mut map = PageListMap {
             dev: dev.into(),
             sgt,
-            pages: pages.len(),
-        })
+            addrs: KVVec::new(),
+        };
+        map.addrs = map.page_addresses(pages.len())?;
+        Ok(map)
     }
 
     /// Order-0 pages; the caller drops the mapping before the pages.
+    /// (NOWARN, here and for the addresses: the lists' sizes, up to 128 KiB,
+    /// follow the buffer's, which is the user's.)
     pub(crate) fn pages(dev: &device::Device<device::Bound>, pages: &[Page]) -> Result<Self> {
-        let mut raw = KVVec::with_capacity(pages.len(), user_sized())?;
+        let mut raw = KVVec::with_capacity(pages.len(), GFP_KERNEL | __GFP_NOWARN)?;
         for page in pages {
             raw.push(page.as_ptr(), GFP_KERNEL)?;
         }
@@ -286,7 +284,7 @@ impl PageListMap {
 
     /// Every page of a vmalloc area; the caller drops the mapping before the area.
     pub(crate) fn vmalloc(dev: &device::Device<device::Bound>, area: &VmallocArea) -> Result<Self> {
-        let mut raw = KVVec::with_capacity(area.pages(), user_sized())?;
+        let mut raw = KVVec::with_capacity(area.pages(), GFP_KERNEL | __GFP_NOWARN)?;
         for i in 0..area.pages() {
             raw.push(area.page(i), GFP_KERNEL)?;
         }
@@ -294,11 +292,15 @@ impl PageListMap {
         unsafe { Self::new(dev, &mut raw) }
     }
 
-    /// The DMA address of each page, in order: each mapped range split into
-    /// its pages. EIO if the ranges do not cover the pages exactly (a DMA
-    /// layer that mapped part of a page).
-    pub(crate) fn page_addresses(&self) -> Result<KVVec<u64>> {
-        let mut addrs = KVVec::with_capacity(self.pages, user_sized())?;
+    /// The DMA address of each page, in order (the card's page table).
+    pub(crate) fn addrs(&self) -> &[u64] {
+        &self.addrs
+    }
+
+    /// Each mapped range split into its pages. EIO if the ranges do not
+    /// cover the `pages` pages exactly (a DMA layer that mapped part of one).
+    fn page_addresses(&self, pages: usize) -> Result<KVVec<u64>> {
+        let mut addrs = KVVec::with_capacity(pages, GFP_KERNEL | __GFP_NOWARN)?;
         // SAFETY: the table lives and stays unchanged as long as `self`.
         let table = unsafe { SGTable::from_raw(self.sgt.get()) };
         let page = PAGE_SIZE as u64;
@@ -311,7 +313,7 @@ impl PageListMap {
                 addrs.push(start + i * page, GFP_KERNEL)?;
             }
         }
-        if addrs.len() != self.pages {
+        if addrs.len() != pages {
             return Err(EIO);
         }
         Ok(addrs)

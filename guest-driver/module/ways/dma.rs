@@ -13,13 +13,10 @@ pub(crate) enum DmaState {
     Contiguous(PageMap),
     /// A physical range without `struct page` (the carve-out).
     Resource(ResourceMap),
-    /// Pages mapped as one list, each listed in a table the card reads
-    /// (`addrs[i]`: the DMA address of page `i`; the mapping is held only to
-    /// be undone when the state goes).
+    /// Pages mapped as one list, each listed in a table the card reads.
     PageList {
         table: CoherentMem,
-        _mapping: PageListMap,
-        addrs: KVVec<u64>,
+        map: PageListMap,
     },
 }
 
@@ -30,23 +27,15 @@ pub(crate) struct RingAddress {
 }
 
 impl DmaState {
-    /// A page list of `mapping`'s pages, with the table the card reads: one
+    /// A page list of `map`'s pages, with the table the card reads: one
     /// little-endian u64 DMA address per page.
-    pub(crate) fn page_list(
-        dev: &device::Device<device::Bound>,
-        mapping: PageListMap,
-    ) -> Result<Self> {
-        let addrs = mapping.page_addresses()?;
+    pub(crate) fn page_list(dev: &device::Device<device::Bound>, map: PageListMap) -> Result<Self> {
         // NOWARN: its size follows the buffer's, which is the user's.
-        let table = CoherentMem::alloc(dev, addrs.len() * 8, GFP_KERNEL | __GFP_NOWARN)?;
-        for (i, addr) in addrs.iter().enumerate() {
+        let table = CoherentMem::alloc(dev, map.addrs().len() * 8, GFP_KERNEL | __GFP_NOWARN)?;
+        for (i, addr) in map.addrs().iter().enumerate() {
             table.write(i * 8, &addr.to_le_bytes());
         }
-        Ok(DmaState::PageList {
-            table,
-            _mapping: mapping,
-            addrs,
-        })
+        Ok(DmaState::PageList { table, map })
     }
 
     /// The DMA address of bytes `offset .. offset + len` when they form one
@@ -56,11 +45,11 @@ impl DmaState {
             DmaState::Coherent(c) => Some(c.dma_handle() + offset),
             DmaState::Contiguous(m) => Some(m.addr() + offset),
             DmaState::Resource(m) => Some(m.addr() + offset),
-            DmaState::PageList { addrs, .. } => {
+            DmaState::PageList { map, .. } => {
                 let page = (offset / PAGE_SIZE as u64) as usize;
                 let within = offset % PAGE_SIZE as u64;
                 (within + len <= PAGE_SIZE as u64)
-                    .then(|| addrs.get(page).map(|addr| addr + within))?
+                    .then(|| map.addrs().get(page).map(|addr| addr + within))?
             }
         }
     }
@@ -71,8 +60,8 @@ impl DmaState {
             DmaState::Coherent(c) => (c.dma_handle(), None),
             DmaState::Contiguous(m) => (m.addr(), None),
             DmaState::Resource(m) => (m.addr(), None),
-            DmaState::PageList { table, addrs, .. } => {
-                (table.dma_handle(), Some(addrs.len() as u32))
+            DmaState::PageList { table, map } => {
+                (table.dma_handle(), Some(map.addrs().len() as u32))
             }
         };
         RingAddress { base, sg_pages }
