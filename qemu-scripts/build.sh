@@ -11,21 +11,18 @@
 #                              qemu-test.sh starts the guest between them.
 source "$(dirname "$0")/lib.sh"
 
-target=x86_64-unknown-linux-gnu
-guest_bin=$REPO_DIR/target/$target/release
-
 # The card server (unless CARDLESS_DEVICE_BIN names another build of it)
 # and the harness's host tools: the QMP client and the verdict.
 build_machine_crates() {
-    (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-qmp -p cardless-verdict) || return
-    [ -n "${CARDLESS_DEVICE_BIN:-}" ] ||
-        (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-device --bin cardless-device)
+    local crates=(-p cardless-qmp -p cardless-verdict)
+    [ -n "${CARDLESS_DEVICE_BIN:-}" ] || crates+=(-p cardless-device)
+    harness_cargo_build "${crates[@]}"
 }
 
 build_machine() {
     local kdir device_bin cargo_log=$BUILD_DIR/logs/cargo-machine.log cargo_job
     # CARDLESS_DEVICE_BIN runs the guest against another build of the card.
-    device_bin=${CARDLESS_DEVICE_BIN:-$REPO_DIR/target/release/cardless-device}
+    device_bin=${CARDLESS_DEVICE_BIN:-$HARNESS_BIN_DIR/cardless-device}
 
     # They build beside the set-up and the kernel build: on a fresh machine
     # the set-up is mostly network waits, so cargo has both cores, and a
@@ -49,7 +46,7 @@ build_machine() {
     cat >"$BUILD_DIR/paths.env" <<PATHS
 KERNEL_IMAGE=$kdir/arch/x86/boot/bzImage
 INITRAMFS=$BUILD_DIR/initramfs.cpio
-GUEST_BIN_DIR=$guest_bin
+GUEST_BIN_DIR=$HARNESS_BIN_DIR
 DEVICE_BIN=$device_bin
 PATHS
 }
@@ -64,12 +61,11 @@ build_guest() {
     fi
 
     step "building the guest programs (static)"
-    (cd "$REPO_DIR" && RUSTFLAGS="-C target-feature=+crt-static" \
-        cargo build --release --quiet --target "$target" -p cardless-guest-tests) ||
+    harness_cargo_build -p cardless-guest-tests ||
         die "the guest programs did not build (see the errors above)"
 
     step "packing the initramfs"
-    "$SCRIPTS_DIR/build-initramfs.sh" "$BUILD_DIR/initramfs.cpio" "$module_ko" "$guest_bin"
+    "$SCRIPTS_DIR/build-initramfs.sh" "$BUILD_DIR/initramfs.cpio" "$module_ko" "$HARNESS_BIN_DIR"
 }
 
 case "${1:-all}" in
