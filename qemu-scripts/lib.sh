@@ -89,7 +89,8 @@ sha_of() { sha256sum | cut -c1-16; }
 # compiler's own words (kbuild's progress and make's chatter left out), to
 # stderr.
 compiler_words() {
-    grep -vE "^make(\[[0-9]+\])?: |^  [A-Z]+ " "$1" | head -n "$2" >&2
+    # (sed reads to the end: head would leave grep a closed pipe, SIGPIPE)
+    grep -vE "^make(\[[0-9]+\])?: |^  [A-Z]+ " "$1" | sed -n "1,${2}p" >&2
 }
 
 # Ends a background job and everything it started (a subshell's cargo and
