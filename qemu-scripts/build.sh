@@ -19,6 +19,15 @@ build_machine_crates() {
     harness_cargo_build "${crates[@]}"
 }
 
+build_guest_programs() { harness_cargo_build -p cardless-guest-tests; }
+
+# Whether the guest kernel this run needs is built already (false before
+# set-up has fetched what its key is made of).
+kernel_is_built() {
+    local kdir
+    kdir=$(kernel_dir 2>/dev/null) && [ -e "$kdir/.complete" ]
+}
+
 build_machine() {
     local kdir device_bin cargo_log=$BUILD_DIR/logs/cargo-machine.log cargo_job
     # CARDLESS_DEVICE_BIN runs the guest against another build of the card.
@@ -27,16 +36,22 @@ build_machine() {
     # They build beside the set-up and the kernel build: on a fresh machine
     # the set-up is mostly network waits, so cargo has both cores, and a
     # kernel build goes first (nice 19) and leaves cargo its idle moments.
+    # When the kernel is to be built, the guest programs build there too
+    # (else after it, on the path to the suite); when it is built already,
+    # they build beside the restored guest (build_guest), not before it.
     # (A failure here, such as no linker before set-up installed one, is
     # retried in the foreground below, where its errors show.)
     mkdir -p "$(dirname "$cargo_log")"
-    (renice -n 19 -p "$BASHPID" >/dev/null && build_machine_crates) >"$cargo_log" 2>&1 &
+    (
+        renice -n 19 -p "$BASHPID" >/dev/null && build_machine_crates &&
+            { kernel_is_built || build_guest_programs; }
+    ) >"$cargo_log" 2>&1 &
     cargo_job=$!
     # shellcheck disable=SC2064 # the job's PID, now
     trap "kill_tree $cargo_job" EXIT
     "$SCRIPTS_DIR/setup.sh"
     kdir=$("$SCRIPTS_DIR/build-kernel.sh")
-    kill -0 "$cargo_job" 2>/dev/null && step "building the device server and the harness's host tools (release)"
+    kill -0 "$cargo_job" 2>/dev/null && step "building the harness's programs (release; the guest programs too when the kernel was built)"
     if ! wait "$cargo_job"; then
         build_machine_crates || die "the device server or the harness's host tools did not build (see the errors above)"
     fi
@@ -61,7 +76,7 @@ build_guest() {
     fi
 
     step "building the guest programs (static)"
-    harness_cargo_build -p cardless-guest-tests ||
+    build_guest_programs ||
         die "the guest programs did not build (see the errors above)"
 
     step "packing the initramfs"
