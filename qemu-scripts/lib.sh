@@ -37,6 +37,9 @@ harness_cargo_build() {
     (cd "$REPO_DIR" && RUSTFLAGS="-C target-feature=+crt-static" \
         cargo build --release --quiet --target "$HARNESS_TARGET" "$@")
 }
+# The guest programs (guest-driver/tests/Cargo.toml's [[bin]]s), which the
+# initramfs carries; the host's programs share their directory.
+GUEST_PROGRAMS=(cardless-tests cardless-bench cardlessctl)
 # The harness's QMP client (qemu-scripts/qmp; build.sh builds it).
 QMP_BIN=$HARNESS_BIN_DIR/cardless-qmp
 TOOLS_DIR=$CACHE_DIR/tools
