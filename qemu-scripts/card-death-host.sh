@@ -10,12 +10,11 @@
 source "$(dirname "$0")/lib.sh"
 
 run_dir=$1 parent=$2
-qmp_bin=$REPO_DIR/target/release/cardless-qmp
 unplugged=0
 while kill -0 "$parent" 2>/dev/null; do
     if [ $unplugged = 0 ] && grep -q "card-death: unplug card 1" "$run_dir/results.log" 2>/dev/null; then
         unplugged=1
-        if "$qmp_bin" --socket "$(cat "$run_dir/qmp.path")" device_del '{"id": "card1"}' >/dev/null; then
+        if "$QMP_BIN" --socket "$(cat "$run_dir/qmp.path")" device_del '{"id": "card1"}' >/dev/null; then
             note "host: asked QEMU to unplug card 1 (device_del)"
         else
             note "host: QEMU refused to unplug card 1 (above); the guest's case will time out"

@@ -27,8 +27,21 @@ KERNEL_RECIPE=1
 KERNEL=${KERNEL:-debug}
 
 QEMU_ROOT=$CACHE_DIR/qemu-root
+# The harness's programs (the card server, the QMP client, the verdict, the
+# guest programs) build for one target with one set of flags, so the crates
+# they share (clap, serde, ...) build once: static, as the guest (no C
+# library) needs; an explicit --target keeps the proc macros dynamic.
+HARNESS_TARGET=x86_64-unknown-linux-gnu
+HARNESS_BIN_DIR=$REPO_DIR/target/$HARNESS_TARGET/release
+harness_cargo_build() {
+    (cd "$REPO_DIR" && RUSTFLAGS="-C target-feature=+crt-static" \
+        cargo build --release --quiet --target "$HARNESS_TARGET" "$@")
+}
+# The guest programs (guest-driver/tests/Cargo.toml's [[bin]]s), which the
+# initramfs carries; the host's programs share their directory.
+GUEST_PROGRAMS=(cardless-tests cardless-bench cardlessctl)
 # The harness's QMP client (qemu-scripts/qmp; build.sh builds it).
-QMP_BIN=$REPO_DIR/target/release/cardless-qmp
+QMP_BIN=$HARNESS_BIN_DIR/cardless-qmp
 TOOLS_DIR=$CACHE_DIR/tools
 BINDGEN=$TOOLS_DIR/bin/bindgen
 export PATH="$TOOLS_DIR/bin:$HOME/.cargo/bin:$PATH"
@@ -79,7 +92,8 @@ sha_of() { sha256sum | cut -c1-16; }
 # compiler's own words (kbuild's progress and make's chatter left out), to
 # stderr.
 compiler_words() {
-    grep -vE "^make(\[[0-9]+\])?: |^  [A-Z]+ " "$1" | head -n "$2" >&2
+    # (sed reads to the end: head would leave grep a closed pipe, SIGPIPE)
+    grep -vE "^make(\[[0-9]+\])?: |^  [A-Z]+ " "$1" | sed -n "1,${2}p" >&2
 }
 
 # Ends a background job and everything it started (a subshell's cargo and
@@ -211,7 +225,7 @@ initramfs_with() {
 judge_run() {
     local run_dir=$1 f i
     shift
-    (cd "$REPO_DIR" && cargo build --release --quiet -p cardless-verdict) || die "the verdict tool did not build (see the errors above)"
+    harness_cargo_build -p cardless-verdict || die "the verdict tool did not build (see the errors above)"
     local files=()
     for f in "$run_dir"/device*.log "$run_dir"/link*.log; do
         [ -e "$f" ] || continue
@@ -223,6 +237,6 @@ judge_run() {
         i=$(basename "$f" .trace); i=${i#card}
         files+=(--card-trace "$i=$f")
     done
-    "$REPO_DIR/target/release/cardless-verdict" --results "$run_dir/results.log" --console "$run_dir/console.log" \
+    "$HARNESS_BIN_DIR/cardless-verdict" --results "$run_dir/results.log" --console "$run_dir/console.log" \
         "${files[@]}" "$@"
 }

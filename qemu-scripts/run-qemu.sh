@@ -116,13 +116,26 @@ if [ "$accel" = auto ]; then
         probe=$CACHE_DIR/kvm-probe-$(sha256sum "$kernel" | cut -c1-16)
         if [ ! -e "$probe" ]; then
             note "probing KVM with a short boot (once per kernel)"
-            if timeout 30 "$SCRIPTS_DIR/qemu.sh" -accel kvm -cpu host -m 256 -nodefaults -display none -no-reboot \
-                -serial stdio -kernel "$kernel" -append "console=ttyS0 panic=-1 rdinit=/bin/none" 2>&1 |
-                grep -q "Kernel panic"; then
-                echo kvm >"$probe"
-            else
-                echo tcg >"$probe"
-            fi
+            # KVM works if the kernel boots to its panic (no init) within
+            # 30 s. One that cannot run it (here: a software virtualiser,
+            # no vmx/svm) prints nothing at all, where a working one prints
+            # the kernel's first lines at once: 10 s of silence ends the
+            # probe (it took the whole 30 s of every cold run before).
+            "$SCRIPTS_DIR/qemu.sh" -accel kvm -cpu host -m 256 -nodefaults -display none -no-reboot \
+                -serial stdio -kernel "$kernel" -append "console=ttyS0 panic=-1 rdinit=/bin/none" \
+                >"$sock_dir/kvm-probe.log" 2>&1 &
+            probe_qemu=$!
+            pids+=("$probe_qemu")
+            found=tcg
+            for tenth in $(seq 300); do
+                grep -q "Kernel panic" "$sock_dir/kvm-probe.log" && { found=kvm; break; }
+                kill -0 "$probe_qemu" 2>/dev/null || break
+                [ "$tenth" -lt 100 ] || [ -s "$sock_dir/kvm-probe.log" ] || break
+                sleep 0.1
+            done
+            kill "$probe_qemu" 2>/dev/null || true
+            wait "$probe_qemu" 2>/dev/null || true
+            echo "$found" >"$probe"
         fi
         accel=$(cat "$probe")
     fi
@@ -187,6 +200,16 @@ machine_args=(
     # guest kernel has HOTPLUG_PCI_PCIE (device_del of a card).
     -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
 )
+# The scratch disk: blank and raw, for the suite's and the benchmark's
+# O_DIRECT from mapped buffers (a block device, whose direct I/O takes the
+# buffer's pages with get_user_pages as a filesystem's does; tmpfs would copy
+# through the page cache). The guest finds it by its serial
+# (guest-driver/tests/src/scratch.rs); each QEMU gets a fresh file.
+machine_args+=(-device "virtio-blk-pci,id=scratch,drive=scratch,serial=cardless-scratch")
+scratch_drive() {
+    rm -f "$log_dir/scratch.disk"; truncate -s 32M "$log_dir/scratch.disk"
+    echo "file=$log_dir/scratch.disk,if=none,format=raw,id=scratch,cache=none"
+}
 # one PCIe root port per card, so each can be hot-unplugged
 for i in $(seq 0 $((cards - 1))); do
     machine_args+=(-device "pcie-root-port,id=rp$i,chassis=$((i + 1)),slot=$((i + 1))")
@@ -201,42 +224,36 @@ restore=${RESTORE:-1}
 [ "$mode" != run ] || restore=0
 if [ "$restore" = 1 ]; then
     snap_append=$(snapshot_append "$append")
-    # and the run's disk (its file is not part of the key: each run has its own)
-    snap_args=("${machine_args[@]}" -device "virtio-blk-pci,id=run-disk,drive=run-disk")
+    # and the run's disk (its file is not part of the key: each run has its
+    # own), which the guest finds by its serial (initramfs/await-run)
+    snap_args=("${machine_args[@]}" -device "virtio-blk-pci,id=run-disk,drive=run-disk,serial=cardless-run")
     snap=$(snapshot_dir "$kernel" "$snap_append" "${snap_args[@]}")
     if [ -e "$snap/unusable" ]; then
         note "booting: QEMU could not save a guest with these options ($(head -n 1 "$snap/unusable"); $snap/unusable)"
         restore=0
     elif [ ! -e "$snap/guest.mig" ] && ! { await_initrd; snapshot_make "$snap" "$kernel" "$initrd" "$snap_append" "${snap_args[@]}" \
-        -drive "file=$(snapshot_blank_disk "$log_dir/blank.disk"),if=none,format=raw,id=run-disk"; }; then
+        -drive "file=$(snapshot_blank_disk "$log_dir/blank.disk"),if=none,format=raw,id=run-disk" \
+        -drive "$(scratch_drive)"; }; then
         note "booting instead of restoring (no saved guest: ${snap})"
         restore=0
     fi
 fi
 
 if [ "$restore" = 1 ]; then
-    # The run's disk (/mnt in the guest, also the suite's scratch disk):
-    # blank until the run's files are written into it (in place: QEMU holds
-    # it open), before the guest starts or, with --initrd-later, while it
-    # enumerates its cards.
-    disk=$(snapshot_blank_disk "$log_dir/run.ext4")
+    # The run's disk: blank until the run's files are written into it (in
+    # place: QEMU holds it open), before the guest starts or, with
+    # --initrd-later, while it enumerates its cards.
+    disk=$(snapshot_blank_disk "$log_dir/run.disk")
     [ $initrd_later = 1 ] || run_disk "$initrd" "$append" "$disk" "$snap/initramfs.cpio"
     qemu_args=("${snap_args[@]}" -kernel "$kernel" -initrd "$snap/initramfs.cpio" -append "$snap_append"
-        -drive "file=$disk,if=none,format=raw,id=run-disk,cache=none" -incoming defer)
+        -drive "file=$disk,if=none,format=raw,id=run-disk,cache=none" -drive "$(scratch_drive)" -incoming defer)
     # The console log goes on from the saved guest's boot (judged with the run).
     cp "$snap/console.log" "$log_dir/console.log"
     console_arg=(-chardev "file,id=console,path=$log_dir/console.log,append=on" -serial chardev:console)
 else
     await_initrd
     qemu_args=("${machine_args[@]}" -kernel "$kernel" -initrd "$initrd" -append "$append")
-    # A scratch ext4 disk (/mnt in the guest): O_DIRECT from mapped buffers needs a
-    # real block device (tmpfs would copy through the page cache instead).
-    disk=$log_dir/scratch.ext4
-    rm -f "$disk"
-    truncate -s 32M "$disk"
-    mkfs=$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)
-    "$mkfs" -q -F "$disk" || die "mkfs.ext4 failed (is e2fsprogs installed? run 'make setup')"
-    qemu_args+=(-drive "file=$disk,if=none,format=raw,id=scratch,cache=none" -device "virtio-blk-pci,drive=scratch")
+    qemu_args+=(-drive "$(scratch_drive)")
     qemu_args+=("${card_args[@]}")
     console_arg=(-serial "file:$log_dir/console.log")
 fi

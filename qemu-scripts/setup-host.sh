@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 
 HOST_PACKAGES=(
     build-essential bc bison flex libelf-dev libssl-dev cpio kmod zstd xz-utils lz4
-    python3 busybox-static mmdebstrap e2fsprogs
+    python3 busybox-static mmdebstrap
     "clang-$LLVM_VERSION" "lld-$LLVM_VERSION" "llvm-$LLVM_VERSION" "libclang-$LLVM_VERSION-dev"
 )
 

@@ -13,8 +13,9 @@
 # guest finds them by a rescan, not through pciehp).
 #
 # The run's disk is in the saved guest (a blank one when it was saved: the
-# guest never mounts it before the restore), and each run puts its own file
-# behind it: an ext4 image of a fixed size with the run's files.
+# guest never reads it before the restore), and each run puts its own file
+# behind it: a cpio archive of the run's files, which the guest unpacks over
+# its root (no disk filesystem in the kernel: one less to build).
 #
 # What a saved guest fixes: the kernel, its command line (so memmap= and every
 # kernel option), /init, await-run and busybox, QEMU and the machine options.
@@ -24,7 +25,7 @@
 # parameters and the mode, which /init reads instead of /proc/cmdline).
 
 # Bump when the way a guest is saved or restored changes.
-SNAPSHOT_RECIPE=2
+SNAPSHOT_RECIPE=3
 SNAPSHOT_ROOT=$CACHE_DIR/snapshots
 # The run's disk has one size for every run: the saved guest knows its size.
 RUN_DISK_MB=128
@@ -104,21 +105,21 @@ snapshot_blank_disk() {
 }
 
 # run_disk INITRD APPEND OUT [SAVED_INITRD]: the run's disk (OUT, a blank
-# disk: snapshot_blank_disk), ext4: the run's files from INITRD (all of
-# them, /tests and an M=DIR module's guest/ files too; but /init, busybox
-# and await-run, running in the saved guest: a script overwritten while
-# busybox sh reads it goes astray) under /payload, and its command line;
-# the rest is room for the suite's O_DIRECT files. A file the saved
-# guest's own initramfs (SAVED_INITRD) has with the same bytes stays out:
-# the guest still holds it in RAM, where it runs without being read from
-# the disk first (about 1 s for each of the test programs under TCG); but
-# not the run's options and tests, which the saved guest deleted
-# (await-run).
+# disk: snapshot_blank_disk) holding a cpio archive (newc) of the run's
+# files from INITRD (all of them, /tests and an M=DIR module's guest/ files
+# too; but /init, busybox and await-run, running in the saved guest: a
+# script overwritten while busybox sh reads it goes astray) and its command
+# line (etc/cardless-cmdline); the restored guest unpacks it over its root
+# (initramfs/await-run). A file the saved guest's own initramfs
+# (SAVED_INITRD) has with the same bytes stays out: the guest still holds it
+# in RAM, where it runs without being read from the disk first (about 1 s
+# for each of the test programs under TCG); but not the run's options and
+# tests, which the saved guest deleted (await-run).
 run_disk() {
     local initrd=$1 append=$2 out=$3 saved=${4:-} stage size file
     # (in run-qemu.sh's private directory: gone on every exit path)
     stage=$(mktemp -d "$sock_dir/run-disk.XXXXXX")
-    mkdir -p "$stage/unpacked" "$stage/saved" "$stage/root/payload/etc"
+    mkdir -p "$stage/unpacked" "$stage/saved" "$stage/root/etc"
     (cd "$stage/unpacked" && cpio -id --quiet <"$initrd") || { rm -rf "$stage"; die "cannot unpack $initrd"; }
     if [ -n "$saved" ]; then
         (cd "$stage/saved" && cpio -id --quiet <"$saved") || { rm -rf "$stage"; die "cannot unpack $saved"; }
@@ -130,19 +131,16 @@ run_disk() {
                 *) cmp -s "$stage/unpacked/$file" "$stage/saved/$file" && continue ;;
             esac
             printf '%s\0' "$file"
-        done | (cd "$stage/unpacked" && cpio -pdm0 --quiet "$stage/root/payload")
-    printf '%s\n' "$append" >"$stage/root/payload/etc/cardless-cmdline"
-    size=$(du -sm "$stage/root" | cut -f1)
-    [ "$size" -le $((RUN_DISK_MB - 32)) ] ||
-        { rm -rf "$stage"; die "the run's files take $size MiB: more than the run disk holds (RUN_DISK_MB=$RUN_DISK_MB in qemu-scripts/snapshot.sh, less 32 MiB of scratch space)"; }
-    # (OUT is a blank disk QEMU may hold open already: written in place, and
-    # the filesystem has the run disk's size whatever the file has grown to.)
-    # No journal and the inode tables written here: the guest's mount has
-    # no journal to load and no ext4lazyinit thread zeroing tables under
-    # the suite (the disk lives for one run; nothing needs crash safety).
-    "$(command -v mkfs.ext4 || echo /sbin/mkfs.ext4)" -q -F -O ^has_journal \
-        -E lazy_itable_init=0 -d "$stage/root" "$out" "${RUN_DISK_MB}M" ||
-        { rm -rf "$stage"; die "mkfs.ext4 -d failed (e2fsprogs >= 1.43 needed; run 'make setup')"; }
+        done | (cd "$stage/unpacked" && cpio -pdm0 --quiet "$stage/root")
+    printf '%s\n' "$append" >"$stage/root/etc/cardless-cmdline"
+    (cd "$stage/root" && find . -mindepth 1 -print0 | cpio --null -o -H newc --quiet) >"$stage/run.cpio" ||
+        { rm -rf "$stage"; die "cannot pack the run's files"; }
+    size=$(stat -c %s "$stage/run.cpio")
+    [ "$size" -le $((RUN_DISK_MB << 20)) ] ||
+        { rm -rf "$stage"; die "the run's files take $((size >> 20)) MiB: more than the run disk holds (RUN_DISK_MB=$RUN_DISK_MB in qemu-scripts/snapshot.sh)"; }
+    # (OUT is a blank disk QEMU may hold open already: written in place.)
+    dd if="$stage/run.cpio" of="$out" bs=1M conv=notrunc status=none ||
+        { rm -rf "$stage"; die "cannot write the run's files into $out"; }
     rm -rf "$stage"
 }
 

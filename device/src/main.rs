@@ -26,6 +26,7 @@ use cardless_device::vfio::{CardPort, ConnectionError, PollPolicy, Server, StopS
 use clap::Parser;
 
 mod link;
+mod logging;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -449,10 +450,7 @@ fn run(cli: Cli) -> Result<(), MainError> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    env_logger::Builder::new()
-        .filter_level(cli.log_level)
-        .parse_default_env()
-        .init();
+    logging::init(cli.log_level);
     if let Some(command) = cli.command {
         return command.run();
     }

@@ -11,5 +11,6 @@ pub mod ktap;
 pub mod live_buffers;
 pub mod memtype;
 pub mod pci;
+pub mod scratch;
 pub mod stream_reader;
 pub mod wait;

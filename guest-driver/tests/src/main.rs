@@ -3,7 +3,7 @@
 
 use cardless_guest_tests::{
     card, cases, check, check_eq, cmdline, debug_window, kmsg, ktap, live_buffers, memtype, pci,
-    stream_reader, wait,
+    scratch, stream_reader, wait,
 };
 mod dma_checks;
 mod driver_core_guards;

@@ -6,8 +6,8 @@
 use crate::card::{self, e, Card, Errno};
 use crate::ktap::{CaseResult, Suite};
 use crate::stream_reader::{params, Ring};
-use crate::{cases, check, check_eq, cmdline, memtype};
-use cardless_abi::regs;
+use crate::{cases, check, check_eq, cmdline, memtype, scratch};
+use cardless_abi::{record, regs};
 use cardless_uapi::ioctl as uapi;
 use std::time::Duration;
 
@@ -120,7 +120,8 @@ strategy_cases! {
 
 /// The first seed's last answer: direct I/O from a mapping needs `struct page`
 /// (get_user_pages). `write(O_DIRECT)` of a buffer the card filled succeeds
-/// for the page-backed strategies and fails with EFAULT for PFN mappings.
+/// to the scratch disk for the page-backed strategies and fails with EFAULT
+/// for PFN mappings.
 fn direct_io(strategy: u32) -> CaseResult {
     const LEN: usize = 64 * 1024;
     let card = Card::open(0)?;
@@ -131,45 +132,55 @@ fn direct_io(strategy: u32) -> CaseResult {
     let read = ring.read(64, |_| {});
     card.stream_stop().map_err(e("STREAM_STOP"))?;
     read?;
-    let path =
-        std::ffi::CString::new(format!("/mnt/odirect-{}", name(strategy))).unwrap_or_default();
-    // SAFETY: a valid path; the flags ask for direct I/O.
-    let fd = unsafe {
-        libc::open(
-            path.as_ptr(),
-            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_DIRECT,
-            0o600,
-        )
-    };
-    check!(
-        fd >= 0,
-        "open {path:?} with O_DIRECT: {} (is the scratch disk mounted on /mnt?)",
-        card::errno()
-    );
-    // SAFETY: writing from our own mapping of LEN bytes.
-    let n = unsafe { libc::write(fd, map.ptr as *const libc::c_void, LEN) };
-    let err = card::errno();
-    // SAFETY: our descriptor.
-    unsafe { libc::close(fd) };
+    let written = scratch::write_direct(&map)?;
     if has_struct_page_mapping(strategy) {
-        check_eq!(
-            n,
-            LEN as isize,
-            format!("O_DIRECT write from a {} mapping ({err})", name(strategy))
-        );
-        let written = std::fs::read(path.to_str().unwrap_or_default())
-            .map_err(|x| format!("read back: {x}"))?;
         check!(
-            written == map.bytes(),
-            "the file differs from the mapping it was written from"
+            written == Ok(LEN),
+            "O_DIRECT write of {LEN} bytes from a {} mapping {}",
+            name(strategy),
+            scratch::outcome(&written)
+        );
+        check!(
+            scratch::read_start(LEN)? == map.bytes(),
+            "the scratch disk differs from the mapping it was written from"
         );
     } else {
-        check_eq!(
-            (n, err),
-            (-1, Errno(libc::EFAULT)),
-            format!("O_DIRECT write from a {} (PFN) mapping", name(strategy))
+        check!(
+            written == Err(Errno(libc::EFAULT)),
+            "O_DIRECT write from a {} (PFN) mapping {}, not with EFAULT",
+            name(strategy),
+            scratch::outcome(&written)
         );
     }
+    Ok(())
+}
+
+/// Direct I/O from a fault-handler mapping nothing has touched: with no page
+/// table entries yet, get_user_pages takes its slow path, which faults each
+/// page in through the driver's handler and refuses a VM_IO or VM_PFNMAP
+/// mapping (EFAULT). (A touched mapping of pages passes even so: the fast
+/// path walks the page tables without looking at the VMA.) The card's first
+/// record must reach the scratch disk.
+fn fault_direct_io_from_untouched_pages_works() -> CaseResult {
+    const LEN: usize = 64 * 1024;
+    const SEED: u64 = 12;
+    let card = Card::open(0)?;
+    let (buf, map) = card.mapped_buffer(LEN as u64, uapi::STRATEGY_FAULT)?;
+    let start = params(buf.id, SEED);
+    card.stream_start(&start).map_err(e("STREAM_START"))?;
+    let produced = card.stream_wait(0, 5000);
+    card.stream_stop().map_err(e("STREAM_STOP"))?;
+    produced.map_err(e("STREAM_WAIT for the first record"))?;
+    let written = scratch::write_direct(&map)?;
+    check!(
+        written == Ok(LEN),
+        "O_DIRECT write of {LEN} bytes from an untouched fault-handler mapping {} \
+         (EFAULT: get_user_pages refused the mapping)",
+        scratch::outcome(&written)
+    );
+    let disk = scratch::read_start(LEN)?;
+    record::verify_record(&disk[..start.record_size as usize], SEED)
+        .map_err(|x| format!("the card's record 0 on the scratch disk: {x:?}"))?;
     Ok(())
 }
 
@@ -616,6 +627,7 @@ pub const SUITE: Suite = Suite {
         fault_direct_io_works,
         carveout_direct_io_is_efault,
         page_by_page_direct_io_works,
+        fault_direct_io_from_untouched_pages_works,
         overflow_drops_and_counts,
         overflow_stops_without_loss,
         close_while_mapped_keeps_memory,

@@ -263,8 +263,8 @@ fn direct_io(out: &mut String, bench: &Bench, accel: &str) {
     entries.sort_by_key(|e| order(&e.strategy));
     let _ = writeln!(
         out,
-        "### Direct I/O from the mapping\n\n`write(O_DIRECT)` of a populated mapping to a file \
-         on an ext4 disk, once per strategy (an outcome, not a timing): the block layer needs \
+        "### Direct I/O from the mapping\n\n`write(O_DIRECT)` of a populated mapping to a raw \
+         disk, once per strategy (an outcome, not a timing): the block layer needs \
          each source page's `struct page`, which `get_user_pages` finds only in a mapping of \
          pages, not in a PFN mapping.\n"
     );

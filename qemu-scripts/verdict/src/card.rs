@@ -102,7 +102,7 @@ pub fn log_failures(log: &str) -> Vec<String> {
         .collect()
 }
 
-/// env_logger's default format: `[TIMESTAMP LEVEL target] message`.
+/// The card server's format (device/src/logging.rs): `[SECONDS LEVEL target] message`.
 fn is_error_level(line: &str) -> bool {
     let Some(rest) = line.trim_start().strip_prefix('[') else {
         return false;
@@ -188,9 +188,9 @@ mod tests {
 
     #[test]
     fn panics_and_error_lines_fail_a_card_log() {
-        let log = "[2026-12-01T12:00:00Z INFO  cardless_device] listening\n\
-                   [2026-12-01T12:00:01Z WARN  cardless_device::vfio] connection dropped: EOF\n\
-                   [2026-12-01T12:00:02Z ERROR cardless_device] connection ended: bad header\n\
+        let log = "[0.001s INFO  cardless_device] listening\n\
+                   [0.002s WARN  cardless_device::vfio] connection dropped: EOF\n\
+                   [0.003s ERROR cardless_device] connection ended: bad header\n\
                    thread 'engine' panicked at device/src/model/engine.rs:10:5:\n";
         let f = log_failures(log);
         assert_eq!(f.len(), 2, "{f:?}");

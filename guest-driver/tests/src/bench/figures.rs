@@ -6,7 +6,8 @@ use cardless_abi::regs;
 use cardless_bench_json::{
     DirectIo, DirectIoResult, FirstTouch, IrqRoundTrip, RegisterLatency, SeqRead, Streaming,
 };
-use cardless_guest_tests::card::{Card, Mapping};
+use cardless_guest_tests::card::{Card, Errno, Mapping};
+use cardless_guest_tests::scratch;
 use cardless_guest_tests::stream_reader::{params, Ring};
 use cardless_uapi::ioctl as uapi;
 use std::time::Instant;
@@ -197,43 +198,21 @@ pub fn streaming(
     })
 }
 
-/// `write(O_DIRECT)` of a populated mapping to a file on the scratch disk
-/// (/mnt): `"works"`, or the errno it fails with (EFAULT for a PFN mapping,
+/// `write(O_DIRECT)` of a populated mapping to the scratch disk (raw):
+/// `"works"`, or the errno it fails with (EFAULT for a PFN mapping,
 /// whose pages `get_user_pages` cannot hand to the block layer).
 pub fn direct_io(card: &Card, strategy: u32) -> Result<DirectIo, String> {
     const LEN: usize = 1 << 20;
     let name = uapi::STRATEGY_NAMES[strategy as usize];
     let (buf, map) = card.mapped_buffer(LEN as u64, strategy)?;
     std::hint::black_box(touch_pages(&map));
-    let path = std::ffi::CString::new(format!("/mnt/bench-odirect-{name}")).unwrap_or_default();
-    // SAFETY: a valid path; the flags ask for direct I/O.
-    let fd = unsafe {
-        libc::open(
-            path.as_ptr(),
-            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_DIRECT,
-            0o600,
-        )
-    };
-    if fd < 0 {
-        return Err(format!(
-            "open {path:?} with O_DIRECT: {} (is the scratch disk mounted on /mnt?)",
-            cardless_guest_tests::card::errno()
-        ));
-    }
-    // SAFETY: writing from our own mapping of LEN bytes.
-    let n = unsafe { libc::write(fd, map.ptr as *const libc::c_void, LEN) };
-    let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-    // SAFETY: our descriptor and file.
-    unsafe {
-        libc::close(fd);
-        libc::unlink(path.as_ptr());
-    }
+    let written = scratch::write_direct(&map)?;
     drop(map);
     let _ = card.buf_free(buf.id);
-    let result = match n {
-        n if n == LEN as isize => DirectIoResult::Works,
-        n if n >= 0 => return Err(format!("short O_DIRECT write: {n} of {LEN} bytes")),
-        _ => DirectIoResult::Fails(errno_name(err)),
+    let result = match written {
+        Ok(LEN) => DirectIoResult::Works,
+        Ok(n) => return Err(format!("short O_DIRECT write: {n} of {LEN} bytes")),
+        Err(Errno(err)) => DirectIoResult::Fails(errno_name(err)),
     };
     Ok(DirectIo {
         strategy: name.to_string(),
