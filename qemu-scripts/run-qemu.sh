@@ -186,6 +186,13 @@ case "${IOMMU:-0}" in
        append+=" intel_iommu=on iommu.strict=1 iommu.forcedac=1" ;;
     *) die "IOMMU must be 0 or 1 (got '$IOMMU')" ;;
 esac
+# IRQ=intx: every PCI function interrupts through INTx (pci=nomsi), routed
+# from the MP table (acpi=noirq above): the driver's shared-line path.
+case "${IRQ:-msi}" in
+    msi) ;;
+    intx) append+=" pci=nomsi" ;;
+    *) die "IRQ must be msi or intx (got '$IRQ')" ;;
+esac
 append+=" ${GUEST_APPEND:-}"
 # The machine without the run's kernel, cards and disk (a saved guest's key).
 machine_args=(

@@ -93,9 +93,9 @@ snapshot_make() {
     fi
     rm -rf "$dir"; mv "$tmp" "$dir"
     note "saved in $((SECONDS - start)) s in all: $dir ($(du -sh "$dir/guest.mig" | cut -f1) on disk)"
-    # Keep the newest six saved guests (CI alone uses four: plain, IOMMU,
-    # zoo, one card); each is about the guest's RAM on disk.
-    newest_first "$SNAPSHOT_ROOT" -type d | tail -n +7 | while IFS= read -r old; do rm -rf "$old"; done
+    # Keep the newest seven saved guests (CI alone uses five: plain, IOMMU,
+    # INTx, zoo, one card); each is about the guest's RAM on disk.
+    newest_first "$SNAPSHOT_ROOT" -type d | tail -n +8 | while IFS= read -r old; do rm -rf "$old"; done
 }
 
 # snapshot_blank_disk FILE: a blank disk of the run disk's size; prints FILE.
