@@ -36,6 +36,7 @@ grep -q "\"accel\":\"$accel\"" "$out/bench.json" ||
     die "bench.json does not say \"accel\":\"$accel\", the accelerator this boot used (see $out/results.log)"
 
 step "report"
-(cd "$REPO_DIR" && cargo build --release --quiet -p cardless-bench-report)
-"$REPO_DIR/target/release/cardless-bench-report" --json "$out/bench.json" --out-dir "$out" --guide "$REPO_DIR/docs/mapping-guide.md"
+# (with the harness's flags: the crates it shares with the run's programs are built)
+harness_cargo_build -p cardless-bench-report || die "the bench report did not build (see the errors above)"
+"$HARNESS_BIN_DIR/cardless-bench-report" --json "$out/bench.json" --out-dir "$out" --guide "$REPO_DIR/docs/mapping-guide.md"
 note "report: $out/report.md; plots: $out/*.svg; generated parts of docs/mapping-guide.md regenerated"

@@ -6,13 +6,13 @@ source "$(dirname "$0")/lib.sh"
 
 trace=${TRACE:-$BUILD_DIR/zoo/card0.trace}
 [ -f "$trace" ] || die "no trace at '$trace': record one (make zoo-test, or DEVICE_ARGS='--deterministic --trace FILE') or name it with TRACE=FILE"
-(cd "$REPO_DIR" && cargo build --release --quiet -p cardless-device --bin cardless-device) ||
-    die "the device server did not build (see the errors above)"
+# (the harness's build of it: the one a run used, seconds when up to date)
+harness_cargo_build -p cardless-device || die "the device server did not build (see the errors above)"
 out_dir=$BUILD_DIR/timeline
 mkdir -p "$out_dir"
 name=$(basename "$trace" .trace)
 step "rendering $trace"
-"$REPO_DIR/target/release/cardless-device" timeline "$trace" -o "$out_dir/$name.json" --png "$out_dir/$name.png" --axis event ||
+"$HARNESS_BIN_DIR/cardless-device" timeline "$trace" -o "$out_dir/$name.json" --png "$out_dir/$name.png" --axis event ||
     die "the timeline could not be written from '$trace' (see the error above)"
 note "Perfetto / chrome://tracing JSON: $out_dir/$name.json"
 note "PNG:                              $out_dir/$name.png"
