@@ -12,7 +12,13 @@
 #   SELFTEST=1  run the harness's own must-fail cases instead (used by
 #               harness-selftest.sh; the verdict must then be red)
 #   FAILFAST=1  stop the guest at the first failing case (make mutants)
+#   SOAK=N      race the racing cases N times their base duration (default
+#               1, about 8.5 s in all; CI soaks one run; tests/src/soak.rs)
 source "$(dirname "$0")/lib.sh"
+soak=${SOAK:-1}
+if ! [[ $soak =~ ^[1-9][0-9]{0,2}$ ]] || [ "$soak" -gt 100 ]; then
+    die "SOAK=$soak: give a whole number from 1 to 100 (each racing case races that many times its base duration)"
+fi
 hold_checkout_lock
 timing_begin "$BUILD_DIR/timing.tsv"
 
@@ -89,6 +95,7 @@ fi
 
 [ "$selftest" = 1 ] && touch "$extra/etc/cardless-selftest"
 [ "${FAILFAST:-0}" = 1 ] && touch "$extra/etc/cardless-failfast"
+[ "$soak" = 1 ] || echo "$soak" >"$extra/etc/cardless-soak"
 [ -n "${TESTS:-}" ] && printf '%s\n' "$TESTS" >"$extra/etc/cardless-filter"
 # Only a run with the card_death suite gets the host's half (and with it
 # a restored guest's hotplug ports back in pciehp's hands: initramfs/init).
@@ -106,7 +113,7 @@ step "the run's files are built; the guest runs the suite"
 
 host=""
 verdict_args=(--config "cards=$cards" --config "iommu=${IOMMU:-0}" --config "irq=${IRQ:-msi}"
-    --config "kernel=$KERNEL" --config "card0=debug-window" --config "module=normal")
+    --config "kernel=$KERNEL" --config "card0=debug-window" --config "module=normal" --config "soak=$soak")
 [ -s "$expected" ] && verdict_args+=(--expect-cases "$expected")
 if [ $host_half = 1 ]; then
     verdict_args+=(--config "host=unplug,kill" --killed-card 0)

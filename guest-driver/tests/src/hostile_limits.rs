@@ -490,12 +490,14 @@ pub fn consume_and_wait_at_their_edges() -> CaseResult {
 /// STREAM_START programs the card in several register writes; IOC_RESET
 /// from another file must not land between them (the driver serializes
 /// them on the stream lock). Two files hammer the pair with no pause for
-/// 3 s: a reset that split a start would enable the card with half its
+/// a while (1 s times the run's soak factor): a reset that split a start
+/// would enable the card with half its
 /// registers at reset values (a ring at address 0, or at the low half of
 /// its address), which the card refuses with an error or the sanitizer
 /// reports as a stray DMA; neither is declared, so either fails the run.
 pub fn reset_never_splits_a_stream_start() -> CaseResult {
-    let deadline = Instant::now() + Duration::from_secs(3);
+    let race = crate::soak::race_time(Duration::from_secs(1))?;
+    let deadline = Instant::now() + race;
     let starter = std::thread::spawn(move || -> Result<u64, String> {
         let card = Card::open(0)?;
         let (buf, _map) = card.mapped_buffer(64 * 1024, uapi::STRATEGY_PAGES)?;
@@ -520,7 +522,7 @@ pub fn reset_never_splits_a_stream_start() -> CaseResult {
     let started = starter
         .join()
         .map_err(|_| "the starting thread panicked")??;
-    println!("    # {started} streams started against {resets} resets");
+    println!("    # {started} streams started against {resets} resets in {race:?}");
     check!(
         started > 0 && resets > 0,
         "both sides ran ({started} starts, {resets} resets)"
@@ -538,7 +540,8 @@ pub fn streams_race_free_unmap_close_and_reset_across_files() -> CaseResult {
     expect(Report::CardError(0, "*"), Count::Any);
     let stop = Arc::new(AtomicBool::new(false));
     let calls = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(6);
+    let race = crate::soak::race_time(Duration::from_secs(2))?;
+    let deadline = Instant::now() + race;
     let mut workers = Vec::new();
     for role in 0..4 {
         let (stop, calls) = (stop.clone(), calls.clone());
@@ -595,7 +598,7 @@ pub fn streams_race_free_unmap_close_and_reset_across_files() -> CaseResult {
         w.join().map_err(|_| "a racing thread panicked")??;
     }
     println!(
-        "    # {} rounds of racing calls",
+        "    # {} rounds of racing calls in {race:?}",
         calls.load(Ordering::Relaxed)
     );
     // The card still works.
@@ -642,10 +645,11 @@ pub fn user_copy_registers_race_the_drivers_copies() -> CaseResult {
             writes
         })
     };
+    let race = crate::soak::race_time(Duration::from_millis(1500))?;
     let mut failed = None;
     let start = Instant::now();
     let mut copies = 0;
-    while start.elapsed() < Duration::from_secs(3) && failed.is_none() {
+    while start.elapsed() < race && failed.is_none() {
         if let Err(e) = card.copy(buf.id, uapi::COPY_BAR2_TO_BUFFER, size - 64, 0, 64) {
             failed = Some(format!("IOC_COPY {copies} failed with {e} while another thread wrote COPY_LEN/COPY_BAR_OFF"));
         }
@@ -653,7 +657,7 @@ pub fn user_copy_registers_race_the_drivers_copies() -> CaseResult {
     }
     stop.store(true, Ordering::Relaxed);
     let writes = hammer.join().map_err(|_| "the hammering thread panicked")?;
-    println!("    # {copies} copies against {writes} user register writes");
+    println!("    # {copies} copies against {writes} user register writes in {race:?}");
     match failed {
         Some(why) => Err(why),
         None => Ok(()),

@@ -8,6 +8,7 @@ use cardless_guest_tests::{
 mod dma_checks;
 mod driver_core_guards;
 mod hostile_limits;
+mod soak;
 mod suite_card_death;
 mod suite_dma;
 mod suite_driver_core;

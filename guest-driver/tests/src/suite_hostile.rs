@@ -1,6 +1,6 @@
 //! Hostile user space (issue 8): random ioctl numbers and arguments (bad
 //! pointers included), random mmap parameters and page touches, and several
-//! threads racing over the same file, for a bounded time. The kernel must
+//! threads racing over the same file, for a bounded time (soak.rs). The kernel must
 //! stay up and quiet (the host's verdict checks the console for splats); the
 //! driver must answer every call with a result or an errno.
 
@@ -147,7 +147,8 @@ fn mmap_storm(card: &Card, rng: &mut Rng, ops: &AtomicU64) {
     ops.fetch_add(1, Ordering::Relaxed);
 }
 
-fn storm(seconds: u64, threads: usize) -> CaseResult {
+fn storm(base: Duration, threads: usize) -> CaseResult {
+    let race = crate::soak::race_time(base)?;
     // Random register writes (STEP > 65536, copy ops and ranges) and
     // stream starts make the card latch errors: any number, on card 0.
     crate::ktap::expect(
@@ -156,7 +157,7 @@ fn storm(seconds: u64, threads: usize) -> CaseResult {
     );
     let card = Arc::new(Card::open(0)?);
     let ops = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let deadline = Instant::now() + race;
     let seed = 0xc0ffee_u64;
     let workers: Vec<_> = (0..threads)
         .map(|t| {
@@ -185,14 +186,14 @@ fn storm(seconds: u64, threads: usize) -> CaseResult {
         .map_err(|e| format!("ID after the storm: {e}"))?;
     check!(id == regs::ID_VALUE, "ID after the storm reads {id:#x}");
     println!(
-        "    # {} calls from {threads} threads in {seconds} s (seed {seed:#x})",
+        "    # {} calls from {threads} threads in {race:?} (seed {seed:#x})",
         ops.load(Ordering::Relaxed)
     );
     Ok(())
 }
 
 fn random_ioctls_and_mmaps_from_racing_threads() -> CaseResult {
-    storm(12, 4)
+    storm(Duration::from_secs(4), 4)
 }
 
 pub const SUITE: Suite = Suite {

@@ -22,11 +22,19 @@ fn kmemleak_finds_nothing() -> CaseResult {
     // changed since the last scan is not reported. The second starts only
     // once the last test's objects are old enough to be reported: else a
     // leak of the run's last second would go unseen.
+    let first = Instant::now();
     scan()?;
+    let first = first.elapsed();
     if let Some(rest) = REPORTABLE_AGE.checked_sub(tests_ended.elapsed()) {
         std::thread::sleep(rest);
     }
+    let second = Instant::now();
     scan()?;
+    println!(
+        "    # kmemleak scans took {:.2} s and {:.2} s",
+        first.as_secs_f64(),
+        second.elapsed().as_secs_f64()
+    );
     let report = std::fs::read_to_string(ctl).map_err(|e| format!("read {ctl}: {e}"))?;
     check!(
         report.trim().is_empty(),
