@@ -9,6 +9,7 @@ use crate::stream_reader::{params, Ring};
 use crate::{cases, check, check_eq, cmdline, memtype, scratch};
 use cardless_abi::{record, regs};
 use cardless_uapi::ioctl as uapi;
+use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 const PAGE: usize = 4096;
@@ -121,7 +122,11 @@ strategy_cases! {
 /// The first seed's last answer: direct I/O from a mapping needs `struct page`
 /// (get_user_pages). `write(O_DIRECT)` of a buffer the card filled succeeds
 /// to the scratch disk for the page-backed strategies and fails with EFAULT
-/// for PFN mappings.
+/// for PFN mappings. So does a debugger's read of the same mapping
+/// (/proc/self/mem), which takes the pages through get_user_pages' slow
+/// path: that one checks the VMA's flags even when every page is mapped, so
+/// VM_IO on a mapping of pages fails it where O_DIRECT from a touched
+/// mapping still passes.
 fn direct_io(strategy: u32) -> CaseResult {
     const LEN: usize = 64 * 1024;
     let card = Card::open(0)?;
@@ -152,7 +157,53 @@ fn direct_io(strategy: u32) -> CaseResult {
             scratch::outcome(&written)
         );
     }
+    let read = read_through_proc_mem(&map);
+    if has_struct_page_mapping(strategy) {
+        check!(
+            read.as_deref() == Ok(map.bytes()),
+            "a debugger's read (/proc/self/mem) of the whole touched {} mapping: {} \
+             (get_user_pages' slow path refused it: VM_IO or VM_PFNMAP on a mapping of pages?)",
+            name(strategy),
+            match &read {
+                Ok(bytes) if bytes.len() < map.len => format!("read {} bytes", bytes.len()),
+                Ok(_) => "read bytes that differ from the mapping's".into(),
+                Err(err) => format!("failed: {err}"),
+            }
+        );
+    } else {
+        check!(
+            read.as_ref().err() == Some(&Errno(libc::EIO)),
+            "a debugger's read (/proc/self/mem) of a {} (PFN) mapping: {:?}, not EIO",
+            name(strategy),
+            read.map(|bytes| bytes.len())
+        );
+    }
     Ok(())
+}
+
+/// The bytes of `map` as a debugger reads them: through /proc/self/mem,
+/// as gdb does, which takes the pages with get_user_pages' slow path
+/// (access_remote_vm). A mapping it refuses reads as EIO (the driver's
+/// mappings have no vm_ops->access to fall back on).
+fn read_through_proc_mem(map: &card::Mapping) -> Result<Vec<u8>, Errno> {
+    let mem = std::fs::File::open("/proc/self/mem").map_err(|_| card::errno())?;
+    let mut bytes = vec![0u8; map.len];
+    // SAFETY: the kernel writes at most bytes.len() bytes into our own
+    // vector, reading our own live mapping at its address (the file's
+    // offset); nothing is dereferenced here.
+    let n = unsafe {
+        libc::pread(
+            mem.as_raw_fd(),
+            bytes.as_mut_ptr() as *mut libc::c_void,
+            bytes.len(),
+            map.ptr as libc::off_t,
+        )
+    };
+    if n < 0 {
+        return Err(card::errno());
+    }
+    bytes.truncate(n as usize);
+    Ok(bytes)
 }
 
 /// Direct I/O from a fault-handler mapping nothing has touched: with no page
