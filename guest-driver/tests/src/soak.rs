@@ -27,9 +27,12 @@ fn parse_factor(text: &str) -> Result<u32, String> {
     }
 }
 
-/// `base` times the run's soak factor.
+/// `base` times the run's soak factor, which it prints for the host's
+/// verdict to check against the SOAK the run asked for.
 pub fn race_time(base: Duration) -> Result<Duration, String> {
-    Ok(base * factor()?)
+    let factor = factor()?;
+    println!("    # cardless-soak: {factor}");
+    Ok(base * factor)
 }
 
 #[cfg(test)]

@@ -36,6 +36,11 @@ impl RunConfig {
             .is_some_and(|v| v.split(',').any(|w| w.trim() == word))
     }
 
+    /// The soak factor the run asked for (`SOAK=N`), if it said.
+    pub fn soak(&self) -> Option<u64> {
+        self.number("soak")
+    }
+
     /// Whether this run provides `need`; `None` for a need nobody knows.
     pub fn provides(&self, need: &str) -> Option<bool> {
         if let Some(n) = need.strip_prefix("cards>=") {
@@ -135,6 +140,12 @@ mod tests {
         assert!(unexplained_skip(&config(&[]), "SKIP [needs:moon] x").is_some());
         // An unknown fact about the run cannot explain it either.
         assert!(unexplained_skip(&config(&[]), "SKIP [needs:iommu] x").is_some());
+    }
+
+    #[test]
+    fn the_soak_factor_is_read_as_a_number() {
+        assert_eq!(config(&["soak=6"]).soak(), Some(6));
+        assert_eq!(config(&["iommu=1"]).soak(), None);
     }
 
     #[test]

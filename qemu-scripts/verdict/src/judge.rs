@@ -184,8 +184,13 @@ fn judge_exit_status(v: &mut Verdict, results: &str, path: &str, exit: Option<&s
     }
 }
 
+/// A racing case's diagnostic with the soak factor it raced with
+/// (guest-driver/tests/src/soak.rs).
+const SOAK_PREFIX: &str = "cardless-soak: ";
+
 fn judge_ktap(v: &mut Verdict, report: &ktap::Report, config: &RunConfig) {
     for t in &report.tests {
+        judge_soak(v, t, config);
         match &t.outcome {
             Outcome::Pass => v.passed += 1,
             Outcome::Skip(why) => match config::unexplained_skip(config, why) {
@@ -217,6 +222,27 @@ fn judge_ktap(v: &mut Verdict, report: &ktap::Report, config: &RunConfig) {
                 for d in diags.iter().rev().take(8).rev() {
                     v.detail(d);
                 }
+            }
+        }
+    }
+}
+
+/// A racing case must have raced as long as the run asked (SOAK=N): a soak
+/// that never reached the guest would pass as a short race.
+fn judge_soak(v: &mut Verdict, t: &ktap::TestResult, config: &RunConfig) {
+    let Some(want) = config.soak() else { return };
+    for d in &t.diagnostics {
+        if let Some(got) = d.strip_prefix(SOAK_PREFIX) {
+            if got.trim().parse::<u64>().ok() != Some(want) {
+                v.fail(
+                    "soak_applied",
+                    format!(
+                        "{} raced with soak factor {}, but the run asked for SOAK={want}: \
+                         the factor did not reach the guest (/etc/cardless-soak)",
+                        t.name,
+                        got.trim()
+                    ),
+                );
             }
         }
     }

@@ -184,6 +184,30 @@ fn an_unexplained_skip_fails_and_an_explained_one_counts_as_skipped() {
 }
 
 #[test]
+fn a_race_that_did_not_soak_as_long_as_the_run_asked_fails() {
+    let raced = |factor: u32| {
+        RESULTS.replace(
+            "    ok 1 a",
+            &format!("    # cardless-soak: {factor}\n    ok 1 a"),
+        )
+    };
+    let with_soak = |results: String, soak: &str| Run {
+        results,
+        config: vec!["iommu=0".into(), "cards=1".into(), format!("soak={soak}")],
+        ..Default::default()
+    };
+    assert!(with_soak(raced(6), "6").judge().ok());
+    fails_naming(&with_soak(raced(1), "6").judge(), "soak_applied");
+    // A run that says nothing of a soak is not judged on it.
+    let v = Run {
+        results: raced(1),
+        ..Default::default()
+    }
+    .judge();
+    assert!(v.ok(), "{:#?}", v.lines);
+}
+
+#[test]
 fn a_case_that_never_ran_fails() {
     let v = Run {
         expected: Some(vec!["core.a".into(), "core.b".into(), "dma.c".into()]),
