@@ -490,11 +490,11 @@ pub fn consume_and_wait_at_their_edges() -> CaseResult {
 /// STREAM_START programs the card in several register writes; IOC_RESET
 /// from another file must not land between them (the driver serializes
 /// them on the stream lock). Two files hammer the pair with no pause for
-/// a while (1 s times the run's soak factor): a reset that split a start
-/// would enable the card with half its
-/// registers at reset values (a ring at address 0, or at the low half of
-/// its address), which the card refuses with an error or the sanitizer
-/// reports as a stray DMA; neither is declared, so either fails the run.
+/// 1 s times the run's soak factor: a reset that split a start would
+/// enable the card with half its registers at reset values (a ring at
+/// address 0, or at the low half of its address), which the card refuses
+/// with an error or the sanitizer reports as a stray DMA; neither is
+/// declared, so either fails the run.
 pub fn reset_never_splits_a_stream_start() -> CaseResult {
     let race = crate::soak::race_time(Duration::from_secs(1))?;
     let deadline = Instant::now() + race;

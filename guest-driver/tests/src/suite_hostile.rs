@@ -1,8 +1,8 @@
 //! Hostile user space (issue 8): random ioctl numbers and arguments (bad
 //! pointers included), random mmap parameters and page touches, and several
-//! threads racing over the same file, for a bounded time (soak.rs). The kernel must
-//! stay up and quiet (the host's verdict checks the console for splats); the
-//! driver must answer every call with a result or an errno.
+//! threads racing over the same file, for a bounded time (soak.rs). The
+//! kernel must stay up and quiet (the host's verdict checks the console for
+//! splats); the driver must answer every call with a result or an errno.
 
 use crate::card::Card;
 use crate::hostile_limits::{
