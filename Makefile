@@ -10,6 +10,8 @@
 #   ACCEL=auto|tcg|kvm accelerator (auto: KVM only if a probe boot works)
 #   CARDS=N            number of cards attached (qemu-test: 2, qemu-run: 1)
 #   IOMMU=1            boot with a guest IOMMU (VT-d): the card's DMA goes through IOVAs
+#   IRQ=intx           every card interrupts through INTx (pci=nomsi)
+#   SOAK=N             the racing cases race N times their base durations (default 1)
 #   TESTS='suite ...'  qemu-test runs only these suites (e.g. TESTS=driver_core)
 #   M=DIR              qemu-test/qemu-run: your out-of-tree module (C or Rust)
 #                      instead of cardless.ko; qemu-test runs DIR/tests/run
@@ -18,7 +20,7 @@
 #   CARDLESS_CACHE     cache directory (default ~/.cache/cardless)
 
 SCRIPTS := qemu-scripts
-export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU TRACE FAILFAST RESTORE M TEST MUTANTS_ARGS MUTANTS_OUT
+export KERNEL ACCEL CARDS CMD CARDLESS_CACHE TIMEOUT DEVICE_ARGS TESTS IOMMU IRQ SOAK TRACE FAILFAST RESTORE M TEST MUTANTS_ARGS MUTANTS_OUT
 # A relative M= is taken from where make was run (make -C changes directory).
 export CARDLESS_CALLER_DIR := $(PWD)
 # Command-line variables reach the scripts through the environment only:
