@@ -9,7 +9,6 @@ use crate::stream_reader::{params, Ring};
 use crate::{cases, check, check_eq, cmdline, memtype, scratch};
 use cardless_abi::{record, regs};
 use cardless_uapi::ioctl as uapi;
-use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 const PAGE: usize = 4096;
@@ -186,23 +185,13 @@ fn direct_io(strategy: u32) -> CaseResult {
 /// (access_remote_vm). A mapping it refuses reads as EIO (the driver's
 /// mappings have no vm_ops->access to fall back on).
 fn read_through_proc_mem(map: &card::Mapping) -> Result<Vec<u8>, Errno> {
-    let mem = std::fs::File::open("/proc/self/mem").map_err(|_| card::errno())?;
+    use std::os::unix::fs::FileExt;
+    let errno_of = |err: std::io::Error| Errno(err.raw_os_error().unwrap_or(0));
+    let mem = std::fs::File::open("/proc/self/mem").map_err(errno_of)?;
     let mut bytes = vec![0u8; map.len];
-    // SAFETY: the kernel writes at most bytes.len() bytes into our own
-    // vector, reading our own live mapping at its address (the file's
-    // offset); nothing is dereferenced here.
-    let n = unsafe {
-        libc::pread(
-            mem.as_raw_fd(),
-            bytes.as_mut_ptr() as *mut libc::c_void,
-            bytes.len(),
-            map.ptr as libc::off_t,
-        )
-    };
-    if n < 0 {
-        return Err(card::errno());
-    }
-    bytes.truncate(n as usize);
+    // One pread(2) at the mapping's address, which is the file's offset.
+    let n = mem.read_at(&mut bytes, map.ptr as u64).map_err(errno_of)?;
+    bytes.truncate(n);
     Ok(bytes)
 }
 
