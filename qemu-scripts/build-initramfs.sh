@@ -6,8 +6,9 @@ source "$(dirname "$0")/lib.sh"
 out=$1 module=$2 tests_dir=$3
 busybox=$(busybox_path)
 
-# Nothing to do when no input (this script too) changed since OUT was packed (name, size and
-# mtime to the nanosecond of each; 0.3 s of every edit-loop run otherwise).
+# Nothing to do when no input (this script too) changed since OUT was
+# packed (name, size and mtime to the nanosecond of each; 0.3 s of every
+# edit-loop run otherwise).
 programs=("${GUEST_PROGRAMS[@]/#/$tests_dir/}")
 for prog in "${programs[@]}"; do
     [ -x "$prog" ] || die "no guest program $prog (build.sh builds them; GUEST_PROGRAMS in lib.sh names them)"
